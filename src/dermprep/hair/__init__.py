@@ -1,0 +1,9 @@
+"""Hair removal for dermoscopic images: Dull Razor in numba, and the OpenCV recipe.
+
+Public functions take one RGB image (H, W, 3) or a batch (N, H, W, 3), uint8
+in [0, 255] or float32 in [0, 1], and return the same dtype.
+"""
+
+from ._dullrazor import METHODS, DullRazorParams, dull_razor_params, hair_mask, remove_hair
+
+__all__ = ["METHODS", "DullRazorParams", "dull_razor_params", "hair_mask", "remove_hair"]

@@ -1,0 +1,339 @@
+"""Public NumPy API of hair removal: :func:`remove_hair` and :func:`hair_mask`."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
+
+import numpy as np
+
+from .._validation import check_image
+from . import _kernels
+from ._opencv import opencv_hair_mask, opencv_remove_hair
+
+__all__ = ["DullRazorParams", "dull_razor_params", "hair_mask", "remove_hair", "METHODS"]
+
+#: Methods accepted by ``method=``.
+METHODS = ("dullrazor", "opencv")
+
+_REFERENCE_SHORT_SIDE = 450.0  # parameters below are tuned at HAM10000's 600x450 and scaled
+_MIN_SIZE = 16
+
+
+@dataclass(frozen=True)
+class DullRazorParams:
+    """Parameters of the Dull Razor algorithm, in pixels of the image processed.
+
+    Use :func:`dull_razor_params` to get the defaults for an image size; any
+    field can be overridden through the keyword arguments of
+    :func:`remove_hair` and :func:`hair_mask`.
+
+    Attributes
+    ----------
+    line_length : int
+        Length of the linear structuring elements (odd). Must exceed the width
+        of the thickest hair; 11 at 600x450.
+    threshold : int
+        Closing residue (grey levels, 0-255) above which a pixel is a dark-hair
+        candidate.
+    light_threshold : int
+        Opening residue above which a pixel is a light-hair candidate.
+    low_threshold : int
+        Residue above which pixels next to verified hair are added to it
+        (hysteresis: catches tapering tips and anti-aliased edges).
+    detect_light : bool
+        Also detect light (blond, grey, white) hair with grey openings.
+    min_length : int
+        Shortest straight run (pixels) a structure must have to count as hair.
+    max_width : int
+        Widest a structure may be (pixels) to count as hair.
+    pool : int
+        Morphology and verification run on a ``pool`` x ``pool`` min-pooled
+        (dark hair) and max-pooled (light hair) pyramid level; 2 for images
+        whose short side is at least 300 px, else 1 (full resolution). The
+        final mask is decided per full-resolution pixel.
+    grow : int
+        Hysteresis growth steps (pixels).
+    dilation : int
+        Radius (pixels) by which the hair mask is dilated before replacement,
+        so that hair borders are replaced too.
+    max_distance : int
+        Longest walk (pixels) from a hair pixel to a hair-free pixel.
+    smooth : bool
+        Smooth replaced pixels with a 3x3 mean (the last step of Dull Razor).
+    """
+
+    line_length: int = 13
+    threshold: int = 24
+    light_threshold: int = 24
+    low_threshold: int = 10
+    detect_light: bool = True
+    min_length: int = 30
+    max_width: int = 10
+    pool: int = 2
+    grow: int = 2
+    dilation: int = 1
+    max_distance: int = 30
+    smooth: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("line_length", "min_length", "max_width", "pool", "max_distance"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
+        for name in ("threshold", "light_threshold", "low_threshold"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value <= 254:
+                raise ValueError(f"{name} must be an integer grey level in [0, 254]; got {value!r}")
+        for name in ("grow", "dilation"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"{name} must be an integer >= 0; got {value!r}")
+        if self.line_length % 2 == 0 or self.line_length < 3:
+            raise ValueError(f"line_length must be an odd integer >= 3; got {self.line_length!r}")
+
+
+def dull_razor_params(shape: tuple[int, ...], **overrides: Any) -> DullRazorParams:
+    """Default Dull Razor parameters for an image of the given shape.
+
+    Lengths are tuned on HAM10000's 600x450 images and scaled with the short
+    side, so a 224x224 image gets roughly half of them.
+
+    Parameters
+    ----------
+    shape : tuple
+        ``(H, W)``, ``(H, W, 3)`` or ``(N, H, W, 3)``.
+    **overrides
+        Any :class:`DullRazorParams` field.
+
+    Returns
+    -------
+    DullRazorParams
+
+    Examples
+    --------
+    >>> dull_razor_params((450, 600, 3)).line_length
+    13
+    >>> dull_razor_params((224, 224, 3)).line_length
+    7
+    """
+    if len(shape) == 2:
+        height, width = shape
+    elif len(shape) in (3, 4):
+        height, width = shape[-3], shape[-2]
+    else:
+        raise ValueError(f"shape must be (H, W), (H, W, 3) or (N, H, W, 3); got {tuple(shape)}")
+    scale = min(height, width) / _REFERENCE_SHORT_SIDE
+    half = max(2, int(round(6 * scale)))
+    pool = 2 if min(height, width) >= 300 else 1
+    defaults = DullRazorParams(
+        line_length=2 * half + 1,
+        min_length=max(8, int(round(30 * scale))),
+        max_width=max(4, int(round(10 * scale))),
+        pool=pool,
+        grow=max(1, int(round(2 * scale))),
+        dilation=1,
+        max_distance=max(10, int(round(30 * scale))),
+    )
+    unknown = set(overrides) - set(asdict(defaults))
+    if unknown:
+        raise TypeError(
+            f"unknown Dull Razor option(s) {sorted(unknown)}; expected any of {sorted(asdict(defaults))}"
+        )
+    return replace(defaults, **overrides)
+
+
+@functools.lru_cache(maxsize=32)
+def _line_offsets(directions: int, length: int) -> np.ndarray:
+    """(directions, length + 1, 2) int64 (dy, dx) of digital lines through the origin."""
+    angles = np.arange(directions) * np.pi / directions
+    t = np.arange(length + 1)
+    dy = np.rint(np.outer(np.sin(angles), t)).astype(np.int64)
+    dx = np.rint(np.outer(np.cos(angles), t)).astype(np.int64)
+    table = np.stack([dy, dx], axis=-1)
+    table.setflags(write=False)
+    return table
+
+
+def _run(image: np.ndarray, params: DullRazorParams, replace_hair: bool) -> tuple[np.ndarray, np.ndarray]:
+    batch = image if image.ndim == 4 else image[None]
+    if batch.dtype == np.uint8:
+        detect = batch
+        rounding = 0.5
+    else:
+        detect = np.clip(np.rint(batch * np.float32(255.0)), 0, 255).astype(np.uint8)
+        rounding = 0.0
+    pool = params.pool
+    offsets = _line_offsets(16, max(params.min_length, params.max_width, params.max_distance) + 2)
+    masks = np.zeros(batch.shape[:3], np.bool_)
+    # Detection only: the kernel never touches ``out``, so an empty array stands in.
+    out = np.empty_like(batch) if replace_hair else np.empty((batch.shape[0], 0, 0, 3), batch.dtype)
+    _kernels._process_batch(
+        detect,
+        batch,
+        pool,
+        -(-(params.line_length // 2) // pool),  # half-length on the pooled level, rounded up
+        params.detect_light,
+        params.threshold,
+        params.light_threshold,
+        params.low_threshold,
+        offsets,
+        max(2, -(-params.min_length // pool)),
+        max(1, -(-params.max_width // pool)),
+        params.grow,
+        replace_hair,
+        params.dilation,
+        params.max_distance,
+        params.smooth,
+        rounding,
+        masks,
+        out,
+    )
+    if image.ndim == 3:
+        return out[0], masks[0]
+    return out, masks
+
+
+def _check_method(method: Any) -> str:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+    return str(method)
+
+
+def hair_mask(
+    image: np.ndarray,
+    *,
+    method: Literal["dullrazor", "opencv"] = "dullrazor",
+    **options: Any,
+) -> np.ndarray:
+    """Find hair in a dermoscopic image.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3) or (N, H, W, 3)
+        RGB, uint8 in [0, 255] or float32 in [0, 1]. Any memory layout;
+        never modified.
+    method : {"dullrazor", "opencv"}
+        ``"dullrazor"`` (default): Lee et al.'s algorithm (per-channel grey
+        closings with linear elements, verification that candidates are long
+        and thin), plus light-hair detection. ``"opencv"``: the common
+        black-hat + threshold recipe, for comparison.
+    **options
+        Overrides of :class:`DullRazorParams` (``dullrazor`` only).
+
+    Returns
+    -------
+    ndarray of bool, shape (H, W) or (N, H, W)
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a wrong dtype, shape, channel count, size, non-finite or
+        out-of-range values, an unknown method or option.
+
+    Examples
+    --------
+    >>> from dermprep import hair_mask
+    >>> from dermprep.synthetic import make_sample
+    >>> sample = make_sample((225, 300), rng=3)
+    >>> mask = hair_mask(sample.image)
+    >>> mask.shape, mask.dtype
+    ((225, 300), dtype('bool'))
+    """
+    image = check_image(image, "image", min_size=_MIN_SIZE)
+    method = _check_method(method)
+    if method == "opencv":
+        if options:
+            raise TypeError(f"method='opencv' takes no options; got {sorted(options)}")
+        return _opencv_apply(image, want_image=False)
+    params = dull_razor_params(image.shape, **options)
+    return _run(image, params, replace_hair=False)[1]
+
+
+def remove_hair(
+    image: np.ndarray,
+    *,
+    method: Literal["dullrazor", "opencv"] = "dullrazor",
+    return_mask: bool = False,
+    **options: Any,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Remove hair from a dermoscopic image (Dull Razor).
+
+    Hair is found as in :func:`hair_mask`; each hair pixel (and a one-pixel
+    border) is replaced by linear interpolation between the nearest hair-free
+    pixels across the hair, then smoothed. Pixels away from hair are returned
+    bit-for-bit unchanged.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3) or (N, H, W, 3)
+        RGB, uint8 in [0, 255] or float32 in [0, 1]. Any memory layout
+        (read-only arrays are fine); never modified. A batch is processed
+        in parallel on all cores.
+    method : {"dullrazor", "opencv"}
+        ``"opencv"`` runs the black-hat + ``cv2.inpaint`` recipe instead
+        (uint8 internally; slow).
+    return_mask : bool
+        Also return the hair mask.
+    **options
+        Overrides of :class:`DullRazorParams`, e.g. ``threshold=15``.
+
+    Returns
+    -------
+    restored : ndarray
+        Same shape and dtype as ``image``.
+    mask : ndarray of bool, shape (H, W) or (N, H, W)
+        Only with ``return_mask=True``.
+
+    References
+    ----------
+    .. [1] Lee T., Ng V., Gallagher R., Coldman A., McLean D. "DullRazor: A
+       software approach to hair removal from images." Computers in Biology
+       and Medicine 27(6):533-543, 1997. doi:10.1016/S0010-4825(97)00020-6
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dermprep import remove_hair
+    >>> from dermprep.synthetic import make_sample
+    >>> sample = make_sample((225, 300), rng=3)
+    >>> restored = remove_hair(sample.image)
+    >>> restored.shape == sample.image.shape and restored.dtype == np.uint8
+    True
+    >>> err_before = np.abs(sample.image.astype(int) - sample.clean).mean()
+    >>> err_after = np.abs(restored.astype(int) - sample.clean).mean()
+    >>> bool(err_after < err_before / 2)
+    True
+    """
+    image = check_image(image, "image", min_size=_MIN_SIZE)
+    method = _check_method(method)
+    if not isinstance(return_mask, bool):
+        raise TypeError(f"return_mask must be a bool; got {return_mask!r}")
+    if method == "opencv":
+        if options:
+            raise TypeError(f"method='opencv' takes no options; got {sorted(options)}")
+        restored, mask = _opencv_apply(image, want_image=True)
+    else:
+        params = dull_razor_params(image.shape, **options)
+        restored, mask = _run(image, params, replace_hair=True)
+    return (restored, mask) if return_mask else restored
+
+
+def _opencv_apply(image: np.ndarray, *, want_image: bool) -> Any:
+    batch = image if image.ndim == 4 else image[None]
+    is_float = batch.dtype == np.float32
+    images, masks = [], []
+    for item in batch:
+        u8 = np.clip(np.rint(item * 255.0), 0, 255).astype(np.uint8) if is_float else item
+        if want_image:
+            restored, mask = opencv_remove_hair(u8)
+            images.append(restored.astype(np.float32) / np.float32(255.0) if is_float else restored)
+        else:
+            mask = opencv_hair_mask(u8)
+        masks.append(mask)
+    mask_out = np.stack(masks) if image.ndim == 4 else masks[0]
+    if not want_image:
+        return mask_out
+    image_out = np.stack(images) if image.ndim == 4 else images[0]
+    return image_out, mask_out

@@ -1,0 +1,649 @@
+"""Private numba kernels of the Dull Razor hair-removal algorithm.
+
+No checks happen here: callers pass C-contiguous arrays of the documented
+dtypes (see :mod:`dermprep.hair._dullrazor`). Every kernel is ``nogil``; the
+batch entry point runs one image per thread with ``prange``.
+
+The stages follow Lee et al. (1997), on a pyramid level of factor ``pool``
+(2 at HAM10000's 600x450, 1 below 300 px):
+
+1. pooling: 2x2 minimum (dark hair survives it) and maximum (light hair
+   survives it) of every channel;
+2. per-channel generalised grey closing ``max_theta closing_theta`` with
+   linear structuring elements at 0, 45, 90 and 135 degrees; its residue is
+   large on thin dark structures. Light hair: the generalised opening of
+   ``max(max-pooled, closed)`` (dark hair already filled, so the skin between
+   two close dark hairs is not mistaken for light hair);
+3. thresholding and verification that a candidate is long and thin, by
+   walking digital lines in 16 orientations; hysteresis growth into weaker
+   residues next to verified hair;
+4. full-resolution mask: a pixel near verified hair is hair when its own
+   residue against the pooled background reaches half the local hair
+   contrast (so the mask follows the hair's real width);
+5. replacement of each hair pixel by linear interpolation between the nearest
+   non-hair pixels along the shortest lines across the hair (two best of 8
+   orientations, weighted by inverse squared length);
+6. smoothing of the replaced pixels with a 3x3 mean.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from .._jit import jit
+
+# ----------------------------------------------------------------------------
+# Morphology on padded, flattened uint8 planes. A plane of an (h, w) image is
+# stored as (h + 2 pad) x (w + 2 pad) flat array; a linear structuring element
+# in orientation ``o`` is a flat-index step. Working on slices lets LLVM
+# vectorise the inner loops (about 20x faster than indexed loops here).
+# ----------------------------------------------------------------------------
+
+
+# numba compiles ``a[:] = b`` into a generic element loop that is ~15x slower
+# than an explicit loop (measured here), so hot paths use these two helpers.
+@jit()
+def _copy(src: np.ndarray, dst: np.ndarray) -> None:
+    """Copy a C-contiguous array into another of the same size."""
+    s = src.reshape(src.size)
+    d = dst.reshape(dst.size)
+    for i in range(d.size):
+        d[i] = s[i]
+
+
+@jit()
+def _fill(dst: np.ndarray, value) -> None:  # type: ignore[no-untyped-def]
+    """Set every element of a C-contiguous array to ``value``."""
+    d = dst.reshape(dst.size)
+    for i in range(d.size):
+        d[i] = value
+
+
+@jit()
+def _line_max(src: np.ndarray, dst: np.ndarray, start: int, stop: int, step: int, k: int) -> None:
+    """``dst[i] = max(src[i - k step], ..., src[i + k step])`` for i in [start, stop)."""
+    n = stop - start
+    d = dst[start:stop]
+    _copy(src[start:stop], d)
+    for t in range(1, k + 1):
+        off = t * step
+        a = src[start + off : stop + off]
+        b = src[start - off : stop - off]
+        for j in range(n):
+            x = a[j]
+            y = b[j]
+            m = x if x > y else y
+            z = d[j]
+            d[j] = m if m > z else z
+
+
+@jit()
+def _line_min(src: np.ndarray, dst: np.ndarray, start: int, stop: int, step: int, k: int) -> None:
+    """``dst[i] = min(src[i - k step], ..., src[i + k step])`` for i in [start, stop)."""
+    n = stop - start
+    d = dst[start:stop]
+    _copy(src[start:stop], d)
+    for t in range(1, k + 1):
+        off = t * step
+        a = src[start + off : stop + off]
+        b = src[start - off : stop - off]
+        for j in range(n):
+            x = a[j]
+            y = b[j]
+            m = x if x < y else y
+            z = d[j]
+            d[j] = m if m < z else z
+
+
+@jit()
+def _fill_border(buf: np.ndarray, hp: int, wp: int, pad: int, value: np.uint8) -> None:
+    """Set every element of a padded plane outside its interior to ``value``."""
+    for r in range(hp):
+        row = buf[r * wp : (r + 1) * wp]
+        if r < pad or r >= hp - pad:
+            _fill(row, value)
+        else:
+            for i in range(pad):
+                row[i] = value
+                row[wp - 1 - i] = value
+
+
+@jit()
+def _generalized(
+    plane: np.ndarray,
+    hp: int,
+    wp: int,
+    pad: int,
+    k: int,
+    closing: bool,
+    first: np.ndarray,
+    second: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Generalised closing (max over orientations) or opening (min) of a padded plane.
+
+    The image is taken to continue outside its border with black (closing)
+    or white (opening): a dark band along the border, such as the corner of
+    a dermoscope's field of view, is then not a "thin dark structure".
+    ``plane``'s border must already hold that value; ``out``'s interior
+    receives the result.
+    """
+    start, stop = pad * wp, (hp - pad) * wp
+    outside = np.uint8(0) if closing else np.uint8(255)
+    steps = (1, wp, wp + 1, wp - 1)
+    o = out[start:stop]
+    _fill(o, np.uint8(0) if closing else np.uint8(255))
+    for step in steps:
+        if closing:
+            _line_max(plane, first, start, stop, step, k)
+            _fill_border(first, hp, wp, pad, outside)
+            _line_min(first, second, start, stop, step, k)
+        else:
+            _line_min(plane, first, start, stop, step, k)
+            _fill_border(first, hp, wp, pad, outside)
+            _line_max(first, second, start, stop, step, k)
+        s = second[start:stop]
+        n = stop - start
+        if closing:
+            for j in range(n):
+                v = s[j]
+                if v > o[j]:
+                    o[j] = v
+        else:
+            for j in range(n):
+                v = s[j]
+                if v < o[j]:
+                    o[j] = v
+
+
+@jit()
+def _pool(image: np.ndarray, pool: int, hp: int, wp: int, pad: int, low: np.ndarray, high: np.ndarray) -> None:
+    """Min- and max-pool each channel over pool x pool blocks into padded planes.
+
+    ``low`` and ``high`` are (3, hp * wp); their borders are not touched.
+    A partial block at the bottom or right edge pools the pixels it has.
+    """
+    height, width = image.shape[0], image.shape[1]
+    hc, wc = hp - 2 * pad, wp - 2 * pad
+    flat_width = width * 3
+    row_lo = np.empty(flat_width, np.uint8)
+    row_hi = np.empty(flat_width, np.uint8)
+    for cy in range(hc):
+        y0 = cy * pool
+        first_row = image[y0].reshape(flat_width)
+        _copy(first_row, row_lo)
+        _copy(first_row, row_hi)
+        for y in range(y0 + 1, min(y0 + pool, height)):
+            r = image[y].reshape(flat_width)
+            for i in range(flat_width):
+                v = r[i]
+                a = row_lo[i]
+                row_lo[i] = v if v < a else a
+                a = row_hi[i]
+                row_hi[i] = v if v > a else a
+        # Horizontal neighbours of the same channel are 3 apart in an RGB row.
+        for s in range(1, pool):
+            n = flat_width - 3 * s
+            lo_a = row_lo[:n]
+            lo_b = row_lo[3 * s : 3 * s + n]
+            hi_a = row_hi[:n]
+            hi_b = row_hi[3 * s : 3 * s + n]
+            for i in range(n):
+                v = lo_b[i]
+                a = lo_a[i]
+                lo_a[i] = v if v < a else a
+                v = hi_b[i]
+                a = hi_a[i]
+                hi_a[i] = v if v > a else a
+        base = (cy + pad) * wp + pad
+        for c in range(3):
+            lo_out = low[c, base : base + wc]
+            hi_out = high[c, base : base + wc]
+            for cx in range(wc):
+                lo_out[cx] = row_lo[cx * pool * 3 + c]
+                hi_out[cx] = row_hi[cx * pool * 3 + c]
+
+
+@jit()
+def _residues(
+    image: np.ndarray,
+    pool: int,
+    k: int,
+    light: bool,
+    closed: np.ndarray,
+    opened: np.ndarray,
+    dark_res: np.ndarray,
+    light_res: np.ndarray,
+) -> None:
+    """Pooled backgrounds and residues of one uint8 RGB image.
+
+    ``closed`` and ``opened`` are (3, hc, wc) uint8 (the per-channel
+    generalised closing of the min-pooled image, and the generalised opening of
+    the light-detection image); ``dark_res`` / ``light_res`` (hc, wc) uint8 the
+    maximum over channels of ``closed - minpool`` and ``lightimage - opened``.
+    """
+    hc, wc = dark_res.shape
+    pad = k + 1
+    hp, wp = hc + 2 * pad, wc + 2 * pad
+    low = np.empty((3, hp * wp), np.uint8)
+    high = np.empty((3, hp * wp), np.uint8)
+    first = np.empty(hp * wp, np.uint8)
+    second = np.empty(hp * wp, np.uint8)
+    best = np.empty(hp * wp, np.uint8)
+    _pool(image, pool, hp, wp, pad, low, high)
+    _fill(dark_res, np.uint8(0))
+    _fill(light_res, np.uint8(0))
+    for c in range(3):
+        lo = low[c]
+        hi = high[c]
+        _fill_border(lo, hp, wp, pad, np.uint8(0))
+        _generalized(lo, hp, wp, pad, k, True, first, second, best)
+        for cy in range(hc):
+            base = (cy + pad) * wp + pad
+            b = best[base : base + wc]
+            m = lo[base : base + wc]
+            h = hi[base : base + wc]
+            res = dark_res[cy]
+            cl = closed[c, cy]
+            for cx in range(wc):
+                v = b[cx]
+                cl[cx] = v
+                # Signed: near the border the "outside is black" closing can
+                # fall below the image; those pixels are not hair.
+                r = np.int32(v) - np.int32(m[cx])
+                if r > np.int32(res[cx]):
+                    res[cx] = r
+                # Light hair is looked for where dark hair has been filled in.
+                if h[cx] < v:
+                    h[cx] = v
+        if not light:
+            continue
+        _fill_border(hi, hp, wp, pad, np.uint8(255))
+        _generalized(hi, hp, wp, pad, k, False, first, second, best)
+        for cy in range(hc):
+            base = (cy + pad) * wp + pad
+            b = best[base : base + wc]
+            h = hi[base : base + wc]
+            res = light_res[cy]
+            op = opened[c, cy]
+            for cx in range(wc):
+                v = b[cx]
+                op[cx] = v
+                r = np.int32(h[cx]) - np.int32(v)
+                if r > np.int32(res[cx]):
+                    res[cx] = r
+
+
+# ----------------------------------------------------------------------------
+# Verification: long and thin.
+# ----------------------------------------------------------------------------
+
+
+@jit()
+def _run_length(mask: np.ndarray, y: int, x: int, offsets: np.ndarray, j: int, sign: int, limit: int) -> int:
+    """Consecutive set pixels from (y, x), excluded, along direction ``j`` times ``sign``."""
+    height, width = mask.shape
+    n = 0
+    for t in range(1, min(limit, offsets.shape[1] - 1) + 1):
+        yy = y + sign * offsets[j, t, 0]
+        xx = x + sign * offsets[j, t, 1]
+        if yy < 0 or yy >= height or xx < 0 or xx >= width or not mask[yy, xx]:
+            break
+        n += 1
+    return n
+
+
+@jit()
+def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, max_width: int, keep: np.ndarray) -> None:
+    """Keep candidate pixels on long, thin structures.
+
+    A pixel is kept when, for one of the orientations in ``offsets``, the
+    straight run of candidates through it is at least ``min_length`` long and
+    a run across it (perpendicular, or 45 degrees off) is at most
+    ``max_width``. Orientations are tried starting from the last one that
+    succeeded, as neighbouring hair pixels share it.
+    """
+    height, width = candidate.shape
+    ndir = offsets.shape[0]
+    half = ndir // 2
+    last = 0
+    _fill(keep, False)
+    # A long run found through one pixel is long for every pixel on it: remember
+    # its orientation so those pixels only need the (short) thinness test.
+    along = np.full((height, width), np.int8(-1), np.int8)
+    for y in range(height):
+        for x in range(width):
+            if not candidate[y, x]:
+                continue
+            found = np.int64(along[y, x])
+            start = found if found >= 0 else last
+            for jj in range(ndir):
+                j = (start + jj) % ndir
+                if not (found >= 0 and jj == 0):
+                    forward = _run_length(candidate, y, x, offsets, j, 1, min_length)
+                    backward = 0
+                    if 1 + forward < min_length:
+                        backward = _run_length(candidate, y, x, offsets, j, -1, min_length - 1 - forward)
+                    if 1 + forward + backward < min_length:
+                        continue
+                    for t in range(1, forward + 1):
+                        along[y + offsets[j, t, 0], x + offsets[j, t, 1]] = j
+                thin = False
+                for dj in (0, -2, 2):
+                    p = (j + half + dj) % ndir
+                    across = 1 + _run_length(candidate, y, x, offsets, p, 1, max_width)
+                    if across <= max_width:
+                        across += _run_length(candidate, y, x, offsets, p, -1, max_width)
+                    if across <= max_width:
+                        thin = True
+                        break
+                if thin:
+                    keep[y, x] = True
+                    last = j
+                    break
+
+
+@jit()
+def _grow(mask: np.ndarray, weak: np.ndarray, iterations: int) -> None:
+    """Add ``weak`` pixels 8-adjacent to ``mask``, ``iterations`` times (in place)."""
+    grown = np.empty_like(mask)
+    flat_mask = mask.reshape(mask.size)
+    flat_grown = grown.reshape(grown.size)
+    flat_weak = weak.reshape(weak.size)
+    for _ in range(iterations):
+        _dilate(mask, 1, grown)
+        for i in range(flat_mask.size):
+            flat_mask[i] = flat_mask[i] | (flat_grown[i] & flat_weak[i])
+
+
+@jit()
+def _dilate(mask: np.ndarray, radius: int, out: np.ndarray) -> None:
+    """Binary dilation with a (2 radius + 1)^2 square (separable, vectorised)."""
+    height, width = mask.shape
+    rows = np.empty_like(mask)
+    _copy(mask, rows)
+    for y in range(height):
+        src = mask[y]
+        dst = rows[y]
+        for t in range(1, radius + 1):
+            a = src[t:]
+            d = dst[: width - t]
+            for x in range(width - t):
+                d[x] = d[x] | a[x]
+            a = src[: width - t]
+            d = dst[t:]
+            for x in range(width - t):
+                d[x] = d[x] | a[x]
+    _copy(rows, out)
+    for y in range(height):
+        dst = out[y]
+        for t in range(1, radius + 1):
+            if y - t >= 0:
+                a = rows[y - t]
+                for x in range(width):
+                    dst[x] = dst[x] | a[x]
+            if y + t < height:
+                a = rows[y + t]
+                for x in range(width):
+                    dst[x] = dst[x] | a[x]
+
+
+@jit()
+def _local_peak(residue: np.ndarray, keep: np.ndarray, out: np.ndarray) -> None:
+    """3x3 maximum of ``residue`` over kept pixels (0 where none is kept)."""
+    height, width = residue.shape
+    _fill(out, np.uint8(0))
+    for y in range(height):
+        for x in range(width):
+            if not keep[y, x]:
+                continue
+            v = residue[y, x]
+            for yy in range(max(y - 1, 0), min(y + 2, height)):
+                for xx in range(max(x - 1, 0), min(x + 2, width)):
+                    if v > out[yy, xx]:
+                        out[yy, xx] = v
+
+
+@jit()
+def _detect(
+    image: np.ndarray,
+    pool: int,
+    k: int,
+    light: bool,
+    threshold: int,
+    light_threshold: int,
+    low_threshold: int,
+    offsets: np.ndarray,
+    min_length: int,
+    max_width: int,
+    grow: int,
+    mask: np.ndarray,
+) -> None:
+    """Hair mask of one uint8 RGB image into ``mask`` (H, W) bool."""
+    height, width = image.shape[0], image.shape[1]
+    hc = (height + pool - 1) // pool
+    wc = (width + pool - 1) // pool
+    closed = np.empty((3, hc, wc), np.uint8)
+    opened = np.empty((3, hc, wc), np.uint8)
+    dark = np.empty((hc, wc), np.uint8)
+    bright = np.empty((hc, wc), np.uint8)
+    _residues(image, pool, k, light, closed, opened, dark, bright)
+    candidate = np.empty((hc, wc), np.bool_)
+    weak = np.empty((hc, wc), np.bool_)
+    for y in range(hc):
+        for x in range(wc):
+            d = dark[y, x]
+            b = bright[y, x]
+            candidate[y, x] = d > threshold or (light and b > light_threshold)
+            weak[y, x] = d > low_threshold or (light and b > low_threshold)
+    keep = np.empty((hc, wc), np.bool_)
+    _verify(candidate, offsets, min_length, max_width, keep)
+    if grow > 0:
+        _grow(keep, weak, grow)
+    dark_peak = np.empty((hc, wc), np.uint8)
+    light_peak = np.empty((hc, wc), np.uint8)
+    _local_peak(dark, keep, dark_peak)
+    _local_peak(bright, keep, light_peak)
+    # Full resolution: a pixel is hair when its residue against the pooled
+    # background reaches half the local hair contrast (and the low threshold).
+    low = np.int32(low_threshold)
+    _fill(mask, False)
+    for cy in range(hc):
+        for cx in range(wc):
+            dp = np.int32(dark_peak[cy, cx])
+            lp = np.int32(light_peak[cy, cx]) if light else np.int32(0)
+            if dp <= low and lp <= low:
+                continue
+            for y in range(cy * pool, min(cy * pool + pool, height)):
+                for x in range(cx * pool, min(cx * pool + pool, width)):
+                    hit = False
+                    if dp > low:
+                        r = np.int32(0)
+                        for c in range(3):
+                            v = np.int32(closed[c, cy, cx]) - np.int32(image[y, x, c])
+                            if v > r:
+                                r = v
+                        hit = 2 * r >= dp and r > low
+                    if not hit and lp > low:
+                        r = np.int32(0)
+                        for c in range(3):
+                            v = np.int32(image[y, x, c]) - np.int32(opened[c, cy, cx])
+                            if v > r:
+                                r = v
+                        hit = 2 * r >= lp and r > low
+                    mask[y, x] = hit
+
+
+# ----------------------------------------------------------------------------
+# Replacement and smoothing.
+# ----------------------------------------------------------------------------
+
+
+@jit()
+def _replace(
+    image: np.ndarray,
+    region: np.ndarray,
+    max_distance: int,
+    smooth: bool,
+    rounding: float,
+    out: np.ndarray,
+) -> None:
+    """Replace ``region`` pixels of ``image`` into ``out`` (same dtype).
+
+    Along each of four orientations (0, 45, 90, 135 degrees) the region splits
+    into runs; every pixel of a run lies on the segment between the run's two
+    end pixels (the nearest non-region pixels across it) and gets their linear
+    interpolation. Each pixel keeps the two shortest segments (Euclidean
+    length) and blends them with weights 1/length^2. Runs that touch the image
+    border or are longer than ``max_distance`` are not used; a pixel with no
+    usable run keeps its value. With ``smooth``, each replaced pixel then
+    becomes the 3x3 mean of the interpolated image (Dull Razor's last step).
+
+    ``rounding`` is 0.5 for integer outputs (interpolated values are convex
+    combinations of inputs, so they stay in range and truncation after adding
+    0.5 rounds) and 0 for float outputs.
+    """
+    height, width = region.shape
+    _copy(image, out)
+    # Region pixels are numbered in raster order; per-pixel state is kept in
+    # compact arrays (a full-size float image per state would cost page faults).
+    index = np.empty((height, width), np.int32)
+    count = 0
+    for y in range(height):
+        for x in range(width):
+            if region[y, x]:
+                index[y, x] = count
+                count += 1
+    ys = np.empty(count, np.int32)
+    xs = np.empty(count, np.int32)
+    count = 0
+    for y in range(height):
+        for x in range(width):
+            if region[y, x]:
+                ys[count] = y
+                xs[count] = x
+                count += 1
+    inf = np.float32(np.inf)
+    len1 = np.full(count, inf, np.float32)
+    len2 = np.full(count, inf, np.float32)
+    acc1 = np.empty((count, 3), np.float32)
+    acc2 = np.empty((count, 3), np.float32)
+    for o in range(4):
+        if o == 0:
+            dy, dx, unit = 0, 1, np.float32(1.0)
+        elif o == 1:
+            dy, dx, unit = 1, 0, np.float32(1.0)
+        elif o == 2:
+            dy, dx, unit = 1, 1, np.float32(np.sqrt(2.0))
+        else:
+            dy, dx, unit = 1, -1, np.float32(np.sqrt(2.0))
+        for k in range(count):
+            y = np.int64(ys[k])
+            x = np.int64(xs[k])
+            qy, qx = y - dy, x - dx
+            if 0 <= qy < height and 0 <= qx < width and region[qy, qx]:
+                continue  # not the first pixel of its run
+            n = 1
+            while True:
+                ey, ex = y + n * dy, x + n * dx
+                if ey < 0 or ey >= height or ex < 0 or ex >= width or not region[ey, ex]:
+                    break
+                n += 1
+            ey, ex = y + n * dy, x + n * dx
+            if qy < 0 or qx < 0 or qx >= width or ey >= height or ex < 0 or ex >= width:
+                continue  # the run reaches the border: no end pixel on that side
+            if n + 1 > max_distance:
+                continue
+            total = np.float32(n + 1)
+            length = total * unit
+            for i in range(n):
+                r = index[y + i * dy, x + i * dx]
+                wq = np.float32(n - i) / total  # weight of the start end (distance i + 1)
+                we = np.float32(i + 1) / total
+                if length < len1[r]:
+                    len2[r] = len1[r]
+                    len1[r] = length
+                    for c in range(3):
+                        acc2[r, c] = acc1[r, c]
+                        acc1[r, c] = wq * np.float32(image[qy, qx, c]) + we * np.float32(image[ey, ex, c])
+                elif length < len2[r]:
+                    len2[r] = length
+                    for c in range(3):
+                        acc2[r, c] = wq * np.float32(image[qy, qx, c]) + we * np.float32(image[ey, ex, c])
+    # acc1 becomes the interpolated value of every region pixel.
+    for r in range(count):
+        l1 = len1[r]
+        l2 = len2[r]
+        if l1 == inf:
+            for c in range(3):
+                acc1[r, c] = np.float32(image[ys[r], xs[r], c])
+        elif l2 != inf:
+            w1 = np.float32(1.0) / (l1 * l1)
+            w2 = np.float32(1.0) / (l2 * l2)
+            for c in range(3):
+                acc1[r, c] = (w1 * acc1[r, c] + w2 * acc2[r, c]) / (w1 + w2)
+    value = np.empty(3, np.float32)
+    for r in range(count):
+        y = np.int64(ys[r])
+        x = np.int64(xs[r])
+        if smooth:
+            for c in range(3):
+                value[c] = 0.0
+            n = 0
+            for yy in range(max(y - 1, 0), min(y + 2, height)):
+                for xx in range(max(x - 1, 0), min(x + 2, width)):
+                    if region[yy, xx]:
+                        q = index[yy, xx]
+                        for c in range(3):
+                            value[c] += acc1[q, c]
+                    else:
+                        for c in range(3):
+                            value[c] += np.float32(image[yy, xx, c])
+                    n += 1
+            for c in range(3):
+                out[y, x, c] = value[c] / np.float32(n) + rounding
+        else:
+            for c in range(3):
+                out[y, x, c] = acc1[r, c] + rounding
+
+
+@jit(parallel=True)
+def _process_batch(
+    detect_images: np.ndarray,
+    images: np.ndarray,
+    pool: int,
+    k: int,
+    light: bool,
+    threshold: int,
+    light_threshold: int,
+    low_threshold: int,
+    offsets: np.ndarray,
+    min_length: int,
+    max_width: int,
+    grow: int,
+    replace: bool,
+    dilation: int,
+    max_distance: int,
+    smooth: bool,
+    rounding: float,
+    masks: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Detect (and optionally replace) hair in every image, one image per thread.
+
+    ``detect_images`` is the uint8 view used for detection; ``images`` the
+    data whose hair pixels are replaced into ``out`` (same dtype).
+    """
+    for n in prange(detect_images.shape[0]):
+        _detect(
+            detect_images[n], pool, k, light, threshold, light_threshold, low_threshold,
+            offsets, min_length, max_width, grow, masks[n],
+        )
+        if replace:
+            region = np.empty_like(masks[n])
+            if dilation > 0:
+                _dilate(masks[n], dilation, region)
+            else:
+                _copy(masks[n], region)
+            _replace(images[n], region, max_distance, smooth, rounding, out[n])
