@@ -5,5 +5,15 @@ in [0, 255] or float32 in [0, 1], and return the same dtype.
 """
 
 from ._dullrazor import METHODS, DullRazorParams, dull_razor_params, hair_mask, remove_hair
+from .quality import HairRemovalQuality, dice, hair_removal_quality
 
-__all__ = ["METHODS", "DullRazorParams", "dull_razor_params", "hair_mask", "remove_hair"]
+__all__ = [
+    "METHODS",
+    "DullRazorParams",
+    "HairRemovalQuality",
+    "dice",
+    "dull_razor_params",
+    "hair_mask",
+    "hair_removal_quality",
+    "remove_hair",
+]

@@ -66,7 +66,7 @@ class DullRazorParams:
 
     line_length: int = 13
     threshold: int = 24
-    light_threshold: int = 24
+    light_threshold: int = 32
     low_threshold: int = 10
     detect_light: bool = True
     min_length: int = 30
