@@ -99,7 +99,8 @@ def hair_removal_quality(
     psnrs, ssims, hair_psnrs, dices, changed = [], [], [], [], []
     for o, r, c, pm, tm in zip(original, restored, clean, predicted_mask, true_mask):
         o8, r8, c8 = _to_u8(o), _to_u8(r), _to_u8(c)
-        psnrs.append(peak_signal_noise_ratio(c8, r8, data_range=255))
+        identical = np.array_equal(c8, r8)  # skimage divides by a zero MSE
+        psnrs.append(float("inf") if identical else peak_signal_noise_ratio(c8, r8, data_range=255))
         ssims.append(structural_similarity(c8, r8, channel_axis=-1, data_range=255))
         if tm.any():
             err = np.mean((c8[tm].astype(np.float64) - r8[tm]) ** 2)

@@ -1,0 +1,48 @@
+# dermprep: `make demo` and `make test` work on a fresh machine with only Python 3.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test bench docs lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-core: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@ $(VENV)/.installed-core
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	touch $@ $(VENV)/.installed-test $(VENV)/.installed-core
+
+$(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	touch $@
+
+## demo: the main job on the embedded synthetic data; outputs in demo-output/
+demo: $(VENV)/.installed-core
+	$(BIN)/dermprep demo --out demo-output
+
+## test: the whole test suite (the command CI runs)
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+## bench: pytest-benchmark suite (ours vs references, same run)
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m pytest benchmarks --benchmark-enable --benchmark-columns=min,mean,stddev,rounds -p no:randomly
+
+docs: $(VENV)/.installed-docs
+	$(BIN)/mkdocs build --strict
+
+lint: $(VENV)/.installed-bench
+	$(BIN)/python -m pip install --quiet ruff
+	$(BIN)/ruff check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) demo-output site .pytest_cache .benchmarks .hypothesis

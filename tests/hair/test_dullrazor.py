@@ -1,0 +1,175 @@
+"""remove_hair / hair_mask: contracts, properties and invalid input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dermprep import dull_razor_params, hair_mask, remove_hair
+from dermprep.synthetic import make_sample
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return make_sample((120, 160), rng=11)
+
+
+def test_single_image_shape_dtype_and_mask(sample):
+    restored, mask = remove_hair(sample.image, return_mask=True)
+    assert restored.shape == sample.image.shape and restored.dtype == np.uint8
+    assert mask.shape == sample.image.shape[:2] and mask.dtype == bool
+    assert mask.any(), "a hairy synthetic image must yield some hair"
+    np.testing.assert_array_equal(hair_mask(sample.image), mask)
+
+
+def test_pixels_far_from_hair_are_unchanged(sample):
+    restored, mask = remove_hair(sample.image, return_mask=True)
+    from dermprep.hair._kernels import _dilate
+
+    near = np.empty_like(mask)
+    _dilate(mask, 2, near)  # dilation 1 for the replaced region + 1 for the smoothing window
+    np.testing.assert_array_equal(restored[~near], sample.image[~near])
+
+
+def test_batch_equals_images_one_by_one():
+    images = np.stack([make_sample((96, 128), rng=i).image for i in range(3)])
+    restored, masks = remove_hair(images, return_mask=True)
+    for i in range(3):
+        single, single_mask = remove_hair(images[i], return_mask=True)
+        np.testing.assert_array_equal(restored[i], single)
+        np.testing.assert_array_equal(masks[i], single_mask)
+
+
+def test_float32_matches_uint8(sample):
+    as_float = sample.image.astype(np.float32) / np.float32(255)
+    restored_f, mask_f = remove_hair(as_float, return_mask=True)
+    restored_u, mask_u = remove_hair(sample.image, return_mask=True)
+    assert restored_f.dtype == np.float32
+    np.testing.assert_array_equal(mask_f, mask_u)
+    assert np.abs(restored_f * 255 - restored_u).max() <= 0.5 + 1e-3
+    from dermprep.hair._kernels import _dilate
+
+    near = np.empty_like(mask_u)
+    _dilate(mask_u, 2, near)
+    np.testing.assert_array_equal(restored_f[~near], as_float[~near])  # bit-identical away from hair
+
+
+def test_read_only_and_non_contiguous_inputs_are_accepted_and_untouched(sample):
+    image = sample.image.copy()
+    image.setflags(write=False)
+    expected = remove_hair(sample.image)
+    np.testing.assert_array_equal(remove_hair(image), expected)
+    wide = np.zeros((120, 320, 3), np.uint8)
+    wide[:, ::2] = sample.image
+    strided = wide[:, ::2]
+    assert not strided.flags.c_contiguous
+    before = wide.copy()
+    np.testing.assert_array_equal(remove_hair(strided), expected)
+    np.testing.assert_array_equal(wide, before)
+
+
+def test_opencv_method_runs_and_keeps_dtype(sample):
+    restored, mask = remove_hair(sample.image, method="opencv", return_mask=True)
+    assert restored.shape == sample.image.shape and restored.dtype == np.uint8 and mask.dtype == bool
+    restored_f = remove_hair(sample.image.astype(np.float32) / 255, method="opencv")
+    assert restored_f.dtype == np.float32 and 0 <= restored_f.min() and restored_f.max() <= 1
+
+
+def test_parameters_scale_with_image_size():
+    big, small = dull_razor_params((450, 600)), dull_razor_params((224, 224, 3))
+    assert big.line_length == 13 and big.pool == 2
+    assert small.line_length == 7 and small.pool == 1
+    assert small.min_length < big.min_length
+    assert dull_razor_params((2, 450, 600, 3)) == big
+
+
+@given(
+    height=st.integers(16, 48),
+    width=st.integers(16, 48),
+    batch=st.sampled_from([None, 1, 2]),
+    dtype=st.sampled_from([np.uint8, np.float32]),
+    seed=st.integers(0, 2**16),
+)
+def test_property_shape_dtype_kept_input_untouched_deterministic(height, width, batch, dtype, seed):
+    rng = np.random.default_rng(seed)
+    shape = (height, width, 3) if batch is None else (batch, height, width, 3)
+    image = rng.integers(0, 256, shape).astype(np.uint8)
+    if dtype == np.float32:
+        image = (image / 255.0).astype(np.float32)
+    before = image.copy()
+    first, mask = remove_hair(image, return_mask=True)
+    second = remove_hair(image)
+    assert first.shape == image.shape and first.dtype == image.dtype
+    assert mask.shape == image.shape[:-1] and mask.dtype == bool
+    np.testing.assert_array_equal(image, before)
+    np.testing.assert_array_equal(first, second)
+    if dtype == np.float32:
+        assert np.isfinite(first).all() and first.min() >= 0 and first.max() <= 1
+
+
+@given(
+    color=st.tuples(st.integers(0, 255), st.integers(0, 255), st.integers(0, 255)),
+    height=st.integers(16, 64),
+    width=st.integers(16, 64),
+)
+def test_property_flat_hair_free_image_is_unchanged(color, height, width):
+    image = np.empty((height, width, 3), np.uint8)
+    image[...] = color
+    restored, mask = remove_hair(image, return_mask=True)
+    assert not mask.any()
+    np.testing.assert_array_equal(restored, image)
+
+
+@pytest.mark.parametrize("fn", [remove_hair, hair_mask])
+class TestInvalidInput:
+    def test_wrong_ndim_names_argument_and_shape(self, fn):
+        with pytest.raises(ValueError, match=r"image must have shape \(H, W, 3\) or \(N, H, W, 3\); got \(224, 224\)"):
+            fn(np.zeros((224, 224), np.uint8))
+
+    @pytest.mark.parametrize("channels, hint", [(1, "repeat"), (4, "alpha")])
+    def test_wrong_channel_count_says_what_to_do(self, fn, channels, hint):
+        with pytest.raises(ValueError, match=f"3 channels.*{hint}"):
+            fn(np.zeros((32, 32, channels), np.uint8))
+
+    @pytest.mark.parametrize("dtype", [np.float64, np.int32, np.uint16, bool])
+    def test_unsupported_dtype(self, fn, dtype):
+        with pytest.raises(TypeError, match="uint8.*float32"):
+            fn(np.zeros((32, 32, 3), dtype))
+
+    @pytest.mark.parametrize("bad", [np.nan, np.inf])
+    def test_non_finite_float(self, fn, bad):
+        image = np.zeros((32, 32, 3), np.float32)
+        image[3, 4, 1] = bad
+        with pytest.raises(ValueError, match="NaN or inf"):
+            fn(image)
+
+    def test_float_out_of_range(self, fn):
+        with pytest.raises(ValueError, match=r"values in \[0, 1\]"):
+            fn(np.full((32, 32, 3), 255.0, np.float32))
+
+    @pytest.mark.parametrize("shape", [(8, 32, 3), (0, 32, 32, 3), (32, 0, 3)])
+    def test_empty_or_tiny(self, fn, shape):
+        with pytest.raises(ValueError, match="image"):
+            fn(np.zeros(shape, np.uint8))
+
+    def test_not_an_array(self, fn):
+        with pytest.raises(TypeError, match="numpy.ndarray"):
+            fn("image.jpg")
+
+    def test_unknown_method_and_option(self, fn):
+        image = np.zeros((32, 32, 3), np.uint8)
+        with pytest.raises(ValueError, match="method must be one of"):
+            fn(image, method="razor")
+        with pytest.raises(TypeError, match="unknown Dull Razor option"):
+            fn(image, treshold=3)
+        with pytest.raises(ValueError, match="threshold must be an integer grey level"):
+            fn(image, threshold=300)
+        with pytest.raises(ValueError, match="line_length must be an odd integer"):
+            fn(image, line_length=8)
+
+
+def test_dull_razor_params_rejects_bad_shape():
+    with pytest.raises(ValueError, match="shape must be"):
+        dull_razor_params((3,))
