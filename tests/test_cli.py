@@ -1,0 +1,147 @@
+"""The dermprep command line: folder hair removal, bench and demo."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+import dermprep.batch
+from dermprep import remove_hair
+from dermprep.cli import main
+from dermprep.synthetic import make_sample
+
+
+def _digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() + oct(p.stat().st_mode)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture()
+def image_tree(tmp_path: Path) -> Path:
+    root = tmp_path / "in"
+    (root / "part_1").mkdir(parents=True)
+    (root / "part_2" / "deep").mkdir(parents=True)
+    for i, rel in enumerate(["part_1/a.jpg", "part_1/b.png", "part_2/deep/c.jpg", "top.png"]):
+        image = make_sample((64, 80), rng=i).image
+        assert cv2.imwrite(str(root / rel), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    (root / "part_2" / "broken.jpg").write_bytes(b"\xff\xd8 this is not a jpeg")
+    (root / "notes.txt").write_text("not an image")
+    return root
+
+
+def test_folder_run_keeps_structure_reports_corrupt_file_and_never_touches_inputs(image_tree, tmp_path, capsys):
+    before = _digest(image_tree)
+    out, masks = tmp_path / "out", tmp_path / "masks"
+    code = main(["remove-hair", str(image_tree), str(out), "--masks", str(masks), "--workers", "1", "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "part_2/broken.jpg" in captured.err and "processed 4" in captured.out
+    assert _digest(image_tree) == before
+    for rel in ["part_1/a.jpg", "part_1/b.png", "part_2/deep/c.jpg", "top.png"]:
+        assert (out / rel).is_file() and (masks / rel).with_suffix(".png").is_file()
+    assert not (out / "part_2" / "broken.jpg").exists()
+    # PNG output is lossless: exactly what remove_hair gives on the decoded input.
+    source = cv2.cvtColor(cv2.imread(str(image_tree / "top.png")), cv2.COLOR_BGR2RGB)
+    written = cv2.cvtColor(cv2.imread(str(out / "top.png")), cv2.COLOR_BGR2RGB)
+    np.testing.assert_array_equal(written, remove_hair(source))
+    assert not [p for p in out.rglob("*") if "partial" in p.name]
+
+
+def test_interrupted_run_resumes_to_the_same_result(image_tree, tmp_path, monkeypatch, capsys):
+    (image_tree / "part_2" / "broken.jpg").unlink()
+    reference = tmp_path / "reference"
+    assert main(["remove-hair", str(image_tree), str(reference), "--workers", "1", "--quiet"]) == 0
+
+    out = tmp_path / "out"
+    real_write = dermprep.batch._write_atomic
+    writes = {"n": 0}
+
+    def interrupted_write(path, image):
+        if writes["n"] == 2:
+            raise KeyboardInterrupt  # the user pressed Ctrl-C during the third write
+        writes["n"] += 1
+        real_write(path, image)
+
+    monkeypatch.setattr(dermprep.batch, "_write_atomic", interrupted_write)
+    with pytest.raises(KeyboardInterrupt):
+        main(["remove-hair", str(image_tree), str(out), "--workers", "1", "--quiet"])
+    assert len([p for p in out.rglob("*") if p.is_file()]) == 2  # two complete files, no partial one
+
+    monkeypatch.setattr(dermprep.batch, "_write_atomic", real_write)
+    capsys.readouterr()
+    assert main(["remove-hair", str(image_tree), str(out), "--workers", "1", "--quiet"]) == 0
+    assert "processed 2, skipped 2" in capsys.readouterr().out
+    assert _digest(out) == _digest(reference)
+
+
+def test_unwritable_output_folder_is_reported_with_nonzero_exit(image_tree, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    if os.geteuid() != 0:
+        out.chmod(0o555)
+    else:  # root ignores permission bits: make the folder refuse writes the way a read-only one does
+
+        def refuse(*args, **kwargs):
+            raise PermissionError(13, "Permission denied", str(out))
+
+        monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    try:
+        code = main(["remove-hair", str(image_tree), str(out), "--workers", "1", "--quiet"])
+    finally:
+        out.chmod(0o755)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "cannot write output" in err and "Permission denied" in err
+    assert not [p for p in out.rglob("*") if p.is_file()]
+
+
+def test_output_inside_input_is_refused(image_tree, capsys):
+    assert main(["remove-hair", str(image_tree), str(image_tree / "out"), "--quiet"]) == 2
+    assert "must not be input_dir or inside it" in capsys.readouterr().err
+    assert main(["remove-hair", str(image_tree / "missing"), "/tmp/x", "--quiet"]) == 2
+
+
+def test_console_script_with_a_spawned_worker_pool(image_tree, tmp_path):
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "dermprep.cli", "remove-hair", str(image_tree), str(out), "--workers", "2"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "broken.jpg" in result.stderr
+    assert len(list(out.rglob("*.jpg"))) + len(list(out.rglob("*.png"))) == 4
+
+
+def test_bench_prints_both_methods(capsys):
+    assert main(["bench", "--images", "2", "--size", "128x96", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "dermprep dullrazor" in out and "opencv, 1 process" in out and "mask Dice" in out
+
+
+def test_demo_writes_panels_and_summary(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--images", "2", "--size", "160x120", "--workers", "1"]) == 0
+    summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
+    assert (tmp_path / "demo" / "hair_removal_synthetic.png").stat().st_size > 10_000
+    assert np.isfinite(summary["quality"]["dullrazor"]["dice"])
+    assert all(v > 0 for v in summary["throughput_images_per_second"].values())
+
+
+def test_bad_arguments_exit_with_usage_error(capsys):
+    with pytest.raises(SystemExit) as excinfo:
+        main(["remove-hair", "a", "b", "--workers", "0"])
+    assert excinfo.value.code == 2
+    assert "positive integer" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["bench", "--size", "big"])
