@@ -1,0 +1,27 @@
+"""Benchmark fixtures and the end-of-run ratio table (ours vs references, same run)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dermprep.synthetic import make_batch
+
+RESULTS: dict[str, float] = {}
+
+
+@pytest.fixture(scope="session")
+def hairy_600x450():
+    """32 seeded 600x450 synthetic images with hair, as in the issue's targets."""
+    return make_batch(32, (450, 600), seed=0)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not RESULTS:
+        return
+    terminalreporter.section("dermprep: images/s and ratios (this run)")
+    for name, value in RESULTS.items():
+        terminalreporter.write_line(f"{name:45s} {value:10.2f}")
+    ours = RESULTS.get("dullrazor batch images/s")
+    best = max((v for k, v in RESULTS.items() if k.startswith("opencv")), default=None)
+    if ours and best:
+        terminalreporter.write_line(f"{'dullrazor / best OpenCV':45s} {ours / best:10.2f}x")
