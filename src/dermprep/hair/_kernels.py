@@ -21,8 +21,9 @@ The stages follow Lee et al. (1997), on a pyramid level of factor ``pool``
    residue against the pooled background reaches half the local hair
    contrast (so the mask follows the hair's real width);
 5. replacement of each hair pixel by linear interpolation between the nearest
-   non-hair pixels along the shortest lines across the hair (two best of 8
-   orientations, weighted by inverse squared length);
+   non-hair pixels along the shortest lines across the hair (the two shortest
+   of the runs at 0, 45, 90 and 135 degrees, weighted by inverse squared
+   length);
 6. smoothing of the replaced pixels with a 3x3 mean.
 """
 
