@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"generating {args.images} synthetic {args.size[1]}x{args.size[0]} images ...", flush=True)
         images, clean, masks, _ = make_batch(args.images, args.size, seed=args.seed)
-        rows, quality = compare_methods(images, clean, masks, workers=args.workers)
+        rows, quality, _ = compare_methods(images, clean, masks, workers=args.workers)
         print(f"{os.cpu_count()} cores; best of 3 runs for dermprep, 1 run for OpenCV")
         print(format_comparison(rows, quality))
         return 0

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .batch import find_images
-from .hair import hair_mask, remove_hair
+from .hair import remove_hair
 from .hair.bench import compare_methods, format_comparison
 from .synthetic import make_batch
 
@@ -91,21 +91,20 @@ def run_demo(
     compile_start = time.perf_counter()
     remove_hair(images[:1])
     first_call = time.perf_counter() - compile_start
-    rows, quality = compare_methods(images, clean, true_masks, workers=workers)
+    rows, quality, outputs = compare_methods(images, clean, true_masks, workers=workers)
     table = format_comparison(rows, quality)
     log(table)
 
     log("[3/3] drawing before/after/mask panels")
-    restored, masks = remove_hair(images[:4], return_mask=True)
-    from .hair._opencv import opencv_remove_hair  # noqa: PLC0415
-
+    restored, masks = outputs["dullrazor"]
+    opencv_restored = outputs["opencv"][0]
     panel_rows = []
     for i in range(min(4, n_images)):
         panel_rows.append(
             [
                 ("hairy input", images[i]),
                 ("Dull Razor (dermprep)", restored[i]),
-                ("OpenCV recipe", opencv_remove_hair(images[i])[0]),
+                ("OpenCV recipe", opencv_restored[i]),
                 ("predicted hair mask", masks[i]),
                 ("true hair mask", true_masks[i]),
             ]
@@ -122,9 +121,8 @@ def run_demo(
                 log(f"  skipped unreadable {relative}")
                 continue
             rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            real_rows.append(
-                [(f"{relative.name}", rgb), ("Dull Razor", remove_hair(rgb)), ("hair mask", hair_mask(rgb))]
-            )
+            restored_real, mask_real = remove_hair(rgb, return_mask=True)
+            real_rows.append([(f"{relative.name}", rgb), ("Dull Razor", restored_real), ("hair mask", mask_real)])
         if real_rows:
             _panel(out / "hair_removal_real.png", real_rows, "Hair removal on real images")
             written.append("hair_removal_real.png")

@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -38,13 +39,14 @@ def _opencv_chunk(images: np.ndarray) -> list[np.ndarray]:
     return [opencv_remove_hair(image)[0] for image in images]
 
 
-def _timed(fn, images: np.ndarray, repeats: int) -> float:  # type: ignore[no-untyped-def]
-    best = float("inf")
+def _timed(fn, images: np.ndarray, repeats: int) -> tuple[float, Any]:  # type: ignore[no-untyped-def]
+    """Best wall time of ``repeats`` calls of ``fn(images)``, and the last call's result."""
+    best, result = float("inf"), None
     for _ in range(repeats):
         start = time.perf_counter()
-        fn(images)
+        result = fn(images)
         best = min(best, time.perf_counter() - start)
-    return best
+    return best, result
 
 
 def opencv_pool_throughput(images: np.ndarray, workers: int, repeats: int = 1) -> ThroughputResult:
@@ -57,7 +59,7 @@ def opencv_pool_throughput(images: np.ndarray, workers: int, repeats: int = 1) -
         def run(_: np.ndarray) -> None:
             list(pool.map(_opencv_chunk, chunks))
 
-        seconds = _timed(run, images, repeats)
+        seconds, _ = _timed(run, images, repeats)
     return ThroughputResult(f"opencv, {workers} processes", len(images) / seconds, seconds, len(images))
 
 
@@ -68,31 +70,33 @@ def compare_methods(
     *,
     workers: int | None = None,
     repeats: int = 3,
-) -> tuple[list[ThroughputResult], dict[str, HairRemovalQuality]]:
+) -> tuple[list[ThroughputResult], dict[str, HairRemovalQuality], dict[str, tuple[np.ndarray, np.ndarray]]]:
     """Time Dull Razor (one batch call, all cores) and the OpenCV recipe (1 process and a pool).
 
-    Returns the throughput rows and, when ``clean`` and ``true_masks`` are
-    given, the quality of each method.
+    Returns
+    -------
+    rows : list of ThroughputResult
+    quality : dict
+        Per method, when ``clean`` and ``true_masks`` are given (else empty).
+    outputs : dict
+        Per method, the ``(restored, masks)`` of the timed runs.
     """
     workers = workers or os.cpu_count() or 1
     remove_hair(images[:1])  # compile (or load from cache) before timing
-    ours = _timed(lambda b: remove_hair(b), images, repeats)
-    single = _timed(lambda b: [opencv_remove_hair(i) for i in b], images, 1)
+    ours, ours_out = _timed(lambda b: remove_hair(b, return_mask=True), images, repeats)
+    single, cv_out = _timed(lambda b: remove_hair(b, method="opencv", return_mask=True), images, 1)
     rows = [
         ThroughputResult("dermprep dullrazor, batch", len(images) / ours, ours, len(images)),
         ThroughputResult("opencv, 1 process", len(images) / single, single, len(images)),
     ]
     if workers > 1:
         rows.append(opencv_pool_throughput(images, workers))
+    outputs = {"dullrazor": ours_out, "opencv": cv_out}
     quality: dict[str, HairRemovalQuality] = {}
     if clean is not None and true_masks is not None:
-        restored, masks = remove_hair(images, return_mask=True)
-        quality["dullrazor"] = hair_removal_quality(images, restored, clean, masks, true_masks)
-        results = [opencv_remove_hair(i) for i in images]
-        quality["opencv"] = hair_removal_quality(
-            images, np.stack([r[0] for r in results]), clean, np.stack([r[1] for r in results]), true_masks
-        )
-    return rows, quality
+        for name, (restored, masks) in outputs.items():
+            quality[name] = hair_removal_quality(images, restored, clean, masks, true_masks)
+    return rows, quality, outputs
 
 
 def format_comparison(rows: list[ThroughputResult], quality: dict[str, HairRemovalQuality]) -> str:
