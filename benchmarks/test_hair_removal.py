@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 
 from conftest import RESULTS
-
 from dermprep import remove_hair
 from dermprep.hair._opencv import opencv_remove_hair
 from dermprep.hair.bench import opencv_pool_throughput

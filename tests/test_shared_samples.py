@@ -28,6 +28,6 @@ def test_samples_are_processed_and_hair_is_found(shared_dir):
     images = np.stack([_load(p) for p in paths])
     restored, masks = remove_hair(images, return_mask=True)
     assert restored.shape == images.shape
-    fractions = {p.stem: float(m.mean()) for p, m in zip(paths, masks)}
+    fractions = {p.stem: float(m.mean()) for p, m in zip(paths, masks, strict=True)}
     for name in HAIRY:
         assert fractions[name] > 0.02, fractions

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dermprep._validation import check_image, check_mask, check_positive_int, check_probability, check_range, check_rng
+from dermprep._validation import (
+    check_image,
+    check_mask,
+    check_positive_int,
+    check_probability,
+    check_range,
+    check_rng,
+)
 
 
 def test_check_image_accepts_lists_and_makes_contiguous():

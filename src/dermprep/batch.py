@@ -195,7 +195,7 @@ def remove_hair_folder(
                         reasons = future.result()
                     except Exception as exc:  # a worker crashed: report its files, keep going
                         reasons = [f"worker failed: {exc!r}"] * len(batch)
-                    for job, reason in zip(batch, reasons):
+                    for job, reason in zip(batch, reasons, strict=True):
                         _record(report, relative_of[job[0]], reason)
                     bar.update(len(batch))
     finally:

@@ -13,7 +13,8 @@ Importing this module imports TensorFlow; ``import dermprep`` does not.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import tensorflow as tf

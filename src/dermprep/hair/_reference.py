@@ -204,7 +204,7 @@ def reference_remove_hair(image: np.ndarray, params: DullRazorParams) -> tuple[n
             filled[y, x] = (w1 * a1 + w2 * a2) / (w1 + w2)
     out = values.copy()
     ys, xs = np.nonzero(region)
-    for y, x in zip(ys, xs):
+    for y, x in zip(ys, xs, strict=True):
         if params.smooth:
             window = filled[max(y - 1, 0) : y + 2, max(x - 1, 0) : x + 2]
             out[y, x] = window.reshape(-1, 3).mean(axis=0)

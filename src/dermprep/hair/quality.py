@@ -97,7 +97,7 @@ def hair_removal_quality(
         original, restored, clean = original[None], restored[None], clean[None]
         predicted_mask, true_mask = predicted_mask[None], true_mask[None]
     psnrs, ssims, hair_psnrs, dices, changed = [], [], [], [], []
-    for o, r, c, pm, tm in zip(original, restored, clean, predicted_mask, true_mask):
+    for o, r, c, pm, tm in zip(original, restored, clean, predicted_mask, true_mask, strict=True):
         o8, r8, c8 = _to_u8(o), _to_u8(r), _to_u8(c)
         identical = np.array_equal(c8, r8)  # skimage divides by a zero MSE
         psnrs.append(float("inf") if identical else peak_signal_noise_ratio(c8, r8, data_range=255))

@@ -209,7 +209,7 @@ def _dots(rng: np.random.Generator, shape: tuple[int, int], region: np.ndarray, 
         return out
     count = int(rng.integers(8, 40))
     pick = rng.integers(0, ys.size, count)
-    for y, x in zip(ys[pick], xs[pick]):
+    for y, x in zip(ys[pick], xs[pick], strict=True):
         r = rng.uniform(1.0, 5.0) * scale
         cv2.circle(out, (int(x), int(y)), max(1, int(round(r))), 1.0, thickness=-1, lineType=cv2.LINE_AA)
     return cv2.GaussianBlur(out, (0, 0), sigmaX=0.6 * max(scale, 0.5))
