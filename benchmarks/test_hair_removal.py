@@ -19,7 +19,7 @@ from dermprep.hair.quality import hair_removal_quality
 def test_dullrazor_batch(benchmark, hairy_600x450):
     images = hairy_600x450[0]
     remove_hair(images[:2])  # JIT warm-up (or cache load) outside the timing
-    benchmark.pedantic(remove_hair, args=(images,), rounds=5, warmup_rounds=1)
+    benchmark.pedantic(remove_hair, args=(images,), rounds=10, warmup_rounds=2)
     if benchmark.stats is not None:  # None under --benchmark-disable
         RESULTS["dullrazor batch images/s"] = len(images) / benchmark.stats.stats.min
 

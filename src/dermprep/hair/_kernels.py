@@ -312,14 +312,27 @@ def _run_length(mask: np.ndarray, y: int, x: int, offsets: np.ndarray, j: int, s
 
 
 @jit()
+def _neighbour_direction(keep: np.ndarray, along_kept: np.ndarray, y: int, x: int, last: int) -> int:
+    """Orientation to try first: that of an already kept neighbour (left, then the row above), else ``last``."""
+    width = keep.shape[1]
+    if x > 0 and keep[y, x - 1]:
+        return np.int64(along_kept[y, x - 1])
+    if y > 0:
+        for xx in (x, x - 1, x + 1):
+            if 0 <= xx < width and keep[y - 1, xx]:
+                return np.int64(along_kept[y - 1, xx])
+    return last
+
+
+@jit()
 def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, max_width: int, keep: np.ndarray) -> None:
     """Keep candidate pixels on long, thin structures.
 
     A pixel is kept when, for one of the orientations in ``offsets``, the
     straight run of candidates through it is at least ``min_length`` long and
     a run across it (perpendicular, or 45 degrees off) is at most
-    ``max_width``. Orientations are tried starting from the last one that
-    succeeded, as neighbouring hair pixels share it.
+    ``max_width``. Orientations are tried starting from that of a kept
+    neighbour (else the last one that succeeded), as pixels of one hair share it.
     """
     height, width = candidate.shape
     ndir = offsets.shape[0]
@@ -329,12 +342,13 @@ def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, max_wid
     # A long run found through one pixel is long for every pixel on it: remember
     # its orientation so those pixels only need the (short) thinness test.
     along = np.full((height, width), np.int8(-1), np.int8)
+    along_kept = np.empty((height, width), np.int8)  # orientation that kept a pixel
     for y in range(height):
         for x in range(width):
             if not candidate[y, x]:
                 continue
             found = np.int64(along[y, x])
-            start = found if found >= 0 else last
+            start = found if found >= 0 else _neighbour_direction(keep, along_kept, y, x, last)
             for jj in range(ndir):
                 j = (start + jj) % ndir
                 if not (found >= 0 and jj == 0):
@@ -357,6 +371,7 @@ def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, max_wid
                         break
                 if thin:
                     keep[y, x] = True
+                    along_kept[y, x] = j
                     last = j
                     break
 
@@ -407,19 +422,34 @@ def _dilate(mask: np.ndarray, radius: int, out: np.ndarray) -> None:
 
 
 @jit()
-def _local_peak(residue: np.ndarray, keep: np.ndarray, out: np.ndarray) -> None:
-    """3x3 maximum of ``residue`` over kept pixels (0 where none is kept)."""
-    height, width = residue.shape
-    _fill(out, np.uint8(0))
-    for y in range(height):
-        for x in range(width):
-            if not keep[y, x]:
+def _local_peaks(
+    dark: np.ndarray, bright: np.ndarray, keep: np.ndarray, dark_peak: np.ndarray, light_peak: np.ndarray
+) -> None:
+    """3x3 maxima of ``dark`` and ``bright`` over kept pixels (0 where none is kept)."""
+    height, width = dark.shape
+    _fill(dark_peak, np.uint8(0))
+    _fill(light_peak, np.uint8(0))
+    flat = keep.reshape(height * width)
+    words = flat[: (flat.size // 8) * 8].view(np.uint64)
+    for w in range(words.size + 1):
+        if w < words.size:
+            if words[w] == 0:  # kept pixels are sparse: skip 8 at a time
                 continue
-            v = residue[y, x]
+            lo, hi = w * 8, w * 8 + 8
+        else:
+            lo, hi = words.size * 8, flat.size
+        for i in range(lo, hi):
+            if not flat[i]:
+                continue
+            y, x = i // width, i % width
+            d = dark[y, x]
+            b = bright[y, x]
             for yy in range(max(y - 1, 0), min(y + 2, height)):
                 for xx in range(max(x - 1, 0), min(x + 2, width)):
-                    if v > out[yy, xx]:
-                        out[yy, xx] = v
+                    if d > dark_peak[yy, xx]:
+                        dark_peak[yy, xx] = d
+                    if b > light_peak[yy, xx]:
+                        light_peak[yy, xx] = b
 
 
 @jit()
@@ -448,20 +478,24 @@ def _detect(
     _residues(image, pool, k, light, closed, opened, dark, bright)
     candidate = np.empty((hc, wc), np.bool_)
     weak = np.empty((hc, wc), np.bool_)
-    for y in range(hc):
-        for x in range(wc):
-            d = dark[y, x]
-            b = bright[y, x]
-            candidate[y, x] = d > threshold or (light and b > light_threshold)
-            weak[y, x] = d > low_threshold or (light and b > low_threshold)
+    # ``bright`` is all zero without light detection, so it never passes a threshold.
+    d_flat = dark.reshape(hc * wc)
+    b_flat = bright.reshape(hc * wc)
+    c_flat = candidate.reshape(hc * wc)
+    w_flat = weak.reshape(hc * wc)
+    t, lt, wt = np.uint8(threshold), np.uint8(light_threshold), np.uint8(low_threshold)
+    for i in range(hc * wc):
+        d = d_flat[i]
+        b = b_flat[i]
+        c_flat[i] = (d > t) | (b > lt)
+        w_flat[i] = (d > wt) | (b > wt)
     keep = np.empty((hc, wc), np.bool_)
     _verify(candidate, offsets, min_length, max_width, keep)
     if grow > 0:
         _grow(keep, weak, grow)
     dark_peak = np.empty((hc, wc), np.uint8)
     light_peak = np.empty((hc, wc), np.uint8)
-    _local_peak(dark, keep, dark_peak)
-    _local_peak(bright, keep, light_peak)
+    _local_peaks(dark, bright, keep, dark_peak, light_peak)
     # Full resolution: a pixel is hair when its residue against the pooled
     # background reaches half the local hair contrast (and the low threshold).
     low = np.int32(low_threshold)
@@ -497,6 +531,12 @@ def _detect(
 # ----------------------------------------------------------------------------
 
 
+# Orientations of the replacement runs: 0, 90, 45 and 135 degrees.
+_ORIENT_DY = np.array([0, 1, 1, 1], np.int64)
+_ORIENT_DX = np.array([1, 0, 1, -1], np.int64)
+_ORIENT_UNIT = np.array([1.0, 1.0, np.sqrt(2.0), np.sqrt(2.0)], np.float32)
+
+
 @jit()
 def _replace(
     image: np.ndarray,
@@ -528,29 +568,30 @@ def _replace(
     index = np.empty((height, width), np.int32)
     ys = np.empty(height * width, np.int32)  # only the first ``count`` entries are touched
     xs = np.empty(height * width, np.int32)
+    # Hair covers a few per cent of the image: test 8 mask bytes at a time.
+    flat = region.reshape(height * width)
+    words = flat[: (flat.size // 8) * 8].view(np.uint64)
+    flat_index = index.reshape(height * width)
     count = 0
-    for y in range(height):
-        row = region[y]
-        for x in range(width):
-            if row[x]:
-                index[y, x] = count
-                ys[count] = y
-                xs[count] = x
-                count += 1
-    inf = np.float32(np.inf)
-    len1 = np.full(count, inf, np.float32)
-    len2 = np.full(count, inf, np.float32)
-    acc1 = np.empty((count, 3), np.float32)
-    acc2 = np.empty((count, 3), np.float32)
-    for o in range(4):
-        if o == 0:
-            dy, dx, unit = 0, 1, np.float32(1.0)
-        elif o == 1:
-            dy, dx, unit = 1, 0, np.float32(1.0)
-        elif o == 2:
-            dy, dx, unit = 1, 1, np.float32(np.sqrt(2.0))
+    for w in range(words.size + 1):
+        if w < words.size:
+            if words[w] == 0:
+                continue
+            lo, hi = w * 8, w * 8 + 8
         else:
-            dy, dx, unit = 1, -1, np.float32(np.sqrt(2.0))
+            lo, hi = words.size * 8, flat.size  # the tail that is not a whole word
+        for i in range(lo, hi):
+            if flat[i]:
+                flat_index[i] = count
+                ys[count] = i // width
+                xs[count] = i % width
+                count += 1
+    # Pass 1 (integers only): for each orientation, each pixel's distances back
+    # and forward to the ends of its run (0 = no usable run).
+    back = np.zeros((count, 4), np.int16)
+    ahead = np.zeros((count, 4), np.int16)
+    for o in range(4):
+        dy, dx = _ORIENT_DY[o], _ORIENT_DX[o]
         for k in range(count):
             y = np.int64(ys[k])
             x = np.int64(xs[k])
@@ -568,57 +609,91 @@ def _replace(
                 continue  # the run reaches the border: no end pixel on that side
             if n + 1 > max_distance:
                 continue
-            total = np.float32(n + 1)
-            length = total * unit
-            for i in range(n):
-                r = index[y + i * dy, x + i * dx]
-                wq = np.float32(n - i) / total  # weight of the start end (distance i + 1)
-                we = np.float32(i + 1) / total
-                if length < len1[r]:
-                    len2[r] = len1[r]
-                    len1[r] = length
-                    for c in range(3):
-                        acc2[r, c] = acc1[r, c]
-                        acc1[r, c] = wq * np.float32(image[qy, qx, c]) + we * np.float32(image[ey, ex, c])
-                elif length < len2[r]:
-                    len2[r] = length
-                    for c in range(3):
-                        acc2[r, c] = wq * np.float32(image[qy, qx, c]) + we * np.float32(image[ey, ex, c])
-    # acc1 becomes the interpolated value of every region pixel.
-    for r in range(count):
-        l1 = len1[r]
-        l2 = len2[r]
-        if l1 == inf:
+            if o == 0:  # a horizontal run is consecutive in raster order
+                for i in range(n):
+                    back[k + i, 0] = i + 1
+                    ahead[k + i, 0] = n - i
+            else:
+                for i in range(n):
+                    r = index[y + i * dy, x + i * dx]
+                    back[r, o] = i + 1
+                    ahead[r, o] = n - i
+    # Pass 2: pick the two shortest segments (Euclidean length; ties keep the
+    # earlier orientation) and interpolate only those.
+    acc1 = np.empty((count, 3), np.float32)
+    for k in range(count):
+        y = np.int64(ys[k])
+        x = np.int64(xs[k])
+        o1 = -1
+        o2 = -1
+        l1 = np.float32(np.inf)
+        l2 = np.float32(np.inf)
+        for o in range(4):
+            if back[k, o] == 0:
+                continue
+            length = np.float32(back[k, o] + ahead[k, o]) * _ORIENT_UNIT[o]
+            if length < l1:
+                o2, l2 = o1, l1
+                o1, l1 = o, length
+            elif length < l2:
+                o2, l2 = o, length
+        if o1 < 0:
             for c in range(3):
-                acc1[r, c] = np.float32(image[ys[r], xs[r], c])
-        elif l2 != inf:
+                acc1[k, c] = np.float32(image[y, x, c])
+            continue
+        w1 = np.float32(1.0)
+        w2 = np.float32(0.0)
+        if o2 >= 0:
             w1 = np.float32(1.0) / (l1 * l1)
             w2 = np.float32(1.0) / (l2 * l2)
+        for c in range(3):
+            acc1[k, c] = 0.0
+        for slot in range(2):
+            o = o1 if slot == 0 else o2
+            weight = w1 if slot == 0 else w2
+            if o < 0:
+                continue
+            dy, dx = _ORIENT_DY[o], _ORIENT_DX[o]
+            tb = np.int64(back[k, o])
+            ta = np.int64(ahead[k, o])
+            total = np.float32(tb + ta)
+            wq = np.float32(ta) / total  # the nearer end weighs more
+            we = np.float32(tb) / total
+            qy, qx = y - tb * dy, x - tb * dx
+            ey, ex = y + ta * dy, x + ta * dx
             for c in range(3):
-                acc1[r, c] = (w1 * acc1[r, c] + w2 * acc2[r, c]) / (w1 + w2)
-    value = np.empty(3, np.float32)
+                acc1[k, c] += weight * (wq * np.float32(image[qy, qx, c]) + we * np.float32(image[ey, ex, c]))
+        if o2 >= 0:
+            for c in range(3):
+                acc1[k, c] /= w1 + w2
     for r in range(count):
         y = np.int64(ys[r])
         x = np.int64(xs[r])
-        if smooth:
-            for c in range(3):
-                value[c] = 0.0
-            n = 0
-            for yy in range(max(y - 1, 0), min(y + 2, height)):
-                for xx in range(max(x - 1, 0), min(x + 2, width)):
-                    if region[yy, xx]:
-                        q = index[yy, xx]
-                        for c in range(3):
-                            value[c] += acc1[q, c]
-                    else:
-                        for c in range(3):
-                            value[c] += np.float32(image[yy, xx, c])
-                    n += 1
-            for c in range(3):
-                out[y, x, c] = value[c] / np.float32(n) + rounding
-        else:
+        if not smooth:
             for c in range(3):
                 out[y, x, c] = acc1[r, c] + rounding
+            continue
+        # Scalar accumulators stay in registers (an array here costs 2x).
+        v0 = np.float32(0.0)
+        v1 = np.float32(0.0)
+        v2 = np.float32(0.0)
+        n = 0
+        for yy in range(max(y - 1, 0), min(y + 2, height)):
+            for xx in range(max(x - 1, 0), min(x + 2, width)):
+                if region[yy, xx]:
+                    q = index[yy, xx]
+                    v0 += acc1[q, 0]
+                    v1 += acc1[q, 1]
+                    v2 += acc1[q, 2]
+                else:
+                    v0 += np.float32(image[yy, xx, 0])
+                    v1 += np.float32(image[yy, xx, 1])
+                    v2 += np.float32(image[yy, xx, 2])
+                n += 1
+        inv = np.float32(n)
+        out[y, x, 0] = v0 / inv + rounding
+        out[y, x, 1] = v1 / inv + rounding
+        out[y, x, 2] = v2 / inv + rounding
 
 
 @jit(parallel=True)

@@ -66,13 +66,24 @@ def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, max_wid
     ndir = offsets.shape[0]
     keep = np.zeros_like(candidate)
     along = np.full((h, w), -1, np.int64)
+    kept_dir = np.zeros((h, w), np.int64)
     last = 0
     for y in range(h):
         for x in range(w):
             if not candidate[y, x]:
                 continue
             found = along[y, x]
-            start = found if found >= 0 else last
+            if found >= 0:
+                start = found
+            elif x > 0 and keep[y, x - 1]:
+                start = kept_dir[y, x - 1]
+            else:
+                start = last
+                if y > 0:
+                    for xx in (x, x - 1, x + 1):
+                        if 0 <= xx < w and keep[y - 1, xx]:
+                            start = kept_dir[y - 1, xx]
+                            break
             for jj in range(ndir):
                 j = (start + jj) % ndir
                 if not (found >= 0 and jj == 0):
@@ -95,6 +106,7 @@ def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, max_wid
                         break
                 if thin:
                     keep[y, x] = True
+                    kept_dir[y, x] = j
                     last = j
                     break
     return keep
