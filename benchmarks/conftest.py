@@ -21,6 +21,12 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.section("dermprep: images/s and ratios (this run)")
     for name, value in RESULTS.items():
         terminalreporter.write_line(f"{name:45s} {value:10.2f}")
+    balanced, plain, rejection = (RESULTS.get(k) for k in (
+        "dermprep balance elements/s", "plain iteration elements/s", "tf rejection_resample elements/s"))
+    if balanced and plain:
+        terminalreporter.write_line(f"{'balance / plain iteration':45s} {balanced / plain:10.2f}x")
+    if balanced and rejection:
+        terminalreporter.write_line(f"{'balance / rejection_resample':45s} {balanced / rejection:10.2f}x")
     ours = RESULTS.get("dullrazor batch images/s")
     best = max((v for k, v in RESULTS.items() if k.startswith("opencv") and k.endswith("images/s")), default=None)
     if ours and best:

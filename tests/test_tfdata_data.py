@@ -1,0 +1,154 @@
+"""dermprep.tfdata.balance and from_records."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+tf = pytest.importorskip("tensorflow")
+
+import dermprep.tfdata as T  # noqa: E402
+from dermprep.sampling import class_counts, epoch_indices, target_counts  # noqa: E402
+
+
+def _labels(ds):
+    return np.array([int(np.argmax(y)) if np.ndim(y) else int(y) for *_, y in ds.as_numpy_iterator()])
+
+
+@settings(max_examples=15)
+@given(labels=st.lists(st.integers(0, 4), min_size=1, max_size=60), seed=st.integers(0, 50),
+       strategy=st.sampled_from(["oversample", "undersample"]))
+def test_property_epoch_counts_equal_the_target(labels, seed, strategy):
+    labels = np.array(labels)
+    ds = tf.data.Dataset.from_tensor_slices((np.arange(labels.size), labels)).apply(
+        T.balance(strategy=strategy, seed=seed, num_classes=5)
+    )
+    expected = target_counts(class_counts(labels, 5), strategy)
+    got = _labels(ds)
+    np.testing.assert_array_equal(np.bincount(got, minlength=5), expected)
+    assert int(ds.cardinality()) == expected.sum()
+
+
+def test_order_is_the_numpy_epoch_order_and_changes_per_epoch():
+    labels = np.array([0] * 20 + [1] * 3 + [2] * 7)
+    ds = tf.data.Dataset.from_tensor_slices((np.arange(30), labels)).apply(T.balance(seed=7))
+    targets = target_counts(class_counts(labels), "oversample")
+    first = [int(x) for x, _ in ds]
+    second = [int(x) for x, _ in ds]
+    np.testing.assert_array_equal(first, epoch_indices(labels, targets, seed=7, epoch=0))
+    np.testing.assert_array_equal(second, epoch_indices(labels, targets, seed=7, epoch=1))
+    again = tf.data.Dataset.from_tensor_slices((np.arange(30), labels)).apply(T.balance(seed=7))
+    assert [int(x) for x, _ in again] == first  # reproducible under the seed
+
+
+def test_one_hot_labels_dicts_and_features():
+    feats = np.random.default_rng(0).normal(size=(9, 4)).astype(np.float32)
+    labels = np.eye(3, dtype=np.float32)[[0, 0, 0, 0, 0, 1, 1, 2, 2]]
+    ds = tf.data.Dataset.from_tensor_slices((feats, labels)).apply(T.balance(strategy="undersample", seed=1))
+    got = list(ds.as_numpy_iterator())
+    assert len(got) == 6 and np.bincount([int(np.argmax(y)) for _, y in got]).tolist() == [2, 2, 2]
+    for x, y in got:  # features still travel with their own labels
+        row = np.flatnonzero((feats == x).all(axis=1))[0]
+        np.testing.assert_array_equal(labels[row], y)
+    dict_ds = tf.data.Dataset.from_tensor_slices({"x": np.arange(4), "label": [0, 0, 0, 1]})
+    out = list(dict_ds.apply(T.balance(seed=0)).as_numpy_iterator())
+    assert sorted(int(e["label"]) for e in out) == [0, 0, 0, 1, 1, 1]
+
+
+def test_explicit_target_distribution():
+    ds = tf.data.Dataset.from_tensor_slices((np.arange(10), [0] * 6 + [1] * 4))
+    out = _labels(ds.apply(T.balance(strategy="target", target=[0.25, 0.75], size=8, seed=0)))
+    assert np.bincount(out).tolist() == [2, 6]
+
+
+def test_balance_errors():
+    images = tf.data.Dataset.from_tensor_slices((np.zeros((4, 224, 224, 3), np.uint8), [0, 0, 1, 1]))
+    with pytest.raises(ValueError, match="before decoding images"):
+        images.apply(T.balance())
+    with pytest.raises(ValueError, match="strategy must be one of"):
+        T.balance(strategy="smote")
+    with pytest.raises(ValueError, match="finite dataset"):
+        tf.data.Dataset.from_tensor_slices((np.arange(2), [0, 1])).repeat().apply(T.balance())
+    with pytest.raises(ValueError, match="needs elements"):
+        tf.data.Dataset.range(3).apply(T.balance())
+    with pytest.raises(ValueError, match="empty dataset"):
+        tf.data.Dataset.from_tensor_slices((np.arange(0), np.zeros(0, np.int64))).apply(T.balance())
+    with pytest.raises(ValueError, match=r"classes \[1\] have no elements"):
+        tf.data.Dataset.from_tensor_slices((np.arange(2), [0, 2])).apply(
+            T.balance(strategy="target", target=[1, 1, 1])
+        )
+
+
+@pytest.fixture()
+def records(tmp_path):
+    paths = []
+    for i in range(6):
+        image = np.full((60, 80, 3), 40 * i, np.uint8)
+        image[:, :40] = 255 - 40 * i
+        path = tmp_path / f"ISIC_{i}.{'png' if i % 2 else 'jpg'}"
+        cv2.imwrite(str(path), image)
+        paths.append(str(path))
+    return paths, np.array([0, 1, 1, 2, 2, 2])
+
+
+@pytest.mark.parametrize("aspect", ["stretch", "crop", "pad"])
+def test_from_records_decodes_and_resizes(records, aspect):
+    paths, labels = records
+    ds = T.from_records(paths, labels, image_size=(32, 48), aspect=aspect)
+    assert ds.element_spec[0].shape == (32, 48, 3) and ds.element_spec[0].dtype == tf.uint8
+    out = list(ds.as_numpy_iterator())
+    assert [int(y) for _, y in out] == labels.tolist()
+    if aspect == "pad":  # 60x80 (4:3) into 32x48 (3:2): black bars left and right
+        assert out[0][0][:, 0].max() == 0
+    else:
+        assert out[0][0][:, 0].min() > 200  # the left half of image 0 is bright
+
+
+def test_from_records_one_hot_float_metadata_and_balance(records):
+    paths, labels = records
+    feats = np.arange(12, dtype=np.float32).reshape(6, 2)
+    ds = T.from_records(paths, labels, image_size=(16, 16), dtype="float32", one_hot=True, num_classes=3,
+                        metadata=feats, balance=T.balance(seed=0))
+    out = list(ds.as_numpy_iterator())
+    assert len(out) == 9
+    assert np.bincount([int(np.argmax(y)) for _, y in out]).tolist() == [3, 3, 3]
+    x, y = out[0]
+    assert x["image"].dtype == np.float32 and 0 <= x["image"].min() and x["image"].max() <= 1
+    assert x["metadata"].shape == (2,) and y.shape == (3,)
+
+
+def test_from_records_hair_removal_is_cached(tmp_path):
+    from dermprep import remove_hair
+    from dermprep.synthetic import make_sample
+
+    sample = make_sample((150, 200), rng=2)
+    path = tmp_path / "ISIC_h.png"
+    cv2.imwrite(str(path), cv2.cvtColor(sample.image, cv2.COLOR_RGB2BGR))
+    cache = tmp_path / "cache"
+    ds = T.from_records([str(path)], [3], image_size=(150, 200), remove_hair=True, cache_dir=str(cache))
+    first = next(iter(ds))[0].numpy()
+    np.testing.assert_array_equal(first, remove_hair(sample.image))  # same size: resize is the identity
+    cached = list(cache.glob("*.png"))
+    assert len(cached) == 1
+    marker = np.zeros((150, 200, 3), np.uint8)  # prove the second pass reads the cache
+    cv2.imwrite(str(cached[0]), marker)
+    np.testing.assert_array_equal(next(iter(ds))[0].numpy(), marker)
+
+
+def test_from_records_errors(records):
+    paths, labels = records
+    with pytest.raises(ValueError, match="labels must have one entry per path"):
+        T.from_records(paths, labels[:2])
+    with pytest.raises(ValueError, match=r"labels must be integers in \[0, 6\]"):
+        T.from_records(paths, labels + 7)
+    with pytest.raises(ValueError, match="aspect must be one of"):
+        T.from_records(paths, labels, aspect="fit")
+    with pytest.raises(ValueError, match="cache_dir caches hair removal"):
+        T.from_records(paths, labels, cache_dir="/tmp/x")
+    with pytest.raises(ValueError, match="image_size"):
+        T.from_records(paths, labels, image_size=(8, 8))
+    with pytest.raises(ValueError, match="metadata must have shape"):
+        T.from_records(paths, labels, metadata=np.zeros((2, 3)))
