@@ -27,6 +27,11 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"{'balance / plain iteration':45s} {balanced / plain:10.2f}x")
     if balanced and rejection:
         terminalreporter.write_line(f"{'balance / rejection_resample':45s} {balanced / rejection:10.2f}x")
+    aug = RESULTS.get("augment: dermprep default images/s")
+    for key, label in (("augment: albumentations via numpy_function images/s", "augment / albumentations"),
+                       ("augment: keras preprocessing layers images/s", "augment / keras layers")):
+        if aug and RESULTS.get(key):
+            terminalreporter.write_line(f"{label:45s} {aug / RESULTS[key]:10.2f}x")
     ours = RESULTS.get("dullrazor batch images/s")
     best = max((v for k, v in RESULTS.items() if k.startswith("opencv") and k.endswith("images/s")), default=None)
     if ours and best:

@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from .hair import _dullrazor
 
-__all__ = ["balance", "from_records", "remove_hair"]
+__all__ = ["augment", "balance", "from_records", "remove_hair"]
 
 DatasetTransform = Callable[[tf.data.Dataset], tf.data.Dataset]
 
@@ -443,3 +443,144 @@ def from_records(
             num_parallel_calls=num_parallel_calls, deterministic=True,
         )
     return dataset
+
+
+# ----------------------------------------------------------------------------
+# Augmentation
+# ----------------------------------------------------------------------------
+
+
+def _augment_accessors(spec: Any) -> tuple[Any, Any, Callable[..., Any], Callable[..., Any]]:
+    """Image spec, mask spec (or None), a getter (image, mask) and a setter for an element spec."""
+    if isinstance(spec, tf.TensorSpec):
+        return spec, None, lambda e: (e, None), lambda e, image, mask: image
+    if isinstance(spec, dict) and isinstance(spec.get("image"), tf.TensorSpec):
+        mask_spec = spec.get("mask")
+
+        def put_dict(e: Any, image: Any, mask: Any) -> Any:
+            out = {**e, "image": image}
+            if mask_spec is not None:
+                out["mask"] = mask
+            return out
+
+        return spec["image"], mask_spec, lambda e: (e["image"], e.get("mask")), put_dict
+    if isinstance(spec, tuple) and spec and isinstance(spec[0], tf.TensorSpec):
+        if len(spec) >= 3 and isinstance(spec[1], tf.TensorSpec) and spec[1].shape.rank in (2, 3) \
+                and spec[1].shape.rank is not None and spec[0].shape.rank == 3 \
+                and spec[1].shape[:2] == spec[0].shape[:2]:
+            return spec[0], spec[1], lambda e: (e[0], e[1]), lambda e, image, mask: (image, mask, *e[2:])
+        return spec[0], None, lambda e: (e[0], None), lambda e, image, mask: (image, *e[1:])
+    raise ValueError(
+        "augment() needs elements that are an image, an (image, label) or (image, mask, label) tuple, "
+        f"or a dict with 'image' (and optional 'mask'); got element_spec {spec!r}"
+    )
+
+
+def augment(pipeline: Any = None, *, seed: int = 0, num_parallel_calls: int | None = tf.data.AUTOTUNE) -> DatasetTransform:
+    """Lesion-aware augmentation as a dataset transformation.
+
+    Parameters
+    ----------
+    pipeline : dermprep.augment.Pipeline, list of ops/dicts, or None
+        ``None``: :func:`dermprep.augment.default_pipeline`.
+    seed : int
+        The same seed gives the same augmented dataset, element by element,
+        whatever ``num_parallel_calls``. Each pass over the dataset is the
+        next epoch (0, 1, ...) with different, reproducible augmentations;
+        :meth:`~dermprep.augment.Pipeline.apply` replays any (index, epoch).
+    num_parallel_calls : int or tf.data.AUTOTUNE
+
+    Returns
+    -------
+    callable
+        ``Dataset -> Dataset``. Elements: an image (H, W, 3), ``(image,
+        label, ...)``, ``(image, mask, label, ...)`` or a dict with
+        ``"image"`` and optional ``"mask"`` (H, W); uint8 or float32 images
+        of static size; the mask gets the same geometry (nearest neighbour).
+        Labels and other components pass through unchanged. Works on
+        unbatched datasets (apply it before ``.batch()``): it groups 32
+        elements internally and augments each group in one
+        ``tf.numpy_function`` call (OpenCV, GIL released; see
+        :mod:`dermprep.augment._engine` for why not TF ops).
+
+    Examples
+    --------
+    >>> import numpy as np, tensorflow as tf
+    >>> import dermprep.tfdata
+    >>> images = np.zeros((4, 64, 64, 3), np.uint8)
+    >>> ds = tf.data.Dataset.from_tensor_slices((images, [0, 1, 2, 3]))
+    >>> ds.apply(dermprep.tfdata.augment(seed=1)).element_spec[0]
+    TensorSpec(shape=(64, 64, 3), dtype=tf.uint8, name=None)
+    """
+    from .augment import Pipeline, default_pipeline  # noqa: PLC0415
+    from .augment._engine import GROUP, augment_batch  # noqa: PLC0415
+
+    if pipeline is None:
+        pipeline = default_pipeline()
+    elif not isinstance(pipeline, Pipeline):
+        if isinstance(pipeline, (list, tuple)):
+            pipeline = Pipeline(pipeline)
+        else:
+            raise TypeError(f"pipeline must be a dermprep.augment.Pipeline, a list of ops, or None; got {pipeline!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0; got {seed!r}")
+
+    def transform(dataset: tf.data.Dataset) -> tf.data.Dataset:
+        if not isinstance(dataset, tf.data.Dataset):
+            raise TypeError(f"dataset must be a tf.data.Dataset; got {type(dataset).__name__}")
+        spec = dataset.element_spec
+        image_spec, mask_spec, get, put = _augment_accessors(spec)
+        if image_spec.shape.rank == 4:
+            raise ValueError(f"augment() works on single images; apply it before .batch(); got images {image_spec.shape}")
+        _check_image_spec(image_spec)
+        if not image_spec.shape[:2].is_fully_defined():
+            raise ValueError(f"augment() needs a static image size (resize first); got {image_spec.shape}")
+        if mask_spec is not None and mask_spec.shape[:2] != image_spec.shape[:2]:
+            raise ValueError(f"mask shape {mask_spec.shape} does not match image shape {image_spec.shape}")
+        cardinality = int(dataset.cardinality())
+        state = {"epoch": -1}
+
+        def next_epoch() -> np.int64:
+            state["epoch"] += 1  # each new iterator over the dataset is the next epoch
+            return np.int64(state["epoch"])
+
+        mask_dtype = None if mask_spec is None else mask_spec.dtype
+        mask_2d = None if mask_spec is None else [int(v) for v in image_spec.shape[:2]]
+
+        def run_numpy(images: np.ndarray, masks: np.ndarray, epoch: np.int64, indices: np.ndarray) -> tuple:
+            m = None if masks.size == 0 else np.ascontiguousarray(masks.astype(np.uint8))
+            out, out_masks = augment_batch(pipeline, images, m, int(seed), int(epoch), indices)
+            return out, (np.zeros((0,), np.uint8) if out_masks is None else out_masks)
+
+        def run(epoch: tf.Tensor, indices: tf.Tensor, element: Any) -> Any:
+            images, masks = get(element)
+            if masks is not None:
+                m = tf.cast(tf.reshape(masks, tf.concat([tf.shape(masks)[:1], mask_2d], 0)) > 0, tf.uint8)
+            else:
+                m = tf.zeros([0], tf.uint8)
+            out, out_masks = tf.numpy_function(
+                run_numpy, [images, m, epoch, indices], (images.dtype, tf.uint8), stateful=False, name="augment"
+            )
+            out = tf.ensure_shape(out, images.shape)
+            if masks is not None:
+                out_masks = tf.cast(tf.reshape(out_masks, tf.shape(masks)), mask_dtype)
+                out_masks = tf.ensure_shape(out_masks, masks.shape)
+            else:
+                out_masks = None
+            return put(element, out, out_masks)
+
+        def one_epoch(_: tf.Tensor) -> tf.data.Dataset:
+            epoch = tf.numpy_function(next_epoch, [], tf.int64, stateful=True)
+            grouped = dataset.enumerate().batch(GROUP)
+            mapped = grouped.map(
+                lambda i, *e: run(epoch, i, e[0] if len(e) == 1 else e),
+                num_parallel_calls=num_parallel_calls, deterministic=True,
+            )
+            return mapped.unbatch()
+
+        result = tf.data.Dataset.range(1).flat_map(one_epoch)
+        if cardinality >= 0:
+            result = result.apply(tf.data.experimental.assert_cardinality(cardinality))
+        return result
+
+    return transform

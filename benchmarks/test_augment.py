@@ -1,0 +1,96 @@
+"""Augmentation throughput at 224x224 vs albumentations (tf.numpy_function) and Keras layers (one run).
+
+Same in-memory images, same transforms (flips, 90-degree rotations, rotation,
+zoom, brightness/contrast, saturation/hue, gamma), tf.data map with AUTOTUNE,
+batch 32, prefetch; images/s over 1,024 images per round.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import RESULTS
+
+tf = pytest.importorskip("tensorflow")
+
+import dermprep.tfdata as T  # noqa: E402
+from dermprep.synthetic import make_batch  # noqa: E402
+
+N = 1024
+
+
+@pytest.fixture(scope="module")
+def images():
+    imgs, _, _, labels = make_batch(128, (224, 224), seed=0, hair=False)
+    return imgs, labels
+
+
+def _source(images):
+    imgs, labels = images
+    return tf.data.Dataset.from_tensor_slices((imgs, labels)).repeat(N // len(imgs))
+
+
+def _consume(ds) -> int:
+    n = 0
+    for x, _ in ds:
+        n += int(x.shape[0])
+    return n
+
+
+def _run(benchmark, ds, key, rounds=3):
+    benchmark.pedantic(_consume, args=(ds,), rounds=rounds, warmup_rounds=1)
+    if benchmark.stats is not None:
+        RESULTS[key] = N / benchmark.stats.stats.min
+
+
+def test_dermprep_default(benchmark, images):
+    ds = _source(images).apply(T.augment(seed=0)).batch(32).prefetch(2)
+    _run(benchmark, ds, "augment: dermprep default images/s")
+
+
+def test_albumentations_numpy_function(benchmark, images):
+    A = pytest.importorskip("albumentations")
+    import cv2
+
+    transform = A.Compose(
+        [
+            A.RandomRotate90(p=1.0),
+            A.HorizontalFlip(p=0.5),
+            A.VerticalFlip(p=0.5),
+            A.Affine(rotate=(-45, 45), scale=(0.9, 1.2), translate_percent=(-0.05, 0.05),
+                     border_mode=cv2.BORDER_REFLECT_101, p=0.7),
+            A.RandomBrightnessContrast(brightness_limit=0.15, contrast_limit=0.15, p=0.5),
+            A.HueSaturationValue(hue_shift_limit=4, sat_shift_limit=15, val_shift_limit=0, p=0.5),
+            A.RandomGamma(gamma_limit=(85, 115), p=0.3),
+        ],
+        seed=0,
+    )
+
+    def aug(x):
+        return transform(image=x)["image"]
+
+    def mapped(x, y):
+        out = tf.numpy_function(aug, [x], tf.uint8)
+        out.set_shape(x.shape)
+        return out, y
+
+    ds = _source(images).map(mapped, num_parallel_calls=tf.data.AUTOTUNE).batch(32).prefetch(2)
+    _run(benchmark, ds, "augment: albumentations via numpy_function images/s")
+
+
+def test_keras_layers(benchmark, images):
+    keras = pytest.importorskip("keras")
+    layers = keras.Sequential(
+        [
+            keras.layers.RandomFlip("horizontal_and_vertical", seed=0),
+            keras.layers.RandomRotation(0.125, fill_mode="reflect", seed=0),
+            keras.layers.RandomZoom((-0.2, 0.1), fill_mode="reflect", seed=0),
+            keras.layers.RandomBrightness(0.15, value_range=(0, 255), seed=0),
+        ]
+    )
+
+    def mapped(x, y):
+        return tf.cast(tf.clip_by_value(layers(tf.cast(x, tf.float32), training=True), 0, 255), tf.uint8), y
+
+    ds = _source(images).map(mapped, num_parallel_calls=tf.data.AUTOTUNE).batch(32).prefetch(2)
+    _run(benchmark, ds, "augment: keras preprocessing layers images/s", rounds=1)
