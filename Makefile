@@ -37,7 +37,8 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m pytest benchmarks --benchmark-enable --benchmark-columns=min,mean,stddev,rounds -p no:randomly
 
-docs: $(VENV)/.installed-docs
+docs: $(VENV)/.installed-docs $(VENV)/.installed-test
+	$(BIN)/python docs/make_figures.py docs/img
 	$(BIN)/mkdocs build --strict
 
 lint: $(VENV)/.installed-bench

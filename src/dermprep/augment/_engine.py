@@ -16,6 +16,9 @@ index): not on batching, threads or ``num_parallel_calls``.
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 import cv2
@@ -320,6 +323,41 @@ def augment_batch(
     colours, coloured = (_colour_matrices(linear, u, images, scale) if linear else (None, np.zeros(n, bool)))
     out = np.empty_like(images)
     out_masks = None if masks is None else np.empty_like(masks)
+    with _single_threaded_opencv():
+        _augment_each(images, masks, u, ops, maps, fired, resample, colours, coloured, is_uint8, out, out_masks)
+    return out, out_masks
+
+
+_OPENCV_LOCK = threading.Lock()
+_OPENCV_STATE = {"active": 0, "saved": 0}
+
+
+@contextmanager
+def _single_threaded_opencv() -> Iterator[None]:
+    """Run OpenCV single-threaded while any group is being augmented, then restore its setting.
+
+    tf.data already runs groups in parallel; OpenCV's own thread pool on top
+    oversubscribes the cores and, measured here, slowed a MobileNetV2
+    training step sharing the CPU by ~10 % instead of ~2 %.
+    """
+    with _OPENCV_LOCK:
+        if _OPENCV_STATE["active"] == 0:
+            _OPENCV_STATE["saved"] = cv2.getNumThreads()
+            cv2.setNumThreads(1)
+        _OPENCV_STATE["active"] += 1
+    try:
+        yield
+    finally:
+        with _OPENCV_LOCK:
+            _OPENCV_STATE["active"] -= 1
+            if _OPENCV_STATE["active"] == 0:
+                cv2.setNumThreads(_OPENCV_STATE["saved"])
+
+
+def _augment_each(images, masks, u, ops, maps, fired, resample, colours, coloured, is_uint8,  # type: ignore[no-untyped-def]
+                  out, out_masks) -> None:
+    """The per-image passes of :func:`augment_batch`."""
+    n, height, width = images.shape[:3]
     for i in range(n):
         image = images[i]
         mask = None if masks is None else masks[i]
@@ -342,7 +380,6 @@ def augment_batch(
         out[i] = image
         if out_masks is not None:
             out_masks[i] = mask
-    return out, out_masks
 
 
 def _nonlinear(ops: dict[str, Op], u: np.ndarray, image: np.ndarray, is_uint8: bool, height: int, width: int) -> np.ndarray:

@@ -1,0 +1,70 @@
+"""Draw the documentation figures into docs/img/ (run by `make docs`; the PNGs are not committed)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from dermprep import remove_hair  # noqa: E402
+from dermprep.augment import OPS, Pipeline, default_pipeline  # noqa: E402
+from dermprep.synthetic import make_sample  # noqa: E402
+
+
+def augmentation_grid(path: Path) -> None:
+    sample = make_sample((224, 224), rng=12, hair=False, label=4)
+    pipeline = default_pipeline()
+    fig, axes = plt.subplots(3, 6, figsize=(12, 6.4))
+    for k, ax in enumerate(axes.flat):
+        image = sample.image if k == 0 else pipeline.apply(sample.image, seed=0, index=k)
+        ax.imshow(image)
+        ax.set_title("input" if k == 0 else f"index {k}", fontsize=8)
+        ax.axis("off")
+    fig.suptitle("default_pipeline(), seed 0")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def op_catalogue(path: Path) -> None:
+    sample = make_sample((160, 160), rng=3, hair=False, label=5)
+    names = sorted(OPS)
+    fig, axes = plt.subplots(2, (len(names) + 2) // 2, figsize=(16, 4.6))
+    axes = axes.flat
+    axes[0].imshow(sample.image)
+    axes[0].set_title("input", fontsize=8)
+    for ax, name in zip(axes[1:], names):
+        ax.imshow(Pipeline([OPS[name](p=1.0)]).apply(sample.image, seed=1, index=2))
+        ax.set_title(name, fontsize=8)
+    for ax in axes:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def hair_panel(path: Path) -> None:
+    sample = make_sample((450, 600), rng=21)
+    restored, mask = remove_hair(sample.image, return_mask=True)
+    fig, axes = plt.subplots(1, 4, figsize=(14, 2.9))
+    for ax, (title, image) in zip(axes, [("hairy input", sample.image), ("Dull Razor", restored),
+                                         ("predicted mask", mask), ("true mask", sample.hair_mask)]):
+        ax.imshow(image, cmap="gray" if image.ndim == 2 else None)
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/img")
+    out.mkdir(parents=True, exist_ok=True)
+    augmentation_grid(out / "augmentation_grid.png")
+    op_catalogue(out / "augmentation_ops.png")
+    hair_panel(out / "hair_removal.png")
+    print(f"figures written to {out}")
