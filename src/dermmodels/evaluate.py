@@ -1,0 +1,259 @@
+"""Evaluation report: scikit-learn metrics, matplotlib figures, a self-contained HTML page."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["EvaluationReport", "evaluate", "report_from_predictions"]
+
+
+@dataclass
+class EvaluationReport:
+    """Metrics of a classifier on a labelled dataset.
+
+    ``balanced_accuracy`` is the mean per-class recall, the ISIC 2018 metric.
+    ``roc_auc`` is one-vs-rest per class (NaN for a class absent from the labels).
+    """
+
+    class_names: list[str]
+    accuracy: float
+    balanced_accuracy: float
+    macro_f1: float
+    weighted_f1: float
+    per_class: dict[str, dict[str, float]]
+    confusion_matrix: list[list[int]]
+    roc_auc: dict[str, float]
+    samples: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return asdict(self)
+
+    def summary(self) -> str:
+        """A text table of the headline and per-class metrics."""
+        lines = [
+            f"samples {self.samples}  accuracy {self.accuracy:.4f}  balanced accuracy {self.balanced_accuracy:.4f}  "
+            f"macro F1 {self.macro_f1:.4f}  weighted F1 {self.weighted_f1:.4f}",
+            f"{'class':8s} {'precision':>9s} {'recall':>7s} {'f1':>6s} {'support':>8s} {'auc':>6s}",
+        ]
+        for name in self.class_names:
+            c = self.per_class[name]
+            lines.append(
+                f"{name:8s} {c['precision']:9.3f} {c['recall']:7.3f} {c['f1']:6.3f} {int(c['support']):8d} "
+                f"{self.roc_auc[name]:6.3f}"
+            )
+        return "\n".join(lines)
+
+
+def report_from_predictions(labels: Any, probabilities: Any, class_names: Sequence[str]) -> EvaluationReport:
+    """Build the report from integer labels [N] and predicted probabilities [N, C]."""
+    from sklearn.metrics import (  # noqa: PLC0415
+        accuracy_score,
+        balanced_accuracy_score,
+        confusion_matrix,
+        f1_score,
+        precision_recall_fscore_support,
+        roc_auc_score,
+    )
+
+    labels = np.asarray(labels)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    names = list(class_names)
+    if labels.ndim == 2:
+        labels = labels.argmax(axis=1)
+    if probabilities.ndim != 2 or probabilities.shape[0] != labels.shape[0]:
+        raise ValueError(
+            f"probabilities must have shape (N={labels.shape[0]}, C); got {probabilities.shape}"
+        )
+    if probabilities.shape[1] != len(names):
+        raise ValueError(f"class_names has {len(names)} names for {probabilities.shape[1]} model outputs")
+    if labels.size == 0:
+        raise ValueError("cannot evaluate on an empty dataset")
+    if labels.min() < 0 or labels.max() >= len(names):
+        raise ValueError(f"labels must lie in [0, {len(names) - 1}]; got [{labels.min()}, {labels.max()}]")
+    predicted = probabilities.argmax(axis=1)
+    classes = list(range(len(names)))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        labels, predicted, labels=classes, zero_division=0
+    )
+    auc: dict[str, float] = {}
+    for c, name in enumerate(names):
+        positives = labels == c
+        auc[name] = (
+            float(roc_auc_score(positives, probabilities[:, c])) if 0 < positives.sum() < labels.size else float("nan")
+        )
+    present = np.unique(labels)
+    return EvaluationReport(
+        class_names=names,
+        accuracy=float(accuracy_score(labels, predicted)),
+        # mean recall over the classes present (scikit-learn warns and skips absent ones otherwise)
+        balanced_accuracy=float(np.mean(recall[present])) if present.size < len(names)
+        else float(balanced_accuracy_score(labels, predicted)),
+        macro_f1=float(f1_score(labels, predicted, labels=classes, average="macro", zero_division=0)),
+        weighted_f1=float(f1_score(labels, predicted, labels=classes, average="weighted", zero_division=0)),
+        per_class={
+            name: {"precision": float(precision[c]), "recall": float(recall[c]), "f1": float(f1[c]),
+                   "support": float(support[c])}
+            for c, name in enumerate(names)
+        },
+        confusion_matrix=confusion_matrix(labels, predicted, labels=classes).tolist(),
+        roc_auc=auc,
+        samples=int(labels.size),
+    )
+
+
+def _predict(model: Any, dataset: Any, tta: bool) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    import tensorflow as tf  # noqa: PLC0415
+
+    labels, probabilities, examples = [], [], []
+    for x, y in dataset:
+        views = [x]
+        if tta:  # flips and a quarter turn, averaged (dermoscopy has no orientation)
+            image = x["image"] if isinstance(x, dict) else x
+            variants = [tf.reverse(image, [2]), tf.reverse(image, [1]), tf.image.rot90(image)]
+            if image.shape[1] != image.shape[2]:
+                variants = variants[:2]
+            views += [{**x, "image": v} if isinstance(x, dict) else v for v in variants]
+        p = np.mean([model(v, training=False).numpy() for v in views], axis=0)
+        probabilities.append(p)
+        labels.append(y.numpy())
+        if len(examples) < 16:
+            image = (x["image"] if isinstance(x, dict) else x).numpy()
+            examples.extend(list(image[: 16 - len(examples)]))
+    if not labels:
+        raise ValueError("cannot evaluate on an empty dataset")
+    return np.concatenate(labels), np.concatenate(probabilities), examples
+
+
+def evaluate(
+    model: Any,
+    dataset: Any,
+    *,
+    class_names: Sequence[str],
+    out_dir: str | os.PathLike[str] | None = None,
+    history: dict[str, list[float]] | None = None,
+    tta: bool = False,
+) -> EvaluationReport:
+    """Evaluate a classifier on a batched dataset of ``(image, label)`` (or dict inputs).
+
+    Parameters
+    ----------
+    model : keras.Model
+    dataset : tf.data.Dataset
+        Batched; labels int or one-hot.
+    class_names : sequence of str
+    out_dir : path, optional
+        Write ``metrics.json``, ``confusion_matrix.png`` (counts and
+        row-normalised), ``training_curves.png`` (with ``history``),
+        ``sample_predictions.png`` and ``report.html`` (self-contained).
+    history : dict, optional
+        Keras ``History.history`` (or the saved JSON) for the curves.
+    tta : bool
+        Average predictions over flips and a quarter turn.
+
+    Returns
+    -------
+    EvaluationReport
+    """
+    labels, probabilities, examples = _predict(model, dataset, tta)
+    report = report_from_predictions(labels, probabilities, class_names)
+    if out_dir is not None:
+        write_report(report, out_dir, history=history, examples=examples,
+                     example_labels=labels[: len(examples)], example_probabilities=probabilities[: len(examples)])
+    return report
+
+
+def write_report(
+    report: EvaluationReport,
+    out_dir: str | os.PathLike[str],
+    *,
+    history: dict[str, list[float]] | None = None,
+    examples: list[np.ndarray] | None = None,
+    example_labels: np.ndarray | None = None,
+    example_probabilities: np.ndarray | None = None,
+) -> Path:
+    """Write metrics.json, the figures and report.html; returns the HTML path."""
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(report.as_dict(), indent=2, allow_nan=True))
+    names = report.class_names
+    cm = np.array(report.confusion_matrix, dtype=float)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
+    rows = cm.sum(axis=1, keepdims=True)
+    for ax, data, title, fmt in (
+        (axes[0], cm, "counts", "{:.0f}"),
+        (axes[1], np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0), "row-normalised (recall)", "{:.2f}"),
+    ):
+        ax.imshow(data, cmap="Blues")
+        ax.set_xticks(range(len(names)), names, rotation=45)
+        ax.set_yticks(range(len(names)), names)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(title)
+        for i in range(len(names)):
+            for j in range(len(names)):
+                ax.text(j, i, fmt.format(data[i, j]), ha="center", va="center", fontsize=7,
+                        color="white" if data[i, j] > data.max() / 2 else "black")
+    fig.tight_layout()
+    fig.savefig(out / "confusion_matrix.png", dpi=90)
+    plt.close(fig)
+    figures = ["confusion_matrix.png"]
+    if history:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+        for ax, key in zip(axes, ("loss", "accuracy"), strict=True):
+            for name in (key, f"val_{key}"):
+                if name in history:
+                    ax.plot(range(1, len(history[name]) + 1), history[name], label=name)
+            ax.set_xlabel("epoch")
+            ax.set_title(key)
+            ax.legend()
+        fig.tight_layout()
+        fig.savefig(out / "training_curves.png", dpi=90)
+        plt.close(fig)
+        figures.append("training_curves.png")
+    if examples:
+        count = len(examples)
+        cols = min(8, count)
+        fig, axes = plt.subplots((count + cols - 1) // cols, cols, figsize=(2 * cols, 2.3 * ((count + cols - 1) // cols)),
+                                 squeeze=False)
+        for ax in axes.flat:
+            ax.axis("off")
+        for k, image in enumerate(examples):
+            ax = axes.flat[k]
+            shown = image if image.dtype == np.uint8 else np.clip(image, 0, 1)
+            ax.imshow(shown)
+            truth = names[int(np.asarray(example_labels)[k].argmax() if np.ndim(example_labels[k]) else example_labels[k])]  # type: ignore[index]
+            guess = int(np.asarray(example_probabilities)[k].argmax())  # type: ignore[index]
+            ax.set_title(f"{names[guess]} {example_probabilities[k][guess]:.2f}\n(true {truth})", fontsize=8,  # type: ignore[index]
+                         color="green" if names[guess] == truth else "red")
+        fig.tight_layout()
+        fig.savefig(out / "sample_predictions.png", dpi=80)
+        plt.close(fig)
+        figures.append("sample_predictions.png")
+    images_html = "".join(
+        f'<h2>{html.escape(name.replace("_", " ").removesuffix(".png"))}</h2>'
+        f'<img src="data:image/png;base64,{base64.b64encode((out / name).read_bytes()).decode()}">'
+        for name in figures
+    )
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>dermmodels report</title>"
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}img{max-width:100%}"
+        "pre{background:#f4f4f4;padding:1em}</style></head><body><h1>Evaluation report</h1>"
+        f"<pre>{html.escape(report.summary())}</pre>{images_html}</body></html>"
+    )
+    (out / "report.html").write_text(page)
+    return out / "report.html"

@@ -1,0 +1,133 @@
+"""The MobileNetV2 classifier factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+__all__ = ["build_mobilenetv2_classifier"]
+
+_WEIGHTS_HELP = (
+    'weights must be "imagenet" (Keras downloads and caches the file; needs internet), None (random '
+    "initialisation) or the path of a local MobileNetV2 no-top weights file (.h5) matching alpha"
+)
+
+
+def build_mobilenetv2_classifier(
+    num_classes: int = 7,
+    *,
+    input_shape: tuple[int, int, int] = (224, 224, 3),
+    weights: str | os.PathLike[str] | None = "imagenet",
+    alpha: float = 1.0,
+    dropout: float = 0.3,
+    dense_units: int = 128,
+    freeze_base: bool = True,
+    metadata_features: int | None = None,
+    pixel_range: float = 255.0,
+) -> Any:
+    """MobileNetV2 transfer-learning classifier (Sandler et al., CVPR 2018).
+
+    ImageNet MobileNetV2 without its top, then global average pooling,
+    dropout, a ReLU dense layer and a softmax over ``num_classes``: the
+    paper's head. The model takes RGB images in ``[0, pixel_range]`` (uint8
+    images from dermprep: 255; float32 in [0, 1]: 1.0) and applies
+    MobileNetV2's own scaling to [-1, 1] inside, so an exported model takes
+    raw RGB. The base always runs in inference mode (BatchNorm statistics
+    frozen), also when unfrozen for fine-tuning.
+
+    Parameters
+    ----------
+    num_classes : int
+        At least 2 (7 for HAM10000).
+    input_shape : (int, int, 3)
+        Image size; at least 32x32.
+    weights : "imagenet", None or path
+        "imagenet" downloads Keras' file (internet needed); a path loads a
+        local no-top ``.h5`` file for the same ``alpha``.
+    alpha : float
+        MobileNetV2 width multiplier (0.35, 0.5, 0.75, 1.0, 1.3, 1.4).
+    dropout : float
+        Dropout rate before the dense layer.
+    dense_units : int
+        Width of the ReLU dense layer.
+    freeze_base : bool
+        Freeze the pretrained base (the paper's setting).
+    metadata_features : int, optional
+        Add a second input of this many metadata features (e.g.
+        :func:`dermprep.ham10000.encode_metadata`, 20), passed through a
+        small dense layer and concatenated with the image features. The
+        model's inputs are then ``{"image": ..., "metadata": ...}``.
+    pixel_range : float
+        Largest pixel value of the input images.
+
+    Returns
+    -------
+    keras.Model
+
+    Raises
+    ------
+    ValueError, FileNotFoundError, RuntimeError
+        Bad arguments; a missing or unreadable weights file; ImageNet
+        weights that cannot be downloaded (the message says what to use).
+    """
+    import keras  # noqa: PLC0415 - TensorFlow/Keras only when a model is built
+
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"num_classes must be an integer >= 2; got {num_classes!r}")
+    if (
+        not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3 or input_shape[2] != 3
+        or not all(isinstance(v, int) for v in input_shape) or min(input_shape[:2]) < 32
+    ):
+        raise ValueError(f"input_shape must be (height, width, 3) with height, width >= 32; got {input_shape!r}")
+    if alpha not in (0.35, 0.5, 0.75, 1.0, 1.3, 1.4):
+        raise ValueError(f"alpha must be one of 0.35, 0.5, 0.75, 1.0, 1.3, 1.4; got {alpha!r}")
+    if not 0.0 <= float(dropout) < 1.0:
+        raise ValueError(f"dropout must be in [0, 1); got {dropout!r}")
+    if isinstance(dense_units, bool) or not isinstance(dense_units, int) or dense_units < 1:
+        raise ValueError(f"dense_units must be a positive integer; got {dense_units!r}")
+    if metadata_features is not None and (not isinstance(metadata_features, int) or metadata_features < 1):
+        raise ValueError(f"metadata_features must be a positive integer or None; got {metadata_features!r}")
+    if not float(pixel_range) > 0:
+        raise ValueError(f"pixel_range must be > 0; got {pixel_range!r}")
+
+    keras_weights: str | None
+    if weights is None or weights == "imagenet":
+        keras_weights = weights  # type: ignore[assignment]
+    elif isinstance(weights, (str, os.PathLike)):
+        path = Path(weights)
+        if not path.is_file():
+            raise FileNotFoundError(f"weights file not found: {str(path)!r}. {_WEIGHTS_HELP}")
+        keras_weights = str(path)
+    else:
+        raise ValueError(f"{_WEIGHTS_HELP}; got {weights!r}")
+    try:
+        base = keras.applications.MobileNetV2(
+            input_shape=tuple(input_shape), alpha=alpha, include_top=False, weights=keras_weights
+        )
+    except (OSError, ValueError) as exc:
+        if keras_weights == "imagenet":
+            raise RuntimeError(
+                f"could not load ImageNet weights (no internet or no cache?): {exc}. {_WEIGHTS_HELP}"
+            ) from exc
+        raise ValueError(f"could not load weights from {keras_weights!r}: {exc}. {_WEIGHTS_HELP}") from exc
+    except Exception as exc:  # noqa: BLE001 - urllib errors come in several types
+        if keras_weights == "imagenet":
+            raise RuntimeError(f"could not download ImageNet weights: {exc}. {_WEIGHTS_HELP}") from exc
+        raise
+    base.trainable = not freeze_base
+
+    image = keras.Input(shape=tuple(input_shape), name="image")
+    x = keras.layers.Rescaling(2.0 / float(pixel_range), offset=-1.0, name="mobilenetv2_scaling")(image)
+    x = base(x, training=False)  # BatchNorm in inference mode, also when fine-tuning
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    inputs: Any = image
+    if metadata_features is not None:
+        metadata = keras.Input(shape=(metadata_features,), name="metadata")
+        m = keras.layers.Dense(32, activation="relu", name="metadata_dense")(metadata)
+        x = keras.layers.Concatenate(name="fuse")([x, m])
+        inputs = {"image": image, "metadata": metadata}
+    x = keras.layers.Dropout(dropout, name="dropout")(x)
+    x = keras.layers.Dense(dense_units, activation="relu", name="dense")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name=f"mobilenetv2_{alpha}_classifier")

@@ -1,0 +1,189 @@
+"""dermmodels: factory, training (learns, checkpoints, resumes), report, TFLite parity, errors.
+
+Small and offline: alpha 0.35, 64x64 or 96x96 inputs, weights=None or local files.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+
+from dermmodels import (  # noqa: E402
+    build_mobilenetv2_classifier,
+    evaluate,
+    export_tflite,
+    fine_tune,
+    report_from_predictions,
+    train,
+)
+
+
+def _toy(n=64, size=64, seed=0):
+    """A learnable task: class 1 images are brighter than class 0 images."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    images = rng.integers(0, 100, (n, size, size, 3)) + labels[:, None, None, None] * 120
+    return images.astype(np.uint8), labels
+
+
+def _ds(images, labels, batch=16):
+    return tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch)
+
+
+def test_factory_shapes_and_frozen_base():
+    model = build_mobilenetv2_classifier(7, input_shape=(64, 64, 3), weights=None, alpha=0.35)
+    assert model.output_shape == (None, 7)
+    base = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    assert not base.trainable and len(model.trainable_weights) == 4  # the two dense layers of the head
+    unfrozen = build_mobilenetv2_classifier(7, input_shape=(64, 64, 3), weights=None, alpha=0.35, freeze_base=False)
+    assert len(unfrozen.trainable_weights) > 50
+    probabilities = model.predict(np.zeros((2, 64, 64, 3), np.uint8), verbose=0)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_metadata_branch():
+    model = build_mobilenetv2_classifier(3, input_shape=(64, 64, 3), weights=None, alpha=0.35, metadata_features=20)
+    out = model.predict({"image": np.zeros((2, 64, 64, 3)), "metadata": np.zeros((2, 20))}, verbose=0)
+    assert out.shape == (2, 3)
+
+
+def test_local_weights_file_is_loaded(tmp_path):
+    source = keras.applications.MobileNetV2(input_shape=(96, 96, 3), alpha=0.35, include_top=False, weights=None)
+    path = tmp_path / "base.weights.h5"
+    source.save_weights(path)
+    model = build_mobilenetv2_classifier(7, input_shape=(96, 96, 3), weights=path, alpha=0.35)
+    base = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    for a, b in zip(source.weights[:5], base.weights[:5], strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_shared_imagenet_weights_load(shared_dir):
+    path = shared_dir / "weights" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    model = build_mobilenetv2_classifier(7, input_shape=(96, 96, 3), weights=path, alpha=0.35)
+    assert model.output_shape == (None, 7)
+
+
+def test_factory_errors(tmp_path):
+    with pytest.raises(ValueError, match="num_classes must be an integer >= 2"):
+        build_mobilenetv2_classifier(1, weights=None)
+    with pytest.raises(ValueError, match="input_shape must be"):
+        build_mobilenetv2_classifier(7, input_shape=(64, 64, 1), weights=None)
+    with pytest.raises(ValueError, match="alpha must be one of"):
+        build_mobilenetv2_classifier(7, alpha=0.9, weights=None)
+    with pytest.raises(FileNotFoundError, match="weights file not found.*imagenet"):
+        build_mobilenetv2_classifier(7, weights=tmp_path / "missing.h5", alpha=0.35, input_shape=(64, 64, 3))
+    corrupt = tmp_path / "corrupt.h5"
+    corrupt.write_bytes(b"not an hdf5 file")
+    with pytest.raises(ValueError, match="could not load weights"):
+        build_mobilenetv2_classifier(7, weights=corrupt, alpha=0.35, input_shape=(64, 64, 3))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    images, labels = _toy()
+    val_images, val_labels = _toy(32, seed=1)
+    model = build_mobilenetv2_classifier(2, input_shape=(64, 64, 3), weights=None, alpha=0.35, dropout=0.0)
+    run = tmp_path_factory.mktemp("run")
+    history = train(model, _ds(images, labels), _ds(val_images, val_labels), epochs=4, learning_rate=3e-3,
+                    run_dir=run, verbose=0)
+    return model, history, run, (val_images, val_labels)
+
+
+def test_training_reduces_loss_and_writes_the_run(trained):
+    _, history, run, _ = trained
+    assert history["loss"][-1] < history["loss"][0]
+    for name in ("best.keras", "history.csv", "history.json", "last.weights.h5", "state.json"):
+        assert (run / name).is_file()
+    assert json.loads((run / "state.json").read_text())["epoch"] == len(history["loss"])
+
+
+def test_interrupted_run_resumes(tmp_path):
+    images, labels = _toy(32)
+    model = build_mobilenetv2_classifier(2, input_shape=(64, 64, 3), weights=None, alpha=0.35)
+    first = train(model, _ds(images, labels), _ds(images, labels), epochs=2, run_dir=tmp_path, verbose=0,
+                  patience=10)
+    assert len(first["loss"]) == 2
+    fresh = build_mobilenetv2_classifier(2, input_shape=(64, 64, 3), weights=None, alpha=0.35)
+    resumed = train(fresh, _ds(images, labels), _ds(images, labels), epochs=3, run_dir=tmp_path, verbose=0,
+                    patience=10)
+    assert len(resumed["loss"]) == 3 and resumed["loss"][:2] == first["loss"]
+
+
+def test_fine_tune_unfreezes_only_the_top_and_keeps_batchnorm_frozen(trained):
+    model, _, _, (images, labels) = trained
+    fine_tune(model, _ds(images, labels), _ds(images, labels), layers=10, epochs=1, verbose=0)
+    base = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    trainable = [layer for layer in base.layers if layer.trainable and layer.weights]
+    assert trainable and all(not isinstance(layer, keras.layers.BatchNormalization) for layer in trainable)
+    assert all(not layer.trainable for layer in base.layers[:-10])
+
+
+def test_training_errors_before_any_step():
+    model = build_mobilenetv2_classifier(2, input_shape=(64, 64, 3), weights=None, alpha=0.35)
+    images, labels = _toy(8)
+    unbatched = tf.data.Dataset.from_tensor_slices((images, labels))
+    with pytest.raises(ValueError, match="forget .batch"):
+        train(model, unbatched, _ds(images, labels), epochs=1)
+    wrong = tf.data.Dataset.from_tensor_slices((images[:, :32, :32], labels)).batch(4)
+    with pytest.raises(ValueError, match="input 'image' must be batched with shape"):
+        train(model, wrong, _ds(images, labels), epochs=1)
+    with pytest.raises(ValueError, match="one-hot labels have 3 classes"):
+        train(model, _ds(images, np.eye(3)[labels]), _ds(images, labels), epochs=1)
+    with pytest.raises(ValueError, match="is empty"):
+        train(model, _ds(images, labels).take(0), _ds(images, labels), epochs=1)
+    with pytest.raises(ValueError, match="epochs must be"):
+        train(model, _ds(images, labels), _ds(images, labels), epochs=0)
+
+
+def test_report_matches_a_hand_computed_confusion_matrix():
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    predicted = np.array([0, 1, 1, 1, 2, 0])
+    probabilities = np.eye(3)[predicted] * 0.8 + 0.2 / 3
+    report = report_from_predictions(labels, probabilities, ["a", "b", "c"])
+    assert report.confusion_matrix == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
+    assert report.accuracy == pytest.approx(4 / 6)
+    assert report.balanced_accuracy == pytest.approx((1 / 2 + 1 + 1 / 2) / 3)
+    assert report.per_class["b"]["precision"] == pytest.approx(2 / 3)
+    assert report.per_class["c"]["recall"] == pytest.approx(1 / 2)
+    with pytest.raises(ValueError, match="class_names has 2 names"):
+        report_from_predictions(labels, probabilities, ["a", "b"])
+    with pytest.raises(ValueError, match="empty"):
+        report_from_predictions(np.zeros(0, int), np.zeros((0, 3)), ["a", "b", "c"])
+
+
+def test_evaluate_writes_the_report(trained, tmp_path):
+    model, history, _, (images, labels) = trained
+    report = evaluate(model, _ds(images, labels), class_names=["dark", "bright"], out_dir=tmp_path,
+                      history=history, tta=True)
+    assert report.samples == len(labels) and 0 <= report.balanced_accuracy <= 1
+    for name in ("metrics.json", "confusion_matrix.png", "training_curves.png", "sample_predictions.png",
+                 "report.html"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert "data:image/png;base64" in (tmp_path / "report.html").read_text()
+
+
+@pytest.mark.parametrize("quantize", [None, "dynamic", "int8"])
+def test_tflite_export_parity(trained, tmp_path, quantize):
+    model, _, _, (images, _) = trained
+    result = export_tflite(model, tmp_path / "m.tflite", quantize=quantize,
+                           representative_data=images.astype(np.float32))
+    assert result.size_bytes == (tmp_path / "m.tflite").stat().st_size > 0
+    if quantize is None:
+        assert result.top1_agreement == 1.0 and result.max_probability_difference < 1e-4
+    else:
+        assert result.top1_agreement >= 0.9
+
+
+def test_export_errors(trained, tmp_path):
+    model, _, _, _ = trained
+    with pytest.raises(ValueError, match="quantize must be"):
+        export_tflite(model, tmp_path / "m.tflite", quantize="float16")
+    with pytest.raises(ValueError, match="needs representative_data"):
+        export_tflite(model, tmp_path / "m.tflite", quantize="int8")
