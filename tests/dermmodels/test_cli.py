@@ -1,0 +1,56 @@
+"""dermmodels train / evaluate / export on a tiny HAM10000-style folder the test writes."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from dermmodels.cli import main  # noqa: E402
+from dermprep import CLASS_NAMES  # noqa: E402
+from dermprep.synthetic import make_sample  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def ham_folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ham")
+    (root / "HAM10000_images_part_1").mkdir()
+    lines = ["lesion_id,image_id,dx,dx_type,age,sex,localization"]
+    for c, dx in enumerate(CLASS_NAMES):
+        for k in range(4):
+            image_id = f"ISIC_{c}{k}"
+            sample = make_sample((60, 80), rng=10 * c + k, label=c)
+            cv2.imwrite(str(root / "HAM10000_images_part_1" / f"{image_id}.jpg"),
+                        cv2.cvtColor(sample.image, cv2.COLOR_RGB2BGR))
+            lines.append(f"HAM_{c}{k},{image_id},{dx},histo,50.0,male,back")
+    (root / "HAM10000_metadata.csv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def test_train_evaluate_export(ham_folder, tmp_path, capsys):
+    run = tmp_path / "run"
+    code = main([
+        "train", "--data", str(ham_folder), "--metadata", str(ham_folder / "HAM10000_metadata.csv"),
+        "--out", str(run), "--epochs", "1", "--batch-size", "8", "--image-size", "64", "--alpha", "0.35",
+        "--weights", "none", "--val", "0.25", "--test", "0.25", "--remove-hair",
+    ])
+    assert code == 0
+    for name in ("config.json", "best.keras", "history.json", "split.txt"):
+        assert (run / name).is_file()
+    assert list((run / "hair-cache").glob("*.png"))  # hair removal ran once per image and was cached
+    assert main(["evaluate", str(run)]) == 0
+    metrics = json.loads((run / "report" / "metrics.json").read_text())
+    assert metrics["samples"] > 0 and (run / "report" / "report.html").is_file()
+    assert main(["export", str(run), "--tflite", "--quantize", "dynamic"]) == 0
+    assert json.loads((run / "export.json").read_text())["size_bytes"] > 0
+
+
+def test_errors_are_reported(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path)]) == 2
+    assert "not a finished dermmodels run" in capsys.readouterr().err
+    assert main(["train", "--data", str(tmp_path), "--metadata", str(tmp_path / "missing.csv"),
+                 "--out", str(tmp_path / "r")]) == 2
+    assert "csv_path must be an existing file" in capsys.readouterr().err
