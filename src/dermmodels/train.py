@@ -56,6 +56,7 @@ def train(
     run_dir: str | os.PathLike[str] | None = None,
     class_weight: dict[int, float] | None = None,
     resume: bool = True,
+    strategy: Any = None,
     verbose: int = 1,
 ) -> dict[str, list[float]]:
     """Train with Adam and cross-entropy (the paper's setup), early stopping and checkpoints.
@@ -78,6 +79,10 @@ def train(
         Loss weights (e.g. :func:`dermprep.sampling.class_weights`), as an
         alternative to a balanced dataset.
     resume : bool
+    strategy : tf.distribute.Strategy, optional
+        Compile (optimizer and metrics) under this strategy's scope, for
+        multi-device or multi-worker training. Build the model under the same
+        ``strategy.scope()``.
     verbose : int
         Keras progress display (0 silent, 1 progress bar, 2 one line per epoch).
 
@@ -94,7 +99,12 @@ def train(
         raise ValueError(f"learning_rate must be > 0; got {learning_rate!r}")
     check_dataset(model, train_ds, "train_ds")
     check_dataset(model, val_ds, "val_ds")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=_loss_for(train_ds), metrics=["accuracy"])
+    if strategy is not None:
+        with strategy.scope():
+            model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=_loss_for(train_ds),
+                          metrics=["accuracy"])
+    else:
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=_loss_for(train_ds), metrics=["accuracy"])
     callbacks: list[Any] = [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
     ]

@@ -187,3 +187,13 @@ def test_export_errors(trained, tmp_path):
         export_tflite(model, tmp_path / "m.tflite", quantize="float16")
     with pytest.raises(ValueError, match="needs representative_data"):
         export_tflite(model, tmp_path / "m.tflite", quantize="int8")
+
+
+def test_training_under_a_cpu_mirrored_strategy():
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    images, labels = _toy(32)
+    with strategy.scope():
+        model = build_mobilenetv2_classifier(2, input_shape=(64, 64, 3), weights=None, alpha=0.35)
+    history = train(model, _ds(images, labels), _ds(images, labels), epochs=2, strategy=strategy, verbose=0,
+                    patience=10)
+    assert len(history["loss"]) == 2 and np.isfinite(history["loss"]).all()
