@@ -13,20 +13,24 @@ $(VENV)/.installed-core: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+$(VENV)/.installed-tf: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[tf]"
+	touch $@ $(VENV)/.installed-core
+
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
-	touch $@ $(VENV)/.installed-core
+	touch $@ $(VENV)/.installed-tf $(VENV)/.installed-core
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
-	touch $@ $(VENV)/.installed-test $(VENV)/.installed-core
+	touch $@ $(VENV)/.installed-test $(VENV)/.installed-tf $(VENV)/.installed-core
 
 $(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[docs]"
 	touch $@
 
-## demo: the main job on the embedded synthetic data; outputs in demo-output/
-demo: $(VENV)/.installed-core
+## demo: the main job end to end on the embedded synthetic data; report in demo-output/report.html
+demo: $(VENV)/.installed-tf
 	$(BIN)/dermprep demo --out demo-output
 
 ## test: the whole test suite (the command CI runs)

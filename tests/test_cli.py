@@ -131,7 +131,8 @@ def test_bench_prints_both_methods(capsys):
 
 
 def test_demo_writes_panels_and_summary(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path / "demo"), "--images", "2", "--size", "160x120", "--workers", "1"]) == 0
+    assert main(["demo", "--hair-only", "--out", str(tmp_path / "demo"), "--images", "2", "--size", "160x120",
+                 "--workers", "1"]) == 0
     summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
     assert (tmp_path / "demo" / "hair_removal_synthetic.png").stat().st_size > 10_000
     assert np.isfinite(summary["quality"]["dullrazor"]["dice"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -114,7 +115,26 @@ def export_tflite(
         if representative_data.ndim != 4 or tuple(representative_data.shape[1:]) != shape:
             raise ValueError(f"representative_data must have shape (N, {', '.join(map(str, shape))}); "
                              f"got {representative_data.shape}")
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    import tempfile  # noqa: PLC0415
+
+    saved = tempfile.mkdtemp(prefix="dermmodels-export-")
+    try:  # through a quiet SavedModel: from_keras_model prints every captured tensor
+        model.export(saved, verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved)
+        flatbuffer = _convert(converter, quantize, representative_data)
+    finally:
+        shutil.rmtree(saved, ignore_errors=True)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.partial")
+    temp.write_bytes(flatbuffer)
+    os.replace(temp, target)
+    return _parity(model, target, quantize, shape, representative_data, parity_images)
+
+
+def _convert(converter: Any, quantize: str | None, representative_data: np.ndarray | None) -> bytes:
+    import tensorflow as tf  # noqa: PLC0415
+
     if quantize in ("dynamic", "int8"):
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantize == "int8":
@@ -131,13 +151,11 @@ def export_tflite(
     with warnings.catch_warnings():
         # The converter asks for input statistics it then derives from representative_data itself.
         warnings.filterwarnings("ignore", message="Statistics for quantized inputs were expected", category=UserWarning)
-        flatbuffer = converter.convert()
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}.partial")
-    temp.write_bytes(flatbuffer)
-    os.replace(temp, target)
+        return converter.convert()
 
+
+def _parity(model: Any, target: Path, quantize: str | None, shape: tuple[int, ...],
+            representative_data: np.ndarray | None, parity_images: np.ndarray | None) -> ExportReport:
     if parity_images is None:
         parity_images = (
             representative_data[:64] if representative_data is not None

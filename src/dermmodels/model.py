@@ -33,8 +33,11 @@ def build_mobilenetv2_classifier(
     paper's head. The model takes RGB images in ``[0, pixel_range]`` (uint8
     images from dermprep: 255; float32 in [0, 1]: 1.0) and applies
     MobileNetV2's own scaling to [-1, 1] inside, so an exported model takes
-    raw RGB. The base always runs in inference mode (BatchNorm statistics
-    frozen), also when unfrozen for fine-tuning.
+    raw RGB. A pretrained base always runs in inference mode (BatchNorm
+    statistics frozen), also when unfrozen for fine-tuning. Training from
+    scratch (``weights=None, freeze_base=False``) is the exception: there
+    BatchNorm runs in training mode with momentum 0.9 (Keras' 0.999 leaves
+    the statistics near their initial values for thousands of steps).
 
     Parameters
     ----------
@@ -116,10 +119,16 @@ def build_mobilenetv2_classifier(
             raise RuntimeError(f"could not download ImageNet weights: {exc}. {_WEIGHTS_HELP}") from exc
         raise
     base.trainable = not freeze_base
+    from_scratch = weights is None and not freeze_base
+    if from_scratch:  # short runs from scratch need BatchNorm statistics that follow the data
+        for layer in base.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.momentum = 0.9
 
     image = keras.Input(shape=tuple(input_shape), name="image")
     x = keras.layers.Rescaling(2.0 / float(pixel_range), offset=-1.0, name="mobilenetv2_scaling")(image)
-    x = base(x, training=False)  # BatchNorm in inference mode, also when fine-tuning
+    # Pretrained: BatchNorm in inference mode, also when fine-tuning. From scratch: it learns.
+    x = base(x) if from_scratch else base(x, training=False)
     x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
     inputs: Any = image
     if metadata_features is not None:

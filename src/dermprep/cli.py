@@ -59,13 +59,38 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--workers", type=_positive_int, default=None, help="processes for the OpenCV pool")
     bench.add_argument("--seed", type=int, default=0)
 
-    demo = sub.add_parser("demo", help="run the main job on the embedded synthetic data and write a report")
+    demo = sub.add_parser(
+        "demo",
+        help="the main job end to end (data, hair removal, split, augmentation, balancing, training, "
+        "evaluation, TFLite export) with one HTML report",
+        description="Run every part of dermprep and dermmodels together and write OUT/report.html. "
+        "Without --data/--metadata it uses a synthetic HAM10000-like set with hair; point it at a "
+        "HAM10000 folder and CSV to run the same job on real data (cite HAM10000, CC BY-NC 4.0). "
+        "--hair-only runs only the hair-removal part (no TensorFlow needed).",
+    )
     demo.add_argument("--out", default="demo-output", help="output folder (default demo-output)")
-    demo.add_argument("--images", type=_positive_int, default=16, help="number of synthetic images")
-    demo.add_argument("--size", type=_size, default=(450, 600), help="WIDTHxHEIGHT (default 600x450)")
-    demo.add_argument("--real", metavar="DIR", help="also show panels for real images in DIR")
-    demo.add_argument("--workers", type=_positive_int, default=None)
+    demo.add_argument("--data", metavar="DIR", help="HAM10000 images folder tree (with --metadata)")
+    demo.add_argument("--metadata", metavar="CSV", help="HAM10000_metadata.csv (with --data)")
+    demo.add_argument("--images", type=_positive_int, default=None,
+                      help="synthetic data set size (default 1000; 16 with --hair-only)")
+    demo.add_argument("--image-size", type=_positive_int, default=96, help="training resolution (default 96)")
+    demo.add_argument("--alpha", type=float, default=0.35, help="MobileNetV2 width (default 0.35)")
+    demo.add_argument("--weights", default="auto",
+                      help='"auto" (ImageNet if Keras has it cached, else from scratch), "imagenet", "none" '
+                      "or a MobileNetV2 no-top .h5 file")
+    demo.add_argument("--epochs", type=_positive_int, default=12, help="training epochs (default 12)")
+    demo.add_argument("--batch-size", type=_positive_int, default=32)
+    demo.add_argument("--hair-images", type=_positive_int, default=16,
+                      help="synthetic images for the hair-removal timing (default 16)")
+    demo.add_argument("--size", type=_size, default=(450, 600),
+                      help="WIDTHxHEIGHT of those images (default 600x450)")
+    demo.add_argument("--tflite", default="float32,int8",
+                      help='comma-separated TFLite exports among float32, dynamic, int8, or "none"')
+    demo.add_argument("--hair-only", action="store_true", help="only the hair-removal panels and timing")
+    demo.add_argument("--real", metavar="DIR", help="with --hair-only: also show panels for real images in DIR")
+    demo.add_argument("--workers", type=_positive_int, default=None, help="processes for the OpenCV baseline")
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
     return parser
 
 
@@ -85,12 +110,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(format_comparison(rows, quality))
         return 0
     if args.command == "demo":
-        from .demo import run_demo  # noqa: PLC0415
-
-        run_demo(args.out, n_images=args.images, shape=args.size, seed=args.seed, images_dir=args.real,
-                 workers=args.workers)
-        return 0
+        return _demo(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+def _demo(args: argparse.Namespace) -> int:
+    if args.hair_only:
+        from .demo import hair_removal_demo  # noqa: PLC0415
+
+        hair_removal_demo(args.out, n_images=args.images or 16, shape=args.size, seed=args.seed,
+                          images_dir=args.real, workers=args.workers)
+        return 0
+    if args.real:
+        print("dermprep demo: error: --real goes with --hair-only; use --data/--metadata for the full job",
+              file=sys.stderr)
+        return 2
+    tflite = [] if args.tflite == "none" else [v.strip() for v in args.tflite.split(",") if v.strip()]
+    unknown = sorted(set(tflite) - {"float32", "dynamic", "int8"})
+    if unknown:
+        print(f"dermprep demo: error: --tflite takes float32, dynamic, int8 or none; got {', '.join(unknown)}",
+              file=sys.stderr)
+        return 2
+    try:
+        from dermmodels.demo import run_demo  # noqa: PLC0415
+    except ImportError as exc:
+        print(f"dermprep demo: error: the full demo needs TensorFlow ({exc}); install it with "
+              "`pip install 'dermprep[tf]'`, or run `dermprep demo --hair-only`", file=sys.stderr)
+        return 2
+    try:
+        run_demo(
+            args.out, data=args.data, metadata=args.metadata, n_images=args.images or 1000,
+            image_size=args.image_size, alpha=args.alpha, weights=args.weights, epochs=args.epochs,
+            batch_size=args.batch_size, hair_images=args.hair_images, hair_shape=args.size,
+            quantize=[None if q == "float32" else q for q in tflite], workers=args.workers, seed=args.seed,
+            progress=not args.quiet,
+        )
+    except (FileNotFoundError, ValueError, TypeError, RuntimeError) as exc:
+        print(f"dermprep demo: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _remove_hair(args: argparse.Namespace) -> int:

@@ -1,8 +1,11 @@
-"""The main job on the embedded default: what ``make demo`` / ``dermprep demo`` runs.
+"""The hair-removal part of the demo: ``dermprep demo --hair-only``.
 
-Today it covers hair removal: synthetic dermoscopy images with known hair
-(or a folder of real images), Dull Razor vs the OpenCV recipe, before /
-after / mask panels as PNG, and a short text and JSON summary.
+Synthetic dermoscopy images with known hair (and optionally a folder of
+real images), Dull Razor vs the OpenCV recipe timed side by side and scored
+against the clean images, before / after / mask panels as PNG, and a short
+text and JSON summary. It needs no TensorFlow. The whole main job (data,
+hair removal, split, augmentation, balancing, training, evaluation, export,
+one HTML report) is :func:`dermmodels.demo.run_demo`, what ``make demo`` runs.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from .hair import remove_hair
 from .hair.bench import compare_methods, format_comparison
 from .synthetic import make_batch
 
-__all__ = ["run_demo"]
+__all__ = ["hair_removal_demo", "save_panel"]
 
 
-def _panel(path: Path, rows: list[list[tuple[str, np.ndarray]]], title: str) -> None:
+def save_panel(path: Path, rows: list[list[tuple[str, np.ndarray]]], title: str) -> None:
+    """Save a grid of titled images (RGB, or 2-D shown in grey) as one PNG; titles on the first row."""
     import matplotlib  # noqa: PLC0415 - plotting only when asked
 
     matplotlib.use("Agg")
@@ -45,7 +49,7 @@ def _panel(path: Path, rows: list[list[tuple[str, np.ndarray]]], title: str) -> 
     plt.close(fig)
 
 
-def run_demo(
+def hair_removal_demo(
     out_dir: str | os.PathLike[str] = "demo-output",
     *,
     n_images: int = 16,
@@ -53,6 +57,7 @@ def run_demo(
     seed: int = 0,
     images_dir: str | os.PathLike[str] | None = None,
     workers: int | None = None,
+    write_summary: bool = True,
     log: Any = print,
 ) -> dict[str, Any]:
     """Run the hair-removal demo and write its outputs to ``out_dir``.
@@ -73,6 +78,8 @@ def run_demo(
         (up to 6 images).
     workers : int, optional
         Processes for the OpenCV pool baseline (default: all cores).
+    write_summary : bool
+        Write ``summary.txt`` and ``summary.json`` (the full demo writes its own).
     log : callable
         Where progress lines go.
 
@@ -84,18 +91,18 @@ def run_demo(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    log(f"[1/3] generating {n_images} synthetic {shape[1]}x{shape[0]} images with hair (seed {seed})")
+    log(f"  generating {n_images} synthetic {shape[1]}x{shape[0]} images with hair (seed {seed})")
     images, clean, true_masks, _ = make_batch(n_images, shape, seed=seed)
 
-    log("[2/3] timing Dull Razor vs the OpenCV recipe and scoring against the clean images")
+    log("  timing Dull Razor vs the OpenCV recipe and scoring against the clean images")
     compile_start = time.perf_counter()
     remove_hair(images[:1])
     first_call = time.perf_counter() - compile_start
     rows, quality, outputs = compare_methods(images, clean, true_masks, workers=workers)
     table = format_comparison(rows, quality)
-    log(table)
+    log("\n".join("  " + line for line in table.splitlines()))
 
-    log("[3/3] drawing before/after/mask panels")
+    log("  drawing before/after/mask panels")
     restored, masks = outputs["dullrazor"]
     opencv_restored = outputs["opencv"][0]
     panel_rows = []
@@ -109,7 +116,7 @@ def run_demo(
                 ("true hair mask", true_masks[i]),
             ]
         )
-    _panel(out / "hair_removal_synthetic.png", panel_rows, "Hair removal on synthetic images with known hair")
+    save_panel(out / "hair_removal_synthetic.png", panel_rows, "Hair removal on synthetic images with known hair")
     written = ["hair_removal_synthetic.png"]
     if images_dir is not None:
         import cv2  # noqa: PLC0415
@@ -124,7 +131,7 @@ def run_demo(
             restored_real, mask_real = remove_hair(rgb, return_mask=True)
             real_rows.append([(f"{relative.name}", rgb), ("Dull Razor", restored_real), ("hair mask", mask_real)])
         if real_rows:
-            _panel(out / "hair_removal_real.png", real_rows, "Hair removal on real images")
+            save_panel(out / "hair_removal_real.png", real_rows, "Hair removal on real images")
             written.append("hair_removal_real.png")
 
     summary = {
@@ -136,7 +143,10 @@ def run_demo(
         "quality": {name: q.as_dict() for name, q in quality.items()},
         "outputs": written,
         "elapsed_seconds": time.perf_counter() - started,
+        "table": table,
     }
+    if not write_summary:
+        return summary
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     (out / "summary.txt").write_text(
         f"dermprep hair-removal demo: {n_images} synthetic {shape[1]}x{shape[0]} images, seed {seed}\n"

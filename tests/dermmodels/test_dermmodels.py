@@ -197,3 +197,19 @@ def test_training_under_a_cpu_mirrored_strategy():
     history = train(model, _ds(images, labels), _ds(images, labels), epochs=2, strategy=strategy, verbose=0,
                     patience=10)
     assert len(history["loss"]) == 2 and np.isfinite(history["loss"]).all()
+
+
+def test_batchnorm_learns_only_when_training_from_scratch():
+    import keras
+
+    x = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
+    for freeze, should_move in ((False, True), (True, False)):
+        model = build_mobilenetv2_classifier(3, input_shape=(32, 32, 3), weights=None, alpha=0.35,
+                                             freeze_base=freeze)
+        base = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+        bn = next(layer for layer in base.layers if isinstance(layer, keras.layers.BatchNormalization))
+        before = bn.moving_mean.numpy().copy()
+        model(x, training=True)
+        moved = not np.allclose(before, bn.moving_mean.numpy())
+        assert moved == should_move
+        assert bn.momentum == (0.9 if should_move else 0.999)

@@ -14,6 +14,7 @@ from ._generate import (
     make_lesion_image,
     make_sample,
 )
+from ._dataset import write_ham10000_like
 
 __all__ = [
     "HAM10000_CLASS_FREQUENCIES",
@@ -22,4 +23,5 @@ __all__ = [
     "make_batch",
     "make_lesion_image",
     "make_sample",
+    "write_ham10000_like",
 ]

@@ -1,0 +1,412 @@
+"""The main job end to end: what ``make demo`` / ``dermprep demo`` runs.
+
+Data (a synthetic HAM10000-like folder by default, or a real HAM10000
+folder), hair removal (Dull Razor timed against the OpenCV recipe), the
+lesion-grouped split, the augmented and class-balanced ``tf.data`` pipeline,
+a small MobileNetV2 trained for a few epochs, its evaluation, TFLite export
+with a parity check, and one self-contained HTML report with every figure
+and number. The defaults finish in a few minutes on two CPU cores.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["run_demo", "resolve_weights"]
+
+_KERAS_WEIGHTS = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha}_{rows}_no_top.h5"
+_HAM10000_CITATION = (
+    "HAM10000: Tschandl, Rosendahl &amp; Kittler, Sci. Data 5, 180161 (2018), doi:10.1038/sdata.2018.161; "
+    "licence CC BY-NC 4.0 (non-commercial use, attribution)."
+)
+
+
+def resolve_weights(weights: str | os.PathLike[str] | None, alpha: float, image_size: int) -> str | None:
+    """Turn the demo's ``weights`` setting into what :func:`build_mobilenetv2_classifier` takes.
+
+    ``"auto"`` uses ImageNet weights when Keras already has them cached
+    (``~/.keras/models``, or ``$KERAS_HOME/models``) and trains from scratch
+    (``None``) otherwise, so the demo never needs the network. ``"none"``
+    means ``None``; ``"imagenet"`` and file paths are passed through.
+    """
+    if weights is None or weights == "none":
+        return None
+    if weights == "auto":
+        rows = image_size if image_size in (96, 128, 160, 192, 224) else 224
+        name = _KERAS_WEIGHTS.format(alpha=f"{alpha:g}" if alpha != 1.0 else "1.0", rows=rows)
+        home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+        return "imagenet" if (home / "models" / name).is_file() else None
+    return str(weights)
+
+
+def _embed(path: Path, alt: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"><figcaption>{html.escape(alt)}</figcaption></figure>'
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return f"{value:.3f}" if abs(value) < 100 else f"{value:,.0f}"
+        return html.escape(str(value))
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _augmentation_grid(path: Path, images: Sequence[np.ndarray], seed: int) -> None:
+    from dermprep.augment import default_pipeline  # noqa: PLC0415
+    from dermprep.demo import save_panel  # noqa: PLC0415
+
+    pipeline = default_pipeline()
+    rows = []
+    for k, image in enumerate(images):
+        row = [("original", image)]
+        row += [(f"epoch {e}", pipeline.apply(image, seed=seed, index=k, epoch=e)) for e in range(5)]
+        rows.append(row)
+    save_panel(path, rows, "Default lesion-aware augmentation: one training image, five epochs")
+
+
+def _read_rgb(path: str) -> np.ndarray:
+    import cv2  # noqa: PLC0415
+
+    bgr = cv2.imread(path, cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError(f"cannot read image {path!r}")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def run_demo(
+    out_dir: str | os.PathLike[str] = "demo-output",
+    *,
+    data: str | os.PathLike[str] | None = None,
+    metadata: str | os.PathLike[str] | None = None,
+    n_images: int = 1000,
+    image_size: int = 96,
+    alpha: float = 0.35,
+    weights: str | os.PathLike[str] | None = "auto",
+    epochs: int = 12,
+    batch_size: int = 32,
+    learning_rate: float | None = None,
+    hair_images: int = 16,
+    hair_shape: tuple[int, int] = (450, 600),
+    quantize: Sequence[str | None] = (None, "int8"),
+    workers: int | None = None,
+    seed: int = 0,
+    log: Callable[[str], Any] = print,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Run the whole job and write ``report.html`` (self-contained) and ``summary.json`` to ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : path
+        Output folder. The demo owns its sub-folders (``synthetic-ham10000``,
+        ``hair-cache``, ``run``, ``evaluation``, ``figures``, ``export``);
+        ``run`` is cleared at the start so every demo trains afresh.
+    data, metadata : path, optional
+        A HAM10000 images folder tree and its ``HAM10000_metadata.csv``
+        (both or neither). Without them a synthetic HAM10000-like set of
+        ``n_images`` images is written and used.
+    n_images : int
+        Size of the synthetic set.
+    image_size : int
+        Training resolution (square); 224 is the paper's.
+    alpha : float
+        MobileNetV2 width.
+    weights : "auto", "imagenet", "none" or path
+        See :func:`resolve_weights`. Pretrained weights train the paper's
+        frozen-base head; without them the whole network trains from scratch.
+    epochs, batch_size : int
+        Training length (early stopping may end it sooner) and batch size.
+    learning_rate : float, optional
+        Adam's rate (default 1e-3 pretrained, 3e-3 from scratch).
+    hair_images : int
+        Synthetic images (``hair_shape``) for the hair-removal timing and scores.
+    hair_shape : (int, int)
+        Their size; (450, 600) is HAM10000's.
+    quantize : sequence of {None, "dynamic", "int8"}
+        TFLite exports to write (None is float32); empty for none.
+    workers : int, optional
+        Processes for the OpenCV baseline pool (default: all cores).
+    seed : int
+        Seed of the data, split, sampling, augmentation and weights.
+    log : callable
+        Where progress lines go.
+    progress : bool
+        Show progress bars and Keras' per-epoch lines.
+
+    Returns
+    -------
+    dict
+        Everything in ``summary.json``: settings, timings, throughputs, metrics, exports.
+    """
+    import keras  # noqa: PLC0415
+    import tensorflow as tf  # noqa: PLC0415
+    from tqdm.auto import tqdm  # noqa: PLC0415
+
+    import dermprep.tfdata as T  # noqa: PLC0415
+    from dermprep import CLASS_NAMES  # noqa: PLC0415
+    from dermprep.demo import hair_removal_demo, save_panel  # noqa: PLC0415
+    from dermprep.ham10000 import lesion_split, read_metadata  # noqa: PLC0415
+    from dermprep.sampling import class_counts, epoch_indices, plot_class_distribution  # noqa: PLC0415
+    from dermprep.synthetic import write_ham10000_like  # noqa: PLC0415
+
+    from .evaluate import evaluate  # noqa: PLC0415
+    from .export import export_tflite  # noqa: PLC0415
+    from .model import build_mobilenetv2_classifier  # noqa: PLC0415
+    from .train import train  # noqa: PLC0415
+
+    if (data is None) != (metadata is None):
+        raise ValueError("data and metadata go together: pass both (a HAM10000 folder and its CSV) or neither")
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 32:
+        raise ValueError(f"image_size must be an integer >= 32; got {image_size!r}")
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("hair_images", hair_images)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    quantize = list(quantize)
+    for q in quantize:
+        if q not in (None, "dynamic", "int8"):
+            raise ValueError(f"quantize entries must be None, 'dynamic' or 'int8'; got {q!r}")
+
+    started = time.perf_counter()
+    out = Path(out_dir)
+    figures = out / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    steps = 8
+    timings: dict[str, float] = {}
+    summary: dict[str, Any] = {"settings": {
+        "data": str(data) if data else "synthetic", "images": n_images if data is None else None,
+        "image_size": image_size, "alpha": alpha, "epochs": epochs, "batch_size": batch_size, "seed": seed,
+    }}
+    keras.utils.set_random_seed(seed)
+
+    # 1. Data -------------------------------------------------------------
+    t = time.perf_counter()
+    if data is None:
+        log(f"[1/{steps}] writing a synthetic HAM10000-like data set ({n_images} images, 200x150, with hair)")
+        with tqdm(total=n_images, disable=not progress, unit="img", leave=False) as bar:
+            images_dir, csv_path = write_ham10000_like(
+                out / "synthetic-ham10000", n_images, seed=seed,
+                progress=lambda done, total: bar.update(done - bar.n),
+            )
+        source = f"synthetic HAM10000-like set ({n_images} images, seed {seed}) written to {images_dir.parent}"
+    else:
+        log(f"[1/{steps}] reading {metadata} and {data}")
+        images_dir, csv_path = Path(data), Path(metadata)
+        source = f"{csv_path} with images from {images_dir}"
+    frame = read_metadata(csv_path, images_dir=images_dir)
+    split = lesion_split(frame, val=0.15, test=0.15, seed=seed)
+    log("\n".join("  " + line for line in split.summary().splitlines()))
+    timings["data"] = time.perf_counter() - t
+
+    # 2. Hair removal: timing and quality on synthetic images with known hair -----------
+    t = time.perf_counter()
+    log(f"[2/{steps}] hair removal: Dull Razor vs the OpenCV recipe on {hair_images} synthetic "
+        f"{hair_shape[1]}x{hair_shape[0]} images")
+    hair = hair_removal_demo(figures, n_images=hair_images, shape=hair_shape, seed=seed, workers=workers,
+                             write_summary=False, log=log)
+    from dermprep import remove_hair  # noqa: PLC0415
+
+    candidates = []
+    for path in split.train["path"].tolist()[:12]:
+        rgb = _read_rgb(path)
+        restored, mask = remove_hair(rgb, return_mask=True)
+        candidates.append((float(mask.mean()), path, rgb, restored, mask))
+    candidates.sort(key=lambda c: -c[0])  # the three hairiest of the first twelve
+    sample_rows = [[(Path(path).name, rgb), ("Dull Razor", restored), ("hair mask", mask)]
+                   for _, path, rgb, restored, mask in candidates[:3]]
+    save_panel(figures / "hair_removal_dataset.png", sample_rows, "Hair removal on images of the training set")
+    timings["hair_benchmark"] = time.perf_counter() - t
+
+    # 3. Hair removal over the whole data set, cached for every epoch -------------------
+    t = time.perf_counter()
+    log(f"[3/{steps}] removing hair from all {len(frame)} images (cached in {out / 'hair-cache'})")
+    size = (image_size, image_size)
+    cache = str(out / "hair-cache")
+    everything = T.from_records(frame["path"].tolist(), frame["label"].to_numpy(), image_size=size,
+                                remove_hair=True, cache_dir=cache)
+    for _ in tqdm(everything.batch(64).prefetch(2), total=math.ceil(len(frame) / 64), disable=not progress,
+                  unit="batch", leave=False):
+        pass
+    timings["hair_dataset"] = time.perf_counter() - t
+    hair["dataset_images_per_second"] = len(frame) / timings["hair_dataset"]
+
+    # 4. Balanced, augmented pipeline -----------------------------------------------
+    t = time.perf_counter()
+    log(f"[4/{steps}] building the balanced, augmented tf.data pipeline")
+    train_labels = split.train["label"].to_numpy()
+    before = class_counts(train_labels, len(CLASS_NAMES))
+    per_class = math.ceil(len(train_labels) / len(CLASS_NAMES))
+    target = [per_class if c > 0 else 0 for c in before]
+    after = np.bincount(train_labels[epoch_indices(train_labels, target, seed=seed, epoch=0)],
+                        minlength=len(CLASS_NAMES))
+    plot_class_distribution({"training split": before, "one balanced epoch": after}, CLASS_NAMES,
+                            figures / "class_distribution.png",
+                            title="Training classes before and after balancing (every class equally often)")
+    balance = T.balance(strategy="target", target=target, seed=seed, num_classes=len(CLASS_NAMES))
+
+    def dataset(part: Any, *, training: bool) -> tf.data.Dataset:
+        ds = T.from_records(part["path"].tolist(), part["label"].to_numpy(), image_size=size, remove_hair=True,
+                            cache_dir=cache, balance=balance if training else None)
+        if training:
+            ds = ds.apply(T.augment(seed=seed))
+        return ds.batch(batch_size).prefetch(2)
+
+    train_ds, val_ds, test_ds = dataset(split.train, training=True), dataset(split.val, training=False), \
+        dataset(split.test, training=False)
+    pipeline_start = time.perf_counter()
+    seen = sum(int(x.shape[0]) for x, _ in train_ds)
+    pipeline_rate = seen / (time.perf_counter() - pipeline_start)
+    grid_images = [_read_rgb(p) for p in split.train["path"].tolist()[:3]]
+    _augmentation_grid(figures / "augmentation.png", grid_images, seed)
+    timings["pipeline"] = time.perf_counter() - t
+
+    # 5. Model and training -----------------------------------------------------------
+    t = time.perf_counter()
+    resolved = resolve_weights(weights, alpha, image_size)
+    pretrained = resolved is not None
+    rate = learning_rate or (1e-3 if pretrained else 3e-3)
+    log(f"[5/{steps}] training MobileNetV2 (alpha {alpha}, {image_size}x{image_size}, "
+        f"{'frozen ImageNet base' if pretrained else 'from scratch: no ImageNet weights cached, weights=None'}) "
+        f"for up to {epochs} epochs of {seen} images")
+    model = build_mobilenetv2_classifier(len(CLASS_NAMES), input_shape=(image_size, image_size, 3),
+                                         weights=resolved, alpha=alpha, freeze_base=pretrained)
+    run = out / "run"
+    shutil.rmtree(run, ignore_errors=True)
+    history = train(model, train_ds, val_ds, epochs=epochs, learning_rate=rate, patience=max(3, epochs // 3),
+                    run_dir=run, verbose=2 if progress else 0)
+    timings["training"] = time.perf_counter() - t
+    epochs_run = len(history.get("loss", []))
+
+    # 6. Evaluation -----------------------------------------------------------------
+    t = time.perf_counter()
+    log(f"[6/{steps}] evaluating on the {len(split.test)} test images (lesions never seen in training)")
+    report = evaluate(model, test_ds, class_names=CLASS_NAMES, out_dir=out / "evaluation", history=history)
+    log("\n".join("  " + line for line in report.summary().splitlines()))
+    test_images = np.concatenate([x.numpy() for x, _ in test_ds])
+    model.predict(test_images[:batch_size], batch_size=batch_size, verbose=0)  # trace before timing
+    keras_start = time.perf_counter()
+    model.predict(test_images, batch_size=batch_size, verbose=0)
+    keras_rate = len(test_images) / (time.perf_counter() - keras_start)
+    timings["evaluation"] = time.perf_counter() - t
+
+    # 7. Export -------------------------------------------------------------------
+    t = time.perf_counter()
+    exports = []
+    if quantize:
+        log(f"[7/{steps}] exporting TFLite ({', '.join(q or 'float32' for q in quantize)}) and checking parity")
+        calibration = np.concatenate([x.numpy() for x, _ in val_ds])[:64].astype(np.float32)
+        for q in quantize:
+            result = export_tflite(model, out / "export" / f"model_{q or 'float32'}.tflite", quantize=q,
+                                   representative_data=calibration, parity_images=test_images.astype(np.float32))
+            exports.append(result)
+            log(f"  {q or 'float32':8s} {result.size_bytes / 1e6:6.2f} MB  top-1 agreement "
+                f"{result.top1_agreement:.3f}  max prob diff {result.max_probability_difference:.3f}  "
+                f"{result.seconds_per_image * 1e3:.2f} ms/image")
+    else:
+        log(f"[7/{steps}] TFLite export skipped (no quantize modes asked for)")
+    timings["export"] = time.perf_counter() - t
+
+    # 8. Report -----------------------------------------------------------------
+    log(f"[8/{steps}] writing the report")
+    throughput = {
+        **{f"hair removal: {name}": rate for name, rate in hair["throughput_images_per_second"].items()},
+        "hair removal of the data set (decode + Dull Razor + cache)": hair["dataset_images_per_second"],
+        "input pipeline (cached, balanced, augmented, batched)": pipeline_rate,
+        "training (incl. validation)": epochs_run * seen / timings["training"] if epochs_run else float("nan"),
+        "Keras inference": keras_rate,
+        **{f"TFLite {e.quantize or 'float32'} inference": 1.0 / e.seconds_per_image for e in exports},
+    }
+    summary.update({
+        "source": source,
+        "weights": resolved or "none (trained from scratch)",
+        "split": {name: len(part) for name, part in zip(("train", "val", "test"), split, strict=True)},
+        "class_counts": {"train": before.tolist(), "balanced_epoch": after.tolist()},
+        "hair_removal": {k: v for k, v in hair.items() if k != "table"},
+        "throughput_images_per_second": throughput,
+        "history": history,
+        "epochs_run": epochs_run,
+        "metrics": report.as_dict(),
+        "exports": [e.as_dict() for e in exports],
+        "timings_seconds": timings,
+    })
+    summary["elapsed_seconds"] = time.perf_counter() - started
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=True))
+    page = _report_html(summary, hair, report, exports, out, figures, source, pretrained)
+    temp = out / "report.html.partial"
+    temp.write_text(page)
+    os.replace(temp, out / "report.html")
+    log(f"done in {summary['elapsed_seconds']:.0f} s. Report: {(out / 'report.html').resolve()}")
+    return summary
+
+
+def _report_html(summary: dict[str, Any], hair: dict[str, Any], report: Any, exports: list[Any], out: Path,
+                 figures: Path, source: str, pretrained: bool) -> str:
+    settings = summary["settings"]
+    metrics = report
+    quality_rows = [
+        [name, q["psnr"], q["ssim"], q["psnr_hair"], q["dice"]] for name, q in hair["quality"].items()
+    ] if hair["quality"] else []
+    per_class = [[name, c["precision"], c["recall"], c["f1"], int(c["support"]), metrics.roc_auc[name]]
+                 for name, c in metrics.per_class.items()]
+    sections = [
+        "<h1>dermprep demo report</h1>",
+        f"<p>Data: {html.escape(source)}. Training at {settings['image_size']}x{settings['image_size']}, "
+        f"MobileNetV2 alpha {settings['alpha']}, "
+        f"{'frozen ImageNet base' if pretrained else 'trained from scratch (no ImageNet weights available offline)'}"
+        f", {summary['epochs_run']} epochs, seed {settings['seed']}. Finished in {summary['elapsed_seconds']:.0f} s.</p>",
+        "<p class='small'>Synthetic images are generated by <code>dermprep.synthetic</code>; with real data, "
+        f"cite its source. {_HAM10000_CITATION}</p>",
+        "<h2>Headline</h2>",
+        _table(["accuracy", "balanced accuracy", "macro F1", "weighted F1", "test images"],
+               [[metrics.accuracy, metrics.balanced_accuracy, metrics.macro_f1, metrics.weighted_f1, metrics.samples]]),
+        "<h2>1. Data and lesion-grouped split</h2>",
+        _table(["part", "images"], [[k, v] for k, v in summary["split"].items()]),
+        _embed(figures / "class_distribution.png", "Class distribution of the training split and of one balanced epoch"),
+        "<h2>2. Hair removal</h2>",
+        _embed(figures / "hair_removal_synthetic.png",
+               "Synthetic images with known hair: input, Dull Razor, OpenCV recipe, predicted and true masks"),
+        _table(["method", "PSNR dB", "SSIM", "PSNR in hair dB", "mask Dice"], quality_rows),
+        _embed(figures / "hair_removal_dataset.png", "Dull Razor on images of the training set"),
+        "<h2>3. Augmentation</h2>",
+        _embed(figures / "augmentation.png", "dermprep.augment.default_pipeline(), replayed per epoch with Pipeline.apply"),
+        "<h2>4. Training</h2>",
+    ]
+    evaluation = out / "evaluation"
+    if (evaluation / "training_curves.png").is_file():
+        sections.append(_embed(evaluation / "training_curves.png", "Loss and accuracy per epoch"))
+    sections += [
+        "<h2>5. Evaluation on the test split</h2>",
+        _table(["class", "precision", "recall", "F1", "support", "ROC AUC"], per_class),
+        _embed(evaluation / "confusion_matrix.png", "Confusion matrix: counts and row-normalised"),
+        _embed(evaluation / "sample_predictions.png", "Sample test predictions (green right, red wrong)"),
+        "<h2>6. Throughput on this machine</h2>",
+        f"<p>{os.cpu_count()} CPU cores. Hair removal measured on {hair['images']} synthetic "
+        f"{hair['shape'][1]}x{hair['shape'][0]} images.</p>",
+        _table(["stage", "images / s"], [[k, float(v)] for k, v in summary["throughput_images_per_second"].items()]),
+        "<h2>7. Mobile export (TFLite)</h2>",
+        _table(["model", "size MB", "top-1 agreement with Keras", "max probability difference", "ms / image"],
+               [[e.quantize or "float32", e.size_bytes / 1e6, e.top1_agreement, e.max_probability_difference,
+                 e.seconds_per_image * 1e3] for e in exports]) if exports else "<p>No export asked for.</p>",
+        "<h2>Time per stage</h2>",
+        _table(["stage", "seconds"], [[k, float(v)] for k, v in summary["timings_seconds"].items()]),
+    ]
+    style = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:auto;padding:1em;color:#222}"
+             "img{max-width:100%}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;"
+             "padding:.25em .6em;text-align:right}td:first-child,th:first-child{text-align:left}"
+             "figure{margin:1em 0}figcaption{color:#555;font-size:.9em}.small{font-size:.85em;color:#555}")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>dermprep demo report</title>"
+            f"<style>{style}</style></head><body>{''.join(sections)}</body></html>")
