@@ -1,4 +1,8 @@
-"""Draw the documentation figures into docs/img/ (run by `make docs`; the PNGs are not committed)."""
+"""Draw the documentation figures into docs/img/ (run by `make docs`; those PNGs are not committed).
+
+``python docs/make_figures.py --readme`` redraws ``docs/assets/overview.png``, the one picture the README
+shows (committed, so that GitHub and PyPI can display it).
+"""
 
 from __future__ import annotations
 
@@ -61,7 +65,29 @@ def hair_panel(path: Path) -> None:
     plt.close(fig)
 
 
+def readme_overview(path: Path) -> None:
+    """Hair removal and augmentation on one synthetic melanoma-like lesion, for the README."""
+    sample = make_sample((300, 400), rng=7, label=5, num_hairs=(14, 18))
+    restored, mask = remove_hair(sample.image, return_mask=True)
+    pipeline = default_pipeline()
+    square = restored[:, 50:350]  # the augmentations on a square crop, as a classifier would see it
+    panels = [("hairy input", sample.image), ("dermprep.remove_hair", restored), ("hair mask", mask)]
+    panels += [(f"augment, epoch {e}", pipeline.apply(square, seed=0, index=3, epoch=e)) for e in range(3)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(15, 2.9))
+    for ax, (title, image) in zip(axes, panels):
+        ax.imshow(image, cmap="gray" if image.ndim == 2 else None)
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--readme"]:
+        Path("docs/assets").mkdir(parents=True, exist_ok=True)
+        readme_overview(Path("docs/assets/overview.png"))
+        sys.exit(0)
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/img")
     out.mkdir(parents=True, exist_ok=True)
     augmentation_grid(out / "augmentation_grid.png")

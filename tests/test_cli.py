@@ -59,6 +59,26 @@ def test_folder_run_keeps_structure_reports_corrupt_file_and_never_touches_input
     assert not [p for p in out.rglob("*") if "partial" in p.name]
 
 
+def test_shards_split_an_archive_between_jobs_exactly_once(image_tree, tmp_path, capsys):
+    whole = tmp_path / "whole"
+    main(["remove-hair", str(image_tree), str(whole), "--workers", "1", "--quiet"])
+    sharded = tmp_path / "sharded"
+    seen = []
+    for index in range(3):
+        main(["remove-hair", str(image_tree), str(sharded / str(index)), "--shard", f"{index}/3", "--workers", "1",
+              "--quiet"])
+        seen += [str(p.relative_to(sharded / str(index))) for p in (sharded / str(index)).rglob("*.*")]
+    expected = sorted(str(p.relative_to(whole)) for p in whole.rglob("*.*"))
+    assert sorted(seen) == expected  # together every file once (the broken one in no shard's output)
+    with pytest.raises(SystemExit):
+        main(["remove-hair", str(image_tree), str(sharded), "--shard", "3/3"])
+    assert "0 <= I < N" in capsys.readouterr().err
+    from dermprep.batch import remove_hair_folder
+
+    with pytest.raises(ValueError, match="shard must be"):
+        remove_hair_folder(image_tree, tmp_path / "x", shard=(1, 1))
+
+
 def test_interrupted_run_resumes_to_the_same_result(image_tree, tmp_path, monkeypatch, capsys):
     (image_tree / "part_2" / "broken.jpg").unlink()
     reference = tmp_path / "reference"

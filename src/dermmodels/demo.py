@@ -76,7 +76,7 @@ def _augmentation_grid(path: Path, images: Sequence[np.ndarray], seed: int) -> N
         row = [("original", image)]
         row += [(f"epoch {e}", pipeline.apply(image, seed=seed, index=k, epoch=e)) for e in range(5)]
         rows.append(row)
-    save_panel(path, rows, "Default lesion-aware augmentation: one training image, five epochs")
+    save_panel(path, rows, "Default lesion-aware augmentation of hair-free training images, five epochs each")
 
 
 def _read_rgb(path: str) -> np.ndarray:
@@ -270,7 +270,7 @@ def run_demo(
     pipeline_start = time.perf_counter()
     seen = sum(int(x.shape[0]) for x, _ in train_ds)
     pipeline_rate = seen / (time.perf_counter() - pipeline_start)
-    grid_images = [_read_rgb(p) for p in split.train["path"].tolist()[:3]]
+    grid_images = [remove_hair(_read_rgb(p)) for p in split.train["path"].tolist()[:3]]  # what training sees
     _augmentation_grid(figures / "augmentation.png", grid_images, seed)
     timings["pipeline"] = time.perf_counter() - t
 

@@ -109,12 +109,21 @@ def _process_chunk(jobs: list[tuple[str, str, str | None]], options: dict[str, A
     return [_process_one(Path(s), Path(t), Path(m) if m else None, options) for s, t, m in jobs]
 
 
+def _shard_of(relative: Path, count: int) -> int:
+    """Stable shard of a relative path (the same on every machine and Python version)."""
+    import hashlib  # noqa: PLC0415
+
+    digest = hashlib.blake2b(relative.as_posix().encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % count
+
+
 def remove_hair_folder(
     input_dir: str | os.PathLike[str],
     output_dir: str | os.PathLike[str],
     *,
     masks_dir: str | os.PathLike[str] | None = None,
     workers: int | None = None,
+    shard: tuple[int, int] | None = None,
     progress: bool = True,
     **options: Any,
 ) -> FolderReport:
@@ -135,6 +144,11 @@ def remove_hair_folder(
     workers : int, optional
         Processes (spawned, one image at a time each); default: all cores.
         ``1`` runs in this process.
+    shard : (int, int), optional
+        ``(index, count)``: process only the files whose relative path
+        hashes to ``index`` of ``count`` shards (stable across machines and
+        runs), so ``count`` machines sharing one archive each take
+        ``shard=(i, count)`` and together cover every file exactly once.
     progress : bool
         Show a progress bar.
     **options
@@ -163,11 +177,20 @@ def remove_hair_folder(
         raise ValueError(f"workers must be an integer >= 1; got {workers!r}")
     if options.get("method", "dullrazor") == "dullrazor":
         dull_razor_params((450, 600), **{k: v for k, v in options.items() if k != "method"})
+    if shard is not None:
+        if (
+            not isinstance(shard, (tuple, list)) or len(shard) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in shard)
+            or not 0 <= shard[0] < shard[1]
+        ):
+            raise ValueError(f"shard must be (index, count) with 0 <= index < count; got {shard!r}")
     workers = workers or os.cpu_count() or 1
 
     report = FolderReport()
     jobs: list[tuple[str, str, str | None]] = []
     for relative in find_images(source_root):
+        if shard is not None and _shard_of(relative, shard[1]) != shard[0]:
+            continue
         target = target_root / relative
         mask_target = _mask_path(mask_root, relative) if mask_root is not None else None
         if target.exists() and (mask_target is None or mask_target.exists()):

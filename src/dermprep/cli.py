@@ -30,6 +30,16 @@ def _size(text: str) -> tuple[int, int]:
     return height, width
 
 
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        index, count = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected I/N such as 0/4; got {text!r}") from None
+    if not 0 <= index < count:
+        raise argparse.ArgumentTypeError(f"shard I/N needs 0 <= I < N; got {text!r}")
+    return index, count
+
+
 def _parser() -> argparse.ArgumentParser:
     from . import __version__  # noqa: PLC0415
 
@@ -48,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     rh.add_argument("output_dir")
     rh.add_argument("--masks", metavar="DIR", help="also write hair masks (PNG, 255 = hair) here")
     rh.add_argument("--workers", type=_positive_int, default=None, help="processes (default: all cores)")
+    rh.add_argument("--shard", type=_shard, default=None, metavar="I/N",
+                    help="process only shard I of N (0-based; stable hash of the relative path), "
+                    "to split one archive over N machines or jobs")
     rh.add_argument("--method", choices=("dullrazor", "opencv"), default="dullrazor")
     rh.add_argument("--threshold", type=int, default=None, help="Dull Razor closing-residue threshold (grey levels)")
     rh.add_argument("--no-light", action="store_true", help="do not look for light (blond/grey/white) hair")
@@ -164,7 +177,7 @@ def _remove_hair(args: argparse.Namespace) -> int:
     try:
         report = remove_hair_folder(
             args.input_dir, args.output_dir, masks_dir=args.masks, workers=args.workers,
-            progress=not args.quiet, **options,
+            shard=args.shard, progress=not args.quiet, **options,
         )
     except (FileNotFoundError, ValueError, TypeError) as exc:
         print(f"dermprep remove-hair: error: {exc}", file=sys.stderr)
