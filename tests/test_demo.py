@@ -50,7 +50,7 @@ def test_demo_metrics_exports_and_throughputs_are_finite(demo_run):
     assert metrics["samples"] == summary["split"]["test"] == int(np.sum(metrics["confusion_matrix"]))
     assert summary["epochs_run"] >= 1 and all(math.isfinite(v) for v in summary["history"]["loss"])
     assert all(math.isfinite(v) and v > 0 for v in summary["throughput_images_per_second"].values())
-    assert [e["quantize"] for e in summary["exports"]] == [None, "int8"]
+    assert [e["quantize"] for e in summary["exports"]] == [None, "float16", "int8"]
     for export in summary["exports"]:
         assert 0.0 <= export["top1_agreement"] <= 1.0 and export["size_bytes"] > 10_000
         assert (out / "export" / f"model_{export['quantize'] or 'float32'}.tflite").is_file()
@@ -63,7 +63,7 @@ def test_demo_metrics_exports_and_throughputs_are_finite(demo_run):
 def test_demo_rejects_inconsistent_arguments(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--data", str(tmp_path)]) == 2
     assert "data and metadata go together" in capsys.readouterr().err
-    assert main(["demo", "--out", str(tmp_path), "--tflite", "float16"]) == 2
+    assert main(["demo", "--out", str(tmp_path), "--tflite", "bfloat16"]) == 2
     assert "--tflite takes" in capsys.readouterr().err
     assert main(["demo", "--out", str(tmp_path), "--real", str(tmp_path)]) == 2
 

@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("export", help="export a run's best model")
     ex.add_argument("run_dir")
     ex.add_argument("--tflite", action="store_true", help="write model.tflite")
-    ex.add_argument("--quantize", choices=("dynamic", "int8"), default=None)
+    ex.add_argument("--quantize", choices=("float16", "dynamic", "int8"), default=None)
     ex.add_argument("--saved-model", action="store_true", help="write a SavedModel folder")
     return parser
 

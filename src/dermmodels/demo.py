@@ -102,7 +102,7 @@ def run_demo(
     learning_rate: float | None = None,
     hair_images: int = 16,
     hair_shape: tuple[int, int] = (450, 600),
-    quantize: Sequence[str | None] = (None, "int8"),
+    quantize: Sequence[str | None] = (None, "float16", "int8"),
     workers: int | None = None,
     seed: int = 0,
     log: Callable[[str], Any] = print,
@@ -137,7 +137,7 @@ def run_demo(
         Synthetic images (``hair_shape``) for the hair-removal timing and scores.
     hair_shape : (int, int)
         Their size; (450, 600) is HAM10000's.
-    quantize : sequence of {None, "dynamic", "int8"}
+    quantize : sequence of {None, "float16", "dynamic", "int8"}
         TFLite exports to write (None is float32); empty for none.
     workers : int, optional
         Processes for the OpenCV baseline pool (default: all cores).
@@ -178,8 +178,8 @@ def run_demo(
             raise ValueError(f"{name} must be a positive integer; got {value!r}")
     quantize = list(quantize)
     for q in quantize:
-        if q not in (None, "dynamic", "int8"):
-            raise ValueError(f"quantize entries must be None, 'dynamic' or 'int8'; got {q!r}")
+        if q not in (None, "float16", "dynamic", "int8"):
+            raise ValueError(f"quantize entries must be None, 'float16', 'dynamic' or 'int8'; got {q!r}")
 
     started = time.perf_counter()
     out = Path(out_dir)

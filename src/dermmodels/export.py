@@ -14,7 +14,7 @@ import numpy as np
 
 __all__ = ["ExportReport", "export_saved_model", "export_tflite", "run_tflite"]
 
-_QUANTIZE = (None, "dynamic", "int8")
+_QUANTIZE = (None, "float16", "dynamic", "int8")
 
 
 @dataclass
@@ -84,11 +84,13 @@ def export_tflite(
         A single-input image classifier (see :func:`dermmodels.build_mobilenetv2_classifier`).
     path : path
         Output ``.tflite`` file (written atomically).
-    quantize : {None, "dynamic", "int8"}
-        None: float32. "dynamic": dynamic-range (int8 weights). "int8": full
-        integer weights, activations, input and output (int8 tensors with
-        their scale/zero point; :func:`run_tflite` converts), calibrated on
-        ``representative_data``.
+    quantize : {None, "float16", "dynamic", "int8"}
+        None: float32. "float16": float16 weights (half the size; the
+        closest to float32). "dynamic": dynamic-range (int8 weights). "int8":
+        full integer weights, activations, input and output (int8 tensors
+        with their scale/zero point; :func:`run_tflite` converts), calibrated
+        on ``representative_data``. How closely int8 follows the float model
+        depends on the model: read ``top1_agreement`` in the report.
     representative_data : ndarray [N, H, W, 3], optional
         Calibration images for "int8" (required there), in the model's input range.
     parity_images : ndarray [N, H, W, 3], optional
@@ -103,7 +105,7 @@ def export_tflite(
     import tensorflow as tf  # noqa: PLC0415
 
     if quantize not in _QUANTIZE:
-        raise ValueError(f"quantize must be None, 'dynamic' or 'int8'; got {quantize!r}")
+        raise ValueError(f"quantize must be None, 'float16', 'dynamic' or 'int8'; got {quantize!r}")
     if len(model.inputs) != 1:
         raise ValueError("export_tflite supports single-input (image) models; this model has "
                          f"{len(model.inputs)} inputs")
@@ -135,8 +137,10 @@ def export_tflite(
 def _convert(converter: Any, quantize: str | None, representative_data: np.ndarray | None) -> bytes:
     import tensorflow as tf  # noqa: PLC0415
 
-    if quantize in ("dynamic", "int8"):
+    if quantize in ("float16", "dynamic", "int8"):
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        converter.target_spec.supported_types = [tf.float16]
     if quantize == "int8":
         data = representative_data.astype(np.float32)  # type: ignore[union-attr]
 

@@ -97,8 +97,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="synthetic images for the hair-removal timing (default 16)")
     demo.add_argument("--size", type=_size, default=(450, 600),
                       help="WIDTHxHEIGHT of those images (default 600x450)")
-    demo.add_argument("--tflite", default="float32,int8",
-                      help='comma-separated TFLite exports among float32, dynamic, int8, or "none"')
+    demo.add_argument("--tflite", default="float32,float16,int8",
+                      help='comma-separated TFLite exports among float32, float16, dynamic, int8, or "none"')
     demo.add_argument("--hair-only", action="store_true", help="only the hair-removal panels and timing")
     demo.add_argument("--real", metavar="DIR", help="with --hair-only: also show panels for real images in DIR")
     demo.add_argument("--workers", type=_positive_int, default=None, help="processes for the OpenCV baseline")
@@ -139,9 +139,10 @@ def _demo(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     tflite = [] if args.tflite == "none" else [v.strip() for v in args.tflite.split(",") if v.strip()]
-    unknown = sorted(set(tflite) - {"float32", "dynamic", "int8"})
+    unknown = sorted(set(tflite) - {"float32", "float16", "dynamic", "int8"})
     if unknown:
-        print(f"dermprep demo: error: --tflite takes float32, dynamic, int8 or none; got {', '.join(unknown)}",
+        print(f"dermprep demo: error: --tflite takes float32, float16, dynamic, int8 or none; "
+              f"got {', '.join(unknown)}",
               file=sys.stderr)
         return 2
     try:
