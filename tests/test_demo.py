@@ -34,6 +34,7 @@ def test_demo_finishes_and_writes_one_self_contained_report(demo_run):
     assert "src=\"http" not in page and "<link" not in page  # nothing fetched from elsewhere
     for heading in ("Hair removal", "Augmentation", "Training", "Evaluation", "Throughput", "TFLite"):
         assert heading in page
+    assert re.search(r"Dull Razor ran at <b>[\d,]+ images/s</b>.*<b>\d+\.\dx</b>", page)
     for figure in ("figures/hair_removal_synthetic.png", "figures/hair_removal_dataset.png",
                    "figures/augmentation.png", "figures/class_distribution.png",
                    "evaluation/confusion_matrix.png", "evaluation/training_curves.png",
