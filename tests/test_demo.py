@@ -69,6 +69,16 @@ def test_demo_rejects_inconsistent_arguments(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--real", str(tmp_path)]) == 2
 
 
+def test_demo_without_tensorflow_says_what_to_install(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorflow" else real(name, *a))
+    assert main(["demo", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "needs TensorFlow" in err and "dermprep[tf]" in err and "--hair-only" in err
+
+
 def test_run_demo_names_bad_arguments(tmp_path):
     from dermmodels.demo import run_demo
 

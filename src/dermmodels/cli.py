@@ -124,6 +124,12 @@ def _load(run: Path) -> tuple[Any, dict[str, Any]]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dermmodels`` command; returns the exit code."""
     args = _parser().parse_args(argv)
+    import importlib.util  # noqa: PLC0415
+
+    if importlib.util.find_spec("tensorflow") is None:
+        print(f"dermmodels {args.command}: error: TensorFlow is not installed; install it with "
+              "`pip install 'dermprep[tf]'`", file=sys.stderr)
+        return 2
     try:
         if args.command == "train":
             return _train(args)

@@ -145,12 +145,14 @@ def _demo(args: argparse.Namespace) -> int:
               f"got {', '.join(unknown)}",
               file=sys.stderr)
         return 2
-    try:
-        from dermmodels.demo import run_demo  # noqa: PLC0415
-    except ImportError as exc:
-        print(f"dermprep demo: error: the full demo needs TensorFlow ({exc}); install it with "
+    import importlib.util  # noqa: PLC0415
+
+    if importlib.util.find_spec("tensorflow") is None:
+        print("dermprep demo: error: the full demo needs TensorFlow, which is not installed; install it with "
               "`pip install 'dermprep[tf]'`, or run `dermprep demo --hair-only`", file=sys.stderr)
         return 2
+    from dermmodels.demo import run_demo  # noqa: PLC0415
+
     try:
         run_demo(
             args.out, data=args.data, metadata=args.metadata, n_images=args.images or 1000,

@@ -54,3 +54,12 @@ def test_errors_are_reported(tmp_path, capsys):
     assert main(["train", "--data", str(tmp_path), "--metadata", str(tmp_path / "missing.csv"),
                  "--out", str(tmp_path / "r")]) == 2
     assert "csv_path must be an existing file" in capsys.readouterr().err
+
+
+def test_missing_tensorflow_is_one_clear_line(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorflow" else real(name, *a))
+    assert main(["evaluate", str(tmp_path)]) == 2
+    assert "TensorFlow is not installed" in capsys.readouterr().err
