@@ -54,9 +54,14 @@ def op_catalogue(path: Path) -> None:
 def hair_panel(path: Path) -> None:
     sample = make_sample((450, 600), rng=21)
     restored, mask = remove_hair(sample.image, return_mask=True)
-    fig, axes = plt.subplots(1, 4, figsize=(14, 2.9))
-    for ax, (title, image) in zip(axes, [("hairy input", sample.image), ("Dull Razor", restored),
-                                         ("predicted mask", mask), ("true mask", sample.hair_mask)]):
+    _row(path, [("hairy input", sample.image), ("Dull Razor", restored), ("predicted mask", mask),
+                ("true mask", sample.hair_mask)], width=14)
+
+
+def _row(path: Path, panels: list, width: float) -> None:
+    """One row of titled images (2-D ones in grey) saved as PNG."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(width, 2.9))
+    for ax, (title, image) in zip(axes, panels):
         ax.imshow(image, cmap="gray" if image.ndim == 2 else None)
         ax.set_title(title, fontsize=9)
         ax.axis("off")
@@ -66,21 +71,14 @@ def hair_panel(path: Path) -> None:
 
 
 def readme_overview(path: Path) -> None:
-    """Hair removal and augmentation on one synthetic melanoma-like lesion, for the README."""
+    """Hair removal and augmentation on one synthetic naevus-like lesion, for the README."""
     sample = make_sample((300, 400), rng=7, label=5, num_hairs=(14, 18))
     restored, mask = remove_hair(sample.image, return_mask=True)
     pipeline = default_pipeline()
     square = restored[:, 50:350]  # the augmentations on a square crop, as a classifier would see it
     panels = [("hairy input", sample.image), ("dermprep.remove_hair", restored), ("hair mask", mask)]
     panels += [(f"augment, epoch {e}", pipeline.apply(square, seed=0, index=3, epoch=e)) for e in range(3)]
-    fig, axes = plt.subplots(1, len(panels), figsize=(15, 2.9))
-    for ax, (title, image) in zip(axes, panels):
-        ax.imshow(image, cmap="gray" if image.ndim == 2 else None)
-        ax.set_title(title, fontsize=9)
-        ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    _row(path, panels, width=15)
 
 
 if __name__ == "__main__":

@@ -166,3 +166,15 @@ def test_bad_arguments_exit_with_usage_error(capsys):
     assert "positive integer" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["bench", "--size", "big"])
+
+
+def test_read_rgb_reads_and_names_bad_files(image_tree, tmp_path):
+    from dermprep.batch import read_rgb
+
+    rgb = read_rgb(image_tree / "top.png")
+    expected = cv2.cvtColor(cv2.imread(str(image_tree / "top.png")), cv2.COLOR_BGR2RGB)
+    np.testing.assert_array_equal(rgb, expected)
+    with pytest.raises(ValueError, match="broken.jpg' is not a readable image"):
+        read_rgb(image_tree / "part_2" / "broken.jpg")
+    with pytest.raises(FileNotFoundError):
+        read_rgb(tmp_path / "missing.jpg")

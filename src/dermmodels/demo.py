@@ -79,15 +79,6 @@ def _augmentation_grid(path: Path, images: Sequence[np.ndarray], seed: int) -> N
     save_panel(path, rows, "Default lesion-aware augmentation of hair-free training images, five epochs each")
 
 
-def _read_rgb(path: str) -> np.ndarray:
-    import cv2  # noqa: PLC0415
-
-    bgr = cv2.imread(path, cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise ValueError(f"cannot read image {path!r}")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
 def run_demo(
     out_dir: str | os.PathLike[str] = "demo-output",
     *,
@@ -159,6 +150,7 @@ def run_demo(
 
     import dermprep.tfdata as T  # noqa: PLC0415
     from dermprep import CLASS_NAMES  # noqa: PLC0415
+    from dermprep.batch import read_rgb  # noqa: PLC0415
     from dermprep.demo import hair_removal_demo, save_panel  # noqa: PLC0415
     from dermprep.ham10000 import lesion_split, read_metadata  # noqa: PLC0415
     from dermprep.sampling import class_counts, epoch_indices, plot_class_distribution  # noqa: PLC0415
@@ -222,7 +214,7 @@ def run_demo(
 
     candidates = []
     for path in split.train["path"].tolist()[:12]:
-        rgb = _read_rgb(path)
+        rgb = read_rgb(path)
         restored, mask = remove_hair(rgb, return_mask=True)
         candidates.append((float(mask.mean()), path, rgb, restored, mask))
     candidates.sort(key=lambda c: -c[0])  # the three hairiest of the first twelve
@@ -270,7 +262,7 @@ def run_demo(
     pipeline_start = time.perf_counter()
     seen = sum(int(x.shape[0]) for x, _ in train_ds)
     pipeline_rate = seen / (time.perf_counter() - pipeline_start)
-    grid_images = [remove_hair(_read_rgb(p)) for p in split.train["path"].tolist()[:3]]  # what training sees
+    grid_images = [remove_hair(read_rgb(p)) for p in split.train["path"].tolist()[:3]]  # what training sees
     _augmentation_grid(figures / "augmentation.png", grid_images, seed)
     timings["pipeline"] = time.perf_counter() - t
 

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-__all__ = ["FolderReport", "IMAGE_SUFFIXES", "find_images", "remove_hair_folder"]
+__all__ = ["FolderReport", "IMAGE_SUFFIXES", "find_images", "read_rgb", "remove_hair_folder"]
 
 #: File suffixes treated as images (case-insensitive).
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -78,6 +78,23 @@ def _write_atomic(path: Path, image_bgr_or_gray: np.ndarray) -> None:
         raise
 
 
+def read_rgb(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an image file as RGB uint8 (H, W, 3); any path (also non-ASCII), JPEG/PNG/TIFF/BMP.
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist.
+    ValueError
+        It is not a readable image (corrupt, empty or an unsupported format).
+    """
+    data = np.fromfile(path, dtype=np.uint8)  # FileNotFoundError names the path
+    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if bgr is None:
+        raise ValueError(f"{os.fspath(path)!r} is not a readable image (corrupt or unsupported format)")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
 def _process_one(
     source: Path, target: Path, mask_target: Path | None, options: dict[str, Any]
 ) -> str | None:
@@ -85,15 +102,13 @@ def _process_one(
     from .hair import remove_hair  # noqa: PLC0415 - imported in spawned workers
 
     try:
-        data = np.fromfile(source, dtype=np.uint8)
-        bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+        rgb = read_rgb(source)
     except OSError as exc:
         return f"cannot read: {exc}"
-    if bgr is None:
+    except ValueError:
         return "not a readable image (corrupt or unsupported format)"
-    if min(bgr.shape[:2]) < 16:
-        return f"image too small ({bgr.shape[1]}x{bgr.shape[0]}; at least 16x16 needed)"
-    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    if min(rgb.shape[:2]) < 16:
+        return f"image too small ({rgb.shape[1]}x{rgb.shape[0]}; at least 16x16 needed)"
     restored, mask = remove_hair(rgb, return_mask=True, **options)
     try:
         _write_atomic(target, cv2.cvtColor(restored, cv2.COLOR_RGB2BGR))

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .batch import find_images
+from .batch import find_images, read_rgb
 from .hair import remove_hair
 from .hair.bench import compare_methods, format_comparison
 from .synthetic import make_batch
@@ -119,15 +119,13 @@ def hair_removal_demo(
     save_panel(out / "hair_removal_synthetic.png", panel_rows, "Hair removal on synthetic images with known hair")
     written = ["hair_removal_synthetic.png"]
     if images_dir is not None:
-        import cv2  # noqa: PLC0415
-
         real_rows = []
         for relative in find_images(Path(images_dir))[:6]:
-            bgr = cv2.imread(str(Path(images_dir) / relative), cv2.IMREAD_COLOR)
-            if bgr is None:
+            try:
+                rgb = read_rgb(Path(images_dir) / relative)
+            except ValueError:
                 log(f"  skipped unreadable {relative}")
                 continue
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
             restored_real, mask_real = remove_hair(rgb, return_mask=True)
             real_rows.append([(f"{relative.name}", rgb), ("Dull Razor", restored_real), ("hair mask", mask_real)])
         if real_rows:
