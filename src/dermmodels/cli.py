@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -130,6 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dermmodels {args.command}: error: TensorFlow is not installed; install it with "
               "`pip install 'dermprep[tf]'`", file=sys.stderr)
         return 2
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info/warning lines drown the progress
     try:
         if args.command == "train":
             return _train(args)

@@ -273,7 +273,7 @@ def run_demo(
     rate = learning_rate or (1e-3 if pretrained else 3e-3)
     log(f"[5/{steps}] training MobileNetV2 (alpha {alpha}, {image_size}x{image_size}, "
         f"{'frozen ImageNet base' if pretrained else 'from scratch: no ImageNet weights cached, weights=None'}) "
-        f"for up to {epochs} epochs of {seen} images")
+        f"for up to {epochs} epoch{'s' if epochs != 1 else ''} of {seen} images")
     model = build_mobilenetv2_classifier(len(CLASS_NAMES), input_shape=(image_size, image_size, 3),
                                          weights=resolved, alpha=alpha, freeze_base=pretrained)
     run = out / "run"
