@@ -149,7 +149,7 @@ def run_demo(
     from tqdm.auto import tqdm  # noqa: PLC0415
 
     import dermprep.tfdata as T  # noqa: PLC0415
-    from dermprep import CLASS_NAMES  # noqa: PLC0415
+    from dermprep import CLASS_NAMES, remove_hair  # noqa: PLC0415
     from dermprep.batch import read_rgb  # noqa: PLC0415
     from dermprep.demo import hair_removal_demo, save_panel  # noqa: PLC0415
     from dermprep.ham10000 import lesion_split, read_metadata  # noqa: PLC0415
@@ -157,7 +157,7 @@ def run_demo(
     from dermprep.synthetic import write_ham10000_like  # noqa: PLC0415
 
     from .evaluate import evaluate  # noqa: PLC0415
-    from .export import export_tflite  # noqa: PLC0415
+    from .export import _QUANTIZE, export_tflite  # noqa: PLC0415
     from .model import build_mobilenetv2_classifier  # noqa: PLC0415
     from .train import train  # noqa: PLC0415
 
@@ -169,8 +169,8 @@ def run_demo(
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer; got {value!r}")
     quantize = list(quantize)
-    for q in quantize:
-        if q not in (None, "float16", "dynamic", "int8"):
+    for q in quantize:  # checked before any work, not after training
+        if q not in _QUANTIZE:
             raise ValueError(f"quantize entries must be None, 'float16', 'dynamic' or 'int8'; got {q!r}")
 
     started = time.perf_counter()
@@ -210,13 +210,12 @@ def run_demo(
         f"{hair_shape[1]}x{hair_shape[0]} images")
     hair = hair_removal_demo(figures, n_images=hair_images, shape=hair_shape, seed=seed, workers=workers,
                              write_summary=False, log=log)
-    from dermprep import remove_hair  # noqa: PLC0415
-
     candidates = []
     for path in split.train["path"].tolist()[:12]:
         rgb = read_rgb(path)
         restored, mask = remove_hair(rgb, return_mask=True)
         candidates.append((float(mask.mean()), path, rgb, restored, mask))
+    hair_free = [c[3] for c in candidates[:3]]  # in split order, before sorting: the augmentation grid's images
     candidates.sort(key=lambda c: -c[0])  # the three hairiest of the first twelve
     sample_rows = [[(Path(path).name, rgb), ("Dull Razor", restored), ("hair mask", mask)]
                    for _, path, rgb, restored, mask in candidates[:3]]
@@ -262,8 +261,7 @@ def run_demo(
     pipeline_start = time.perf_counter()
     seen = sum(int(x.shape[0]) for x, _ in train_ds)
     pipeline_rate = seen / (time.perf_counter() - pipeline_start)
-    grid_images = [remove_hair(read_rgb(p)) for p in split.train["path"].tolist()[:3]]  # what training sees
-    _augmentation_grid(figures / "augmentation.png", grid_images, seed)
+    _augmentation_grid(figures / "augmentation.png", hair_free, seed)  # hair-free: what training sees
     timings["pipeline"] = time.perf_counter() - t
 
     # 5. Model and training -----------------------------------------------------------
@@ -315,7 +313,7 @@ def run_demo(
     # 8. Report -----------------------------------------------------------------
     log(f"[8/{steps}] writing the report")
     throughput = {
-        **{f"hair removal: {name}": rate for name, rate in hair["throughput_images_per_second"].items()},
+        **{f"hair removal: {name}": value for name, value in hair["throughput_images_per_second"].items()},
         "hair removal of the data set (decode + Dull Razor + cache)": hair["dataset_images_per_second"],
         "input pipeline (cached, balanced, augmented, batched)": pipeline_rate,
         "training (incl. validation)": epochs_run * seen / timings["training"] if epochs_run else float("nan"),
