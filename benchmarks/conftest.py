@@ -20,7 +20,7 @@ def pytest_terminal_summary(terminalreporter):
         return
     terminalreporter.section("dermprep: images/s and ratios (this run)")
     for name, value in RESULTS.items():
-        terminalreporter.write_line(f"{name:45s} {value:10.2f}")
+        terminalreporter.write_line(f"{name:62s} {value:10.3f}")
     balanced, plain, rejection = (RESULTS.get(k) for k in (
         "dermprep balance elements/s", "plain iteration elements/s", "tf rejection_resample elements/s"))
     if balanced and plain:

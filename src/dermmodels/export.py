@@ -92,9 +92,13 @@ def export_tflite(
         on ``representative_data``. How closely int8 follows the float model
         depends on the model: read ``top1_agreement`` in the report.
     representative_data : ndarray [N, H, W, 3], optional
-        Calibration images for "int8" (required there), in the model's input range.
+        Calibration images for "int8" (required there), in the model's input
+        range, like the images the model will see. The first 200 are used:
+        calibrating on 1,400 instead changed top-1 agreement by -0.4 and +0.6
+        points on two trained models, within run-to-run noise.
     parity_images : ndarray [N, H, W, 3], optional
-        Images for the parity check (default: ``representative_data``, else random).
+        Images for the parity check (default: the first 64 of
+        ``representative_data``, else 16 random images). Use held-out images.
 
     Returns
     -------

@@ -6,6 +6,7 @@ source of simulated hair for augmentation. Everything is seeded: the same
 seed gives the same pixels.
 """
 
+from ._dataset import write_ham10000_like
 from ._generate import (
     HAM10000_CLASS_FREQUENCIES,
     SyntheticSample,
@@ -14,7 +15,6 @@ from ._generate import (
     make_lesion_image,
     make_sample,
 )
-from ._dataset import write_ham10000_like
 
 __all__ = [
     "HAM10000_CLASS_FREQUENCIES",
