@@ -9,6 +9,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
+from dermmodels import cli  # noqa: E402
 from dermmodels.cli import main  # noqa: E402
 from dermprep import CLASS_NAMES  # noqa: E402
 from dermprep.synthetic import make_sample  # noqa: E402
@@ -30,7 +31,7 @@ def ham_folder(tmp_path_factory):
     return root
 
 
-def test_train_evaluate_export(ham_folder, tmp_path, capsys):
+def test_train_evaluate_export(ham_folder, tmp_path, capsys, monkeypatch):
     run = tmp_path / "run"
     code = main([
         "train", "--data", str(ham_folder), "--metadata", str(ham_folder / "HAM10000_metadata.csv"),
@@ -45,7 +46,13 @@ def test_train_evaluate_export(ham_folder, tmp_path, capsys):
     metrics = json.loads((run / "report" / "metrics.json").read_text())
     assert metrics["samples"] > 0 and (run / "report" / "report.html").is_file()
     assert main(["export", str(run), "--tflite", "--quantize", "dynamic"]) == 0
-    assert json.loads((run / "export.json").read_text())["size_bytes"] > 0
+    exported = json.loads((run / "export.json").read_text())
+    assert exported["size_bytes"] > 0
+    assert exported["samples"] == metrics["samples"]  # agreement is checked on the held-out test images
+    capsys.readouterr()
+    monkeypatch.setattr(cli, "_LOW_AGREEMENT", 1.01)  # any agreement counts as low: the hint must appear
+    assert main(["export", str(run), "--tflite"]) == 0
+    assert "--quantize float16 keeps 99-100%" in capsys.readouterr().err
 
 
 def test_errors_are_reported(tmp_path, capsys):
