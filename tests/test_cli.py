@@ -178,3 +178,22 @@ def test_read_rgb_reads_and_names_bad_files(image_tree, tmp_path):
         read_rgb(image_tree / "part_2" / "broken.jpg")
     with pytest.raises(FileNotFoundError):
         read_rgb(tmp_path / "missing.jpg")
+
+
+def test_tensorflow_import_notices_are_filtered_and_other_lines_kept():
+    """The command lines import TensorFlow without its C++ start-up notices; other stderr lines survive."""
+    pytest.importorskip("tensorflow")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    plain = subprocess.run([sys.executable, "-c", "import tensorflow"], capture_output=True, text=True, env=env,
+                           check=True)
+    quiet = subprocess.run(
+        [sys.executable, "-c",
+         "import os; from dermprep._tensorflow import import_tensorflow_quietly as q; tf = q(); "
+         "print(tf.__name__, os.environ['TF_CPP_MIN_LOG_LEVEL']); os.write(2, b'still here\\n')"],
+        capture_output=True, text=True, env=env, check=True,
+    )
+    assert quiet.stdout.split() == ["tensorflow", "2"]
+    assert "still here" in quiet.stderr  # stderr is restored after the import
+    for notice in ("oneDNN custom operations", "absl::InitializeLog"):
+        if notice in plain.stderr:  # builds without oneDNN (e.g. macOS) print no such notice
+            assert notice not in quiet.stderr

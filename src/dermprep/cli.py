@@ -151,7 +151,9 @@ def _demo(args: argparse.Namespace) -> int:
         print("dermprep demo: error: the full demo needs TensorFlow, which is not installed; install it with "
               "`pip install 'dermprep[tf]'`, or run `dermprep demo --hair-only`", file=sys.stderr)
         return 2
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info/warning lines drown the progress
+    from dermprep._tensorflow import import_tensorflow_quietly  # noqa: PLC0415
+
+    import_tensorflow_quietly()  # TensorFlow's C++ notices would drown the progress
     from dermmodels.demo import run_demo  # noqa: PLC0415
 
     try:
