@@ -138,6 +138,27 @@ def test_from_records_hair_removal_is_cached(tmp_path):
     np.testing.assert_array_equal(next(iter(ds))[0].numpy(), marker)
 
 
+def test_from_records_shuffle_seed_reshuffles_every_epoch_reproducibly(tmp_path):
+    paths, labels = [], []
+    for i in range(12):
+        path = tmp_path / f"ISIC_s{i}.png"
+        cv2.imwrite(str(path), np.full((8, 8, 3), 20 * i, np.uint8))
+        paths.append(str(path))
+        labels.append(i % 3)
+
+    def epochs(parallel, seed=5, n=3):
+        ds = T.from_records(paths, labels, image_size=(16, 16), shuffle_seed=seed, num_parallel_calls=parallel)
+        return [[int(x[0, 0, 0]) // 20 for x, _ in ds.as_numpy_iterator()] for _ in range(n)]
+
+    first = epochs(1)
+    assert all(sorted(order) == list(range(12)) for order in first)  # every record once per epoch
+    assert first[0] != list(range(12)) and first[0] != first[1]  # shuffled, differently each epoch
+    assert epochs(4) == first  # the same orders under the seed, whatever the parallelism
+    assert epochs(1, seed=6) != first
+    unshuffled = T.from_records(paths, labels, image_size=(16, 16))
+    assert [int(x[0, 0, 0]) // 20 for x, _ in unshuffled.as_numpy_iterator()] == list(range(12))
+
+
 def test_from_records_errors(records):
     paths, labels = records
     with pytest.raises(ValueError, match="labels must have one entry per path"):
@@ -152,3 +173,7 @@ def test_from_records_errors(records):
         T.from_records(paths, labels, image_size=(8, 8))
     with pytest.raises(ValueError, match="metadata must have shape"):
         T.from_records(paths, labels, metadata=np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="shuffle_seed must be an integer or None; got 'a'"):
+        T.from_records(paths, labels, shuffle_seed="a")
+    with pytest.raises(ValueError, match="shuffle_seed is not needed with balance"):
+        T.from_records(paths, labels, shuffle_seed=0, balance=T.balance(seed=0))

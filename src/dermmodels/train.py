@@ -73,6 +73,8 @@ def train(
     model : keras.Model
     train_ds, val_ds : tf.data.Dataset
         Batched ``(inputs, labels)``; int or one-hot labels (the loss follows).
+        ``train_ds`` must come shuffled (``from_records(balance=...)`` or
+        ``from_records(shuffle_seed=...)``): Keras does not shuffle a dataset.
     epochs, learning_rate, patience : training settings
     run_dir : path, optional
     class_weight : dict, optional

@@ -321,6 +321,7 @@ def from_records(
     hair_options: dict[str, Any] | None = None,
     cache_dir: str | None = None,
     balance: DatasetTransform | None = None,
+    shuffle_seed: int | None = None,
     num_parallel_calls: int | None = tf.data.AUTOTUNE,
 ) -> tf.data.Dataset:
     """Build a dataset of decoded, resized images and labels from file records.
@@ -358,7 +359,13 @@ def from_records(
         runs once per image across epochs and runs.
     balance : callable, optional
         A :func:`balance` transformation, applied to the records (before
-        decoding, so no image is held in memory).
+        decoding, so no image is held in memory). Balanced epochs come shuffled.
+    shuffle_seed : int, optional
+        Shuffle the records (before decoding, so no image is held in memory)
+        in a new, seeded order every epoch. Training data needs one of
+        ``balance`` or ``shuffle_seed``: records in file order (HAM10000's
+        metadata is grouped by diagnosis) give one-class batches, and Keras'
+        ``fit`` does not shuffle a ``tf.data.Dataset``.
     num_parallel_calls : int or tf.data.AUTOTUNE
 
     Returns
@@ -392,6 +399,12 @@ def from_records(
         _dullrazor.dull_razor_params((450, 600), **hair_options)
     if cache_dir is not None and not remove_hair:
         raise ValueError("cache_dir caches hair removal; pass remove_hair=True or drop cache_dir")
+    if shuffle_seed is not None:
+        if isinstance(shuffle_seed, bool) or not isinstance(shuffle_seed, (int, np.integer)):
+            raise ValueError(f"shuffle_seed must be an integer or None; got {shuffle_seed!r}")
+        if balance is not None:
+            raise ValueError("shuffle_seed is not needed with balance (balanced epochs are already shuffled); "
+                             "pass one of them")
     features = None
     if metadata is not None:
         features = np.asarray(metadata, dtype=np.float32)
@@ -403,6 +416,8 @@ def from_records(
     dataset = tf.data.Dataset.from_tensor_slices(records)
     if balance is not None:
         dataset = dataset.apply(balance)
+    elif shuffle_seed is not None:
+        dataset = dataset.shuffle(paths.size, seed=int(shuffle_seed), reshuffle_each_iteration=True)
     loader = _hair_free_loader(cache_dir, hair_options) if remove_hair else None
 
     def decode(path: tf.Tensor) -> tf.Tensor:

@@ -52,7 +52,22 @@ def test_train_evaluate_export(ham_folder, tmp_path, capsys, monkeypatch):
     capsys.readouterr()
     monkeypatch.setattr(cli, "_LOW_AGREEMENT", 1.01)  # any agreement counts as low: the hint must appear
     assert main(["export", str(run), "--tflite"]) == 0
-    assert "--quantize float16 keeps 99-100%" in capsys.readouterr().err
+    assert "--quantize float16 kept 98-100%" in capsys.readouterr().err
+
+
+def test_training_batches_are_shuffled_with_class_weights(ham_folder):
+    """HAM10000's metadata is grouped by diagnosis: unshuffled, every batch would hold one class."""
+    config = {"data": str(ham_folder), "metadata": str(ham_folder / "HAM10000_metadata.csv"), "val": 0.25,
+              "test": 0.25, "seed": 0, "image_size": 32, "balance": "class-weight", "remove_hair": False,
+              "augment": False, "batch_size": 64}
+    split = cli._records(config)
+    in_file_order = split.train["label"].tolist()
+    assert in_file_order == sorted(in_file_order)
+    (_, first), = cli._dataset(split.train, config, training=True).take(1)
+    assert sorted(first.numpy().tolist()) == sorted(in_file_order)
+    assert first.numpy().tolist() != in_file_order
+    (_, evaluation), = cli._dataset(split.test, config, training=False).take(1)
+    assert evaluation.numpy().tolist() == split.test["label"].tolist()  # evaluation keeps the file order
 
 
 def test_errors_are_reported(tmp_path, capsys):
