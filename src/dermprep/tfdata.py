@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from ._validation import check_positive_int
 from .hair import _dullrazor
 
 __all__ = ["augment", "balance", "from_records", "remove_hair"]
@@ -400,8 +401,7 @@ def from_records(
     if cache_dir is not None and not remove_hair:
         raise ValueError("cache_dir caches hair removal; pass remove_hair=True or drop cache_dir")
     if shuffle_seed is not None:
-        if isinstance(shuffle_seed, bool) or not isinstance(shuffle_seed, (int, np.integer)):
-            raise ValueError(f"shuffle_seed must be an integer or None; got {shuffle_seed!r}")
+        shuffle_seed = check_positive_int(shuffle_seed, "shuffle_seed", minimum=0)
         if balance is not None:
             raise ValueError("shuffle_seed is not needed with balance (balanced epochs are already shuffled); "
                              "pass one of them")
@@ -417,7 +417,7 @@ def from_records(
     if balance is not None:
         dataset = dataset.apply(balance)
     elif shuffle_seed is not None:
-        dataset = dataset.shuffle(paths.size, seed=int(shuffle_seed), reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(paths.size, seed=shuffle_seed, reshuffle_each_iteration=True)
     loader = _hair_free_loader(cache_dir, hair_options) if remove_hair else None
 
     def decode(path: tf.Tensor) -> tf.Tensor:
