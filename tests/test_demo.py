@@ -55,6 +55,9 @@ def test_demo_metrics_exports_and_throughputs_are_finite(demo_run):
     for export in summary["exports"]:
         assert 0.0 <= export["top1_agreement"] <= 1.0 and export["size_bytes"] > 10_000
         assert (out / "export" / f"model_{export['quantize'] or 'float32'}.tflite").is_file()
+    page = (out / "report.html").read_text()
+    low = any(e["top1_agreement"] < 0.98 for e in summary["exports"])
+    assert ("under 98% agreement" in page) == low  # the report explains low agreement exactly when there is some
     # balancing: every class present in training appears equally often in one epoch
     balanced = [c for c in summary["class_counts"]["balanced_epoch"] if c > 0]
     assert len(set(balanced)) == 1
@@ -133,3 +136,15 @@ def test_synthetic_ham10000_folder_reads_like_the_real_one(tmp_path):
 def test_synthetic_ham10000_rejects_bad_arguments(tmp_path, kwargs, message):
     with pytest.raises((ValueError, TypeError), match=message):
         write_ham10000_like(tmp_path, **{"n_images": 20, **kwargs})
+
+
+def test_agreement_note_names_the_exports_under_98_percent():
+    from types import SimpleNamespace
+
+    from dermmodels.demo import _agreement_note
+
+    exports = [SimpleNamespace(quantize=None, top1_agreement=1.0), SimpleNamespace(quantize="float16", top1_agreement=0.99),
+               SimpleNamespace(quantize="int8", top1_agreement=0.91)]
+    note = _agreement_note(exports)
+    assert note.startswith("<p class='small'>int8: under 98% agreement") and "float16:" not in note
+    assert _agreement_note(exports[:2]) == ""

@@ -55,6 +55,18 @@ def _embed(path: Path, alt: str) -> str:
     return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"><figcaption>{html.escape(alt)}</figcaption></figure>'
 
 
+def _agreement_note(exports: list[Any]) -> str:
+    """A sentence on what top-1 agreement under 98% means, where an export has it."""
+    low = [e.quantize for e in exports if e.top1_agreement < 0.98]
+    if not low:
+        return ""
+    return (f"<p class='small'>{', '.join(map(str, low))}: under 98% agreement, so the file answers differently from "
+            "Keras on some test images. Rounding overturns near-ties, and a briefly trained model like this one "
+            "has many; in dermprep's benchmark an alpha 1.0 model trained to convergence kept 98.6-99.4% of its "
+            "answers in int8, while models on an ImageNet base kept about 87%. float16 kept 98-100% "
+            "(docs/models.md, 'Mobile cost').</p>")
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     def cell(value: Any) -> str:
         if isinstance(value, float):
@@ -404,6 +416,7 @@ def _report_html(summary: dict[str, Any], hair: dict[str, Any], report: Any, exp
         _table(["model", "size MB", "top-1 agreement with Keras", "max probability difference", "ms / image"],
                [[e.quantize or "float32", e.size_bytes / 1e6, e.top1_agreement, e.max_probability_difference,
                  e.seconds_per_image * 1e3] for e in exports]) if exports else "<p>No export asked for.</p>",
+        _agreement_note(exports),
         "<h2>Time per stage</h2>",
         _table(["stage", "seconds"], [[k, float(v)] for k, v in summary["timings_seconds"].items()]),
     ]
