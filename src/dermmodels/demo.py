@@ -57,7 +57,9 @@ def _embed(path: Path, alt: str) -> str:
 
 def _agreement_note(exports: list[Any]) -> str:
     """A sentence on what top-1 agreement under 98% means, where an export has it."""
-    low = [e.quantize for e in exports if e.top1_agreement < 0.98]
+    from .export import _LOW_AGREEMENT  # noqa: PLC0415
+
+    low = [e.quantize for e in exports if e.top1_agreement < _LOW_AGREEMENT]
     if not low:
         return ""
     return (f"<p class='small'>{', '.join(map(str, low))}: under 98% agreement, so the file answers differently from "

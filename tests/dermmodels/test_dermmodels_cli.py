@@ -9,6 +9,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
+import dermmodels.export  # noqa: E402
 from dermmodels import cli  # noqa: E402
 from dermmodels.cli import main  # noqa: E402
 from dermprep import CLASS_NAMES  # noqa: E402
@@ -50,7 +51,7 @@ def test_train_evaluate_export(ham_folder, tmp_path, capsys, monkeypatch):
     assert exported["size_bytes"] > 0
     assert exported["samples"] == metrics["samples"]  # agreement is checked on the held-out test images
     capsys.readouterr()
-    monkeypatch.setattr(cli, "_LOW_AGREEMENT", 1.01)  # any agreement counts as low: the hint must appear
+    monkeypatch.setattr(dermmodels.export, "_LOW_AGREEMENT", 1.01)  # any agreement counts as low: the hint must appear
     assert main(["export", str(run), "--tflite"]) == 0
     assert "--quantize float16 kept 98-100%" in capsys.readouterr().err
 
