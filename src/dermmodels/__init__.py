@@ -8,7 +8,7 @@
 - :func:`evaluate`: accuracy, balanced accuracy, F1, per-class metrics,
   confusion matrix, ROC-AUC, optional test-time augmentation, figures and a
   self-contained HTML report;
-- :func:`export_tflite`: float / dynamic / int8 TFLite with a parity check.
+- :func:`export_tflite`: float32 / float16 / dynamic / int8 TFLite with a parity check.
 
 dermmodels depends on dermprep, never the reverse. Importing it does not
 import TensorFlow; building, training and exporting do.
