@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dermprep._validation import (
+from dermprep.validation import (
     check_image,
     check_mask,
     check_positive_int,

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_positive_int
+from .validation import check_positive_int
 
 __all__ = [
     "STRATEGIES",
@@ -277,15 +277,13 @@ def plot_class_distribution(
     *,
     title: str = "Class distribution",
 ) -> None:
-    """Save a grouped bar chart of class counts (e.g. before and after balancing) as PNG."""
-    import matplotlib  # noqa: PLC0415
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    """Save a grouped bar chart of class counts (e.g. before and after balancing) as PNG (needs matplotlib)."""
+    from .figures import new_figure, save_figure  # noqa: PLC0415
 
     x = np.arange(len(class_names))
     width = 0.8 / max(1, len(columns))
-    fig, ax = plt.subplots(figsize=(7, 3.5))
+    fig = new_figure(7, 3.5)
+    ax = fig.subplots()
     for i, (name, counts) in enumerate(columns.items()):
         ax.bar(x + (i - (len(columns) - 1) / 2) * width, counts, width, label=name)
     ax.set_xticks(x, list(class_names))
@@ -293,5 +291,4 @@ def plot_class_distribution(
     ax.set_title(title)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)

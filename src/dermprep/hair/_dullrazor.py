@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
 import numpy as np
 
-from .._validation import check_image
+from ..validation import check_bool, check_choice, check_image, check_positive_int, is_integer
 from . import _kernels
 from ._opencv import opencv_hair_mask, opencv_remove_hair
 
-__all__ = ["DullRazorParams", "dull_razor_params", "hair_mask", "remove_hair", "METHODS"]
+__all__ = ["DullRazorParams", "check_hair_options", "dull_razor_params", "hair_mask", "remove_hair", "METHODS"]
 
 #: Methods accepted by ``method=``.
 METHODS = ("dullrazor", "opencv")
@@ -78,20 +78,51 @@ class DullRazorParams:
     smooth: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("line_length", "min_length", "max_width", "pool", "max_distance"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
-        for name in ("threshold", "light_threshold", "low_threshold"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value <= 254:
-                raise ValueError(f"{name} must be an integer grey level in [0, 254]; got {value!r}")
-        for name in ("grow", "dilation"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0; got {value!r}")
-        if self.line_length % 2 == 0 or self.line_length < 3:
-            raise ValueError(f"line_length must be an odd integer >= 3; got {self.line_length!r}")
+        for name, value in asdict(self).items():
+            _check_field(name, value)
+
+
+def _check_field(name: str, value: Any) -> None:
+    """Check one :class:`DullRazorParams` field (the same rules for parameters and user overrides)."""
+    if name in ("detect_light", "smooth"):
+        check_bool(value, name)
+    elif name in ("threshold", "light_threshold", "low_threshold"):
+        if not is_integer(value):
+            raise TypeError(f"{name} must be an integer grey level in [0, 254]; got {value!r} ({type(value).__name__})")
+        if not 0 <= value <= 254:
+            raise ValueError(f"{name} must be an integer grey level in [0, 254]; got {value!r}")
+    elif name in ("grow", "dilation"):
+        check_positive_int(value, name, minimum=0)
+    else:
+        check_positive_int(value, name, minimum=1)
+        if name == "line_length" and (value % 2 == 0 or value < 3):
+            raise ValueError(f"line_length must be an odd integer >= 3; got {value!r}")
+
+
+_FIELDS = tuple(f.name for f in fields(DullRazorParams))
+
+
+def check_hair_options(method: Any = "dullrazor", **options: Any) -> dict[str, Any]:
+    """Validate a hair-removal method and its option overrides without an image; return the options.
+
+    Raises the same errors :func:`remove_hair` would: an unknown method, an
+    unknown option name, a value of the wrong type or range, or options
+    given to ``method="opencv"`` (which has none).
+
+    Examples
+    --------
+    >>> check_hair_options(threshold=20)
+    {'threshold': 20}
+    """
+    method = _check_method(method)
+    if method == "opencv" and options:
+        raise TypeError(f"method='opencv' takes no options; got {sorted(options)}")
+    unknown = sorted(set(options) - set(_FIELDS))
+    if unknown:
+        raise TypeError(f"unknown Dull Razor option(s) {unknown}; expected any of {sorted(_FIELDS)}")
+    for name, value in options.items():
+        _check_field(name, value)
+    return dict(options)
 
 
 def dull_razor_params(shape: tuple[int, ...], **overrides: Any) -> DullRazorParams:
@@ -118,12 +149,13 @@ def dull_razor_params(shape: tuple[int, ...], **overrides: Any) -> DullRazorPara
     >>> dull_razor_params((224, 224, 3)).line_length
     7
     """
-    if len(shape) == 2:
-        height, width = shape
-    elif len(shape) in (3, 4):
-        height, width = shape[-3], shape[-2]
-    else:
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"shape must be a tuple (H, W), (H, W, 3) or (N, H, W, 3); got {shape!r}")
+    if len(shape) not in (2, 3, 4):
         raise ValueError(f"shape must be (H, W), (H, W, 3) or (N, H, W, 3); got {tuple(shape)}")
+    height, width = shape[:2] if len(shape) == 2 else shape[-3:-1]
+    for name, value in (("height", height), ("width", width)):
+        check_positive_int(value, f"shape {name}", minimum=_MIN_SIZE)
     scale = min(height, width) / _REFERENCE_SHORT_SIDE
     half = max(2, int(round(6 * scale)))
     pool = 2 if min(height, width) >= 300 else 1
@@ -136,12 +168,7 @@ def dull_razor_params(shape: tuple[int, ...], **overrides: Any) -> DullRazorPara
         dilation=1,
         max_distance=max(10, int(round(30 * scale))),
     )
-    unknown = set(overrides) - set(asdict(defaults))
-    if unknown:
-        raise TypeError(
-            f"unknown Dull Razor option(s) {sorted(unknown)}; expected any of {sorted(asdict(defaults))}"
-        )
-    return replace(defaults, **overrides)
+    return replace(defaults, **check_hair_options(**overrides))
 
 
 @functools.lru_cache(maxsize=32)
@@ -196,9 +223,7 @@ def _run(image: np.ndarray, params: DullRazorParams, replace_hair: bool) -> tupl
 
 
 def _check_method(method: Any) -> str:
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
-    return str(method)
+    return str(check_choice(method, "method", METHODS))
 
 
 def hair_mask(
@@ -308,8 +333,7 @@ def remove_hair(
     """
     image = check_image(image, "image", min_size=_MIN_SIZE)
     method = _check_method(method)
-    if not isinstance(return_mask, bool):
-        raise TypeError(f"return_mask must be a bool; got {return_mask!r}")
+    check_bool(return_mask, "return_mask")
     if method == "opencv":
         if options:
             raise TypeError(f"method='opencv' takes no options; got {sorted(options)}")

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from .._validation import check_image, check_mask
+from ..validation import check_image, check_mask
 
 __all__ = ["HairRemovalQuality", "hair_removal_quality", "dice"]
 

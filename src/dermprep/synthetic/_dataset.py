@@ -11,8 +11,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .._validation import check_positive_int
 from ..classes import CLASS_NAMES
+from ..validation import check_positive_int
 from ._generate import HAM10000_CLASS_FREQUENCIES, _check_shape, add_hair, make_lesion_image
 
 __all__ = ["write_ham10000_like"]

@@ -8,8 +8,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .._validation import check_image, check_positive_int, check_range, check_rng
 from ..classes import CLASS_NAMES
+from ..validation import check_image, check_positive_int, check_range, check_rng
 from ._raster import _rasterize_polyline
 
 __all__ = [

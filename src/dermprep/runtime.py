@@ -1,4 +1,8 @@
-"""Import TensorFlow for the command lines without its start-up notices in the progress output."""
+"""Process-level set-up that the command lines (and notebooks, worker pools) rely on.
+
+- :func:`import_tensorflow_quietly`: TensorFlow without its C++ start-up
+  notices drowning progress output.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import os
 import sys
 import tempfile
 from types import ModuleType
+
+__all__ = ["import_tensorflow_quietly"]
 
 # Lines TensorFlow's C++ side prints on import whatever TF_CPP_MIN_LOG_LEVEL says (absl logs them before
 # its log level is read). Everything else printed during the import is passed on.
