@@ -1,20 +1,34 @@
 """Lesion-aware augmentation for dermoscopic images.
 
-Operations are small, checked configuration objects; a :class:`Pipeline`
-orders them; :func:`dermprep.tfdata.augment` runs a pipeline in tf.data
-(batched, in-graph, stateless randomness keyed on seed, element index and
-epoch). :meth:`Pipeline.apply` replays any element on a NumPy image.
-Importing this package does not import TensorFlow; applying does.
+Three layers, each usable on its own:
+
+- :mod:`dermprep.augment.functional`: pure functions on NumPy images
+  (affine matrices, resampling, colour matrices, gamma, vignette, Shades of
+  Gray colour constancy);
+- :mod:`dermprep.augment.transforms`: operations that hold checked
+  parameters, sample their random parameters (``op.sample(u)``) and apply
+  them (``op.apply(image, params)``);
+- :class:`Pipeline`: orders operations; ``pipeline.sample(seed=, index=,
+  epoch=)`` gives the parameters an element gets, ``pipeline.apply_params``
+  applies them, ``pipeline(image, ...)`` does both; its engine fuses all
+  geometry into one resampling and all linear colour ops into one pass.
+
+:func:`dermprep.tfdata.augment` runs a pipeline in tf.data. Importing this
+package does not import TensorFlow.
 """
 
-from ._ops import (
+from . import functional
+from .pipeline import Pipeline, default_pipeline
+from .transforms import (
     OPS,
     Brightness,
+    ColourOp,
     Contrast,
     Cutout,
     Dihedral,
     Flip,
     Gamma,
+    GeometryOp,
     Hair,
     Hue,
     Op,
@@ -26,16 +40,17 @@ from ._ops import (
     Vignette,
     Zoom,
 )
-from ._pipeline import Pipeline, default_pipeline
 
 __all__ = [
     "OPS",
     "Brightness",
+    "ColourOp",
     "Contrast",
     "Cutout",
     "Dihedral",
     "Flip",
     "Gamma",
+    "GeometryOp",
     "Hair",
     "Hue",
     "Op",
@@ -48,4 +63,5 @@ __all__ = [
     "Vignette",
     "Zoom",
     "default_pipeline",
+    "functional",
 ]

@@ -1,0 +1,373 @@
+"""Pure augmentation functions on NumPy images: no randomness, no state.
+
+Every random operation of :mod:`dermprep.augment` is built from these: a
+transform samples its parameters, then calls them. They are usable on their
+own (figures, custom pipelines, tests).
+
+Conventions
+-----------
+- Images are RGB, (H, W, 3), uint8 in [0, 255] or float32 in [0, 1]; the
+  output has the input's dtype and shape, and the input is never modified.
+- A geometric transformation is a 3x3 matrix that maps *output* pixel
+  coordinates ``(x, y, 1)`` to the *input* coordinates they are read from
+  (OpenCV's ``WARP_INVERSE_MAP``). Applying ``A`` then ``B`` reads through
+  ``A @ B``: compose in the order the operations are applied.
+- A colour transformation is a 3x4 matrix ``[M | b]`` acting on RGB values
+  scaled to [0, 1] (``rgb' = M @ rgb + b``), whatever the image dtype.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+__all__ = [
+    "adjust_brightness",
+    "adjust_contrast",
+    "adjust_gamma",
+    "adjust_hue",
+    "adjust_saturation",
+    "apply_colour_matrix",
+    "apply_symmetry",
+    "brightness_matrix",
+    "contrast_matrix",
+    "crop_matrix",
+    "cutout",
+    "dihedral_matrix",
+    "flip_matrix",
+    "hue_matrix",
+    "illuminant",
+    "is_symmetry",
+    "rotation_matrix",
+    "saturation_matrix",
+    "shades_of_gray",
+    "shades_of_gray_matrix",
+    "shift_matrix",
+    "vignette",
+    "warp_affine",
+    "warp_labels",
+    "zoom_matrix",
+]
+
+LUMA = np.array([0.299, 0.587, 0.114])
+_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+_FROM_YIQ = np.linalg.inv(_TO_YIQ)
+
+
+# ----------------------------------------------------------------------------
+# Geometry: 3x3 inverse maps about the image centre
+# ----------------------------------------------------------------------------
+
+
+def _about_centre(linear: np.ndarray, height: int, width: int, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """``input = linear @ (output - c) + c + shift`` as a 3x3 matrix."""
+    centre = np.array([(width - 1) / 2.0, (height - 1) / 2.0])
+    matrix = np.eye(3)
+    matrix[:2, :2] = linear
+    matrix[:2, 2] = centre + np.asarray(shift, dtype=np.float64) - linear @ centre
+    return matrix
+
+
+def flip_matrix(height: int, width: int, *, horizontal: bool = False, vertical: bool = False) -> np.ndarray:
+    """Mirror left-right (``horizontal``) and/or top-bottom (``vertical``).
+
+    Examples
+    --------
+    >>> flip_matrix(4, 6, horizontal=True) @ [0, 0, 1]
+    array([5., 0., 1.])
+    """
+    return _about_centre(np.diag([-1.0 if horizontal else 1.0, -1.0 if vertical else 1.0]), height, width)
+
+
+_QUARTER = np.array([[0.0, -1.0], [1.0, 0.0]])
+_TRANSPOSE = np.array([[0.0, 1.0], [1.0, 0.0]])
+_DIHEDRAL = [np.linalg.matrix_power(_QUARTER, k) for k in range(4)]
+_DIHEDRAL += [m @ _TRANSPOSE for m in _DIHEDRAL]
+
+
+def dihedral_matrix(size: int, k: int) -> np.ndarray:
+    """Symmetry ``k`` (0-7) of a square ``size`` x ``size`` image: ``k % 4`` quarter turns, a transpose if ``k >= 4``."""
+    if not 0 <= int(k) <= 7:
+        raise ValueError(f"k must be in [0, 7]; got {k!r}")
+    return _about_centre(_DIHEDRAL[int(k)], size, size)
+
+
+def rotation_matrix(height: int, width: int, angle: float) -> np.ndarray:
+    """Rotate by ``angle`` degrees about the centre."""
+    theta = math.radians(float(angle))
+    c, s = math.cos(theta), math.sin(theta)
+    return _about_centre(np.array([[c, -s], [s, c]]), height, width)
+
+
+def zoom_matrix(height: int, width: int, zoom: float, zoom_y: float | None = None) -> np.ndarray:
+    """Scale about the centre by ``zoom`` (> 1 zooms in); ``zoom_y`` for a different vertical factor."""
+    zy = zoom if zoom_y is None else zoom_y
+    return _about_centre(np.diag([1.0 / float(zoom), 1.0 / float(zy)]), height, width)
+
+
+def shift_matrix(height: int, width: int, dx: float, dy: float) -> np.ndarray:
+    """Move the content by ``(dx, dy)`` pixels (positive: right, down)."""
+    return _about_centre(np.eye(2), height, width, (-float(dx), -float(dy)))
+
+
+def crop_matrix(height: int, width: int, box: tuple[float, float, float, float]) -> np.ndarray:
+    """Read the region ``box = (x0, y0, x1, y1)`` (pixel edges) stretched to the full frame."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    matrix = np.eye(3)
+    matrix[0, 0], matrix[1, 1] = (x1 - x0) / width, (y1 - y0) / height
+    matrix[0, 2] = x0 + 0.5 * matrix[0, 0] - 0.5
+    matrix[1, 2] = y0 + 0.5 * matrix[1, 1] - 0.5
+    return matrix
+
+
+def is_symmetry(matrix: np.ndarray, height: int, width: int) -> bool:
+    """Whether ``matrix`` maps the pixel grid exactly onto itself (a flip, transpose or quarter turn)."""
+    m = np.asarray(matrix, dtype=np.float64)
+    linear = m[:2, :2]
+    if not np.allclose(np.abs(linear), np.round(np.abs(linear)), atol=1e-9):
+        return False
+    if not np.isclose(np.abs(linear).sum(axis=0), 1).all() or not np.isclose(np.abs(linear).sum(axis=1), 1).all():
+        return False
+    corners = np.array([[0, width - 1, 0, width - 1], [0, 0, height - 1, height - 1], [1, 1, 1, 1]], dtype=np.float64)
+    mapped = m[:2] @ corners
+    return bool(
+        np.allclose(mapped, np.round(mapped), atol=1e-6)
+        and mapped[0].min() > -1e-6 and mapped[0].max() < width - 1 + 1e-6
+        and mapped[1].min() > -1e-6 and mapped[1].max() < height - 1 + 1e-6
+    )
+
+
+def apply_symmetry(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Apply a flip, transpose or quarter turn (see :func:`is_symmetry`) exactly, by reindexing (any dtype)."""
+    (a, b), (c, d) = np.round(np.asarray(matrix)[:2, :2]).astype(int).tolist()
+    if image.dtype.type not in (np.uint8, np.uint16, np.int16, np.int32, np.float32, np.float64):
+        if b != 0:  # other dtypes (bool, int64): NumPy views, copied once
+            image, a, d = np.swapaxes(image, 0, 1), c, b
+        return np.ascontiguousarray(image[:: -1 if d < 0 else 1, :: -1 if a < 0 else 1])
+    if b != 0:  # in_x = b y, in_y = c x: a transpose, then flips
+        image = cv2.transpose(image)
+        a, d = c, b
+    if a < 0 and d < 0:
+        return cv2.flip(image, -1)
+    if a < 0:
+        return cv2.flip(image, 1)
+    if d < 0:
+        return cv2.flip(image, 0)
+    return image.copy()
+
+
+def warp_affine(image: np.ndarray, matrix: np.ndarray, *, interpolation: str = "bilinear") -> np.ndarray:
+    """Resample ``image`` through ``matrix`` (output -> input) with reflected borders.
+
+    Exact symmetries (flips, transposes, quarter turns) are applied by
+    reindexing, without resampling.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3) or (H, W)
+        An image, or a mask (use ``interpolation="nearest"`` for masks).
+    matrix : ndarray, shape (3, 3) or (2, 3)
+    interpolation : {"bilinear", "nearest"}
+
+    Returns
+    -------
+    ndarray, same shape and dtype
+    """
+    if interpolation not in ("bilinear", "nearest"):
+        raise ValueError(f"interpolation must be 'bilinear' or 'nearest'; got {interpolation!r}")
+    height, width = image.shape[:2]
+    m = np.asarray(matrix, dtype=np.float64)
+    if m.shape == (2, 3):
+        m = np.vstack([m, [0.0, 0.0, 1.0]])
+    if is_symmetry(m, height, width):
+        return apply_symmetry(image, m)
+    if interpolation == "nearest":
+        return warp_labels(image, m)
+    flags = cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR
+    return cv2.warpAffine(image, m[:2], (width, height), flags=flags, borderMode=cv2.BORDER_REFLECT_101)
+
+
+_OPENCV_LABELS = (np.uint8, np.uint16, np.int16, np.int32)
+
+
+def warp_labels(labels: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Resample a mask or label map (H, W) through ``matrix`` with nearest neighbour; every value kept exactly.
+
+    Any bool or integer dtype (values beyond int32 are refused); reflected borders.
+    """
+    height, width = labels.shape[:2]
+    m = np.asarray(matrix, dtype=np.float64)
+    if m.shape == (2, 3):
+        m = np.vstack([m, [0.0, 0.0, 1.0]])
+    if is_symmetry(m, height, width):
+        return apply_symmetry(labels, m)
+    work = labels
+    if labels.dtype == np.bool_ or labels.dtype == np.int8:
+        work = labels.astype(np.int16)
+    elif labels.dtype.type not in _OPENCV_LABELS:
+        if labels.size and (labels.min() < -(2**31) or labels.max() >= 2**31):
+            raise ValueError(f"label values must fit in int32 to be resampled; got [{labels.min()}, {labels.max()}]")
+        work = labels.astype(np.int32)
+    out = cv2.warpAffine(work, m[:2], (width, height), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_NEAREST,
+                         borderMode=cv2.BORDER_REFLECT_101)
+    return out.astype(labels.dtype, copy=False)
+
+
+# ----------------------------------------------------------------------------
+# Colour: 3x4 affine maps on RGB in [0, 1]
+# ----------------------------------------------------------------------------
+
+
+def _affine(linear: np.ndarray, offset: np.ndarray | None = None) -> np.ndarray:
+    out = np.zeros((3, 4))
+    out[:, :3] = linear
+    if offset is not None:
+        out[:, 3] = offset
+    return out
+
+
+def brightness_matrix(factor: float) -> np.ndarray:
+    """Multiply every channel by ``factor`` (exposure)."""
+    return _affine(float(factor) * np.eye(3))
+
+
+def contrast_matrix(factor: float, mean: float) -> np.ndarray:
+    """Scale deviations from the grey level ``mean`` (in [0, 1]) by ``factor``."""
+    return _affine(float(factor) * np.eye(3), np.full(3, (1.0 - float(factor)) * float(mean)))
+
+
+def saturation_matrix(factor: float) -> np.ndarray:
+    """Blend with the luma image: 0 gives grey, 1 the input, > 1 more saturated."""
+    f = float(factor)
+    return _affine(f * np.eye(3) + (1.0 - f) * np.outer(np.ones(3), LUMA))
+
+
+def hue_matrix(shift: float) -> np.ndarray:
+    """Rotate hue by ``shift`` turns (in the YIQ chroma plane, luma kept)."""
+    theta = float(shift) * 2.0 * math.pi
+    c, s = math.cos(theta), math.sin(theta)
+    rotation = np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
+    return _affine(_FROM_YIQ @ rotation @ _TO_YIQ)
+
+
+def illuminant(image: np.ndarray, power: float = 6.0, *, step: int = 1) -> np.ndarray:
+    """Shades-of-Gray illuminant estimate: ``mean(x ** power) ** (1 / power)`` per channel, unit norm.
+
+    ``step`` subsamples rows and columns (the engine uses 8).
+    """
+    sample = image[::step, ::step].reshape(-1, 3).astype(np.float64)
+    if image.dtype == np.uint8:
+        sample /= 255.0
+    e = np.mean(np.maximum(sample, 1e-6) ** float(power), axis=0) ** (1.0 / float(power))
+    return e / max(float(np.linalg.norm(e)), 1e-12)
+
+
+def shades_of_gray_matrix(estimate: np.ndarray) -> np.ndarray:
+    """Von Kries correction that maps the illuminant ``estimate`` (unit norm) to grey."""
+    e = np.asarray(estimate, dtype=np.float64)
+    return _affine(np.diag(1.0 / (np.maximum(e, 1e-12) * math.sqrt(3.0))))
+
+
+def apply_colour_matrix(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Apply a 3x4 colour matrix, saturating to the dtype's range."""
+    m = np.asarray(matrix, dtype=np.float64).copy()
+    if image.dtype == np.uint8:
+        m[:, 3] *= 255.0
+        return cv2.transform(image, m)
+    return np.clip(cv2.transform(image, m), 0.0, 1.0).astype(np.float32)
+
+
+def adjust_brightness(image: np.ndarray, factor: float) -> np.ndarray:
+    """Multiply intensities by ``factor``."""
+    return apply_colour_matrix(image, brightness_matrix(factor))
+
+
+def adjust_contrast(image: np.ndarray, factor: float) -> np.ndarray:
+    """Scale deviations from the image's mean grey level by ``factor``."""
+    mean = float(np.mean(image[::8, ::8].reshape(-1, 3).astype(np.float64).mean(axis=0)))
+    return apply_colour_matrix(image, contrast_matrix(factor, mean / (255.0 if image.dtype == np.uint8 else 1.0)))
+
+
+def adjust_saturation(image: np.ndarray, factor: float) -> np.ndarray:
+    """Blend with the grey image by ``factor`` (1 = unchanged)."""
+    return apply_colour_matrix(image, saturation_matrix(factor))
+
+
+def adjust_hue(image: np.ndarray, shift: float) -> np.ndarray:
+    """Rotate hue by ``shift`` turns."""
+    return apply_colour_matrix(image, hue_matrix(shift))
+
+
+def shades_of_gray(image: np.ndarray, power: float = 6.0) -> np.ndarray:
+    """Shades-of-Gray colour constancy (Finlayson & Trezzi 2004): map the estimated illuminant to grey.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3), uint8 or float32
+    power : float
+        Minkowski norm; 6 as in top ISIC 2018/2019 entries (1 is grey world).
+
+    References
+    ----------
+    .. [1] Finlayson G., Trezzi E. "Shades of Gray and Colour Constancy." Color and Imaging
+       Conference, 2004.
+    """
+    return apply_colour_matrix(image, shades_of_gray_matrix(illuminant(image, power, step=8)))
+
+
+# ----------------------------------------------------------------------------
+# Non-linear pixel operations
+# ----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=512)
+def _gamma_lut(gamma: float) -> np.ndarray:
+    lut = np.clip(np.round(((np.arange(256) / 255.0) ** gamma) * 255.0), 0, 255).astype(np.uint8)
+    lut.setflags(write=False)
+    return lut
+
+
+def adjust_gamma(image: np.ndarray, gamma: float) -> np.ndarray:
+    """``x ** gamma`` on values in [0, 1] (a lookup table for uint8; gamma rounded to 4 decimals)."""
+    if image.dtype == np.uint8:
+        return cv2.LUT(image, _gamma_lut(round(float(gamma), 4)))
+    return np.power(np.maximum(image, 0.0), np.float32(gamma)).astype(np.float32)
+
+
+@lru_cache(maxsize=16)
+def _radius(height: int, width: int) -> np.ndarray:
+    """Distance from the centre, 1 at the corners."""
+    yy = (np.arange(height) - (height - 1) / 2.0) / (height / 2.0)
+    xx = (np.arange(width) - (width - 1) / 2.0) / (width / 2.0)
+    r = (np.sqrt(yy[:, None] ** 2 + xx[None, :] ** 2) / math.sqrt(2.0)).astype(np.float32)
+    r.setflags(write=False)
+    return r
+
+
+def vignette(image: np.ndarray, radius: float, strength: float) -> np.ndarray:
+    """Darken outside a circle like a dermoscope's field of view.
+
+    Parameters
+    ----------
+    radius : float
+        Where darkening starts, as a fraction of the half-diagonal.
+    strength : float
+        How dark it gets (0: none, 1: black), reached 0.1 half-diagonals further out.
+    """
+    falloff = 1.0 - float(strength) * np.clip((_radius(*image.shape[:2]) - float(radius)) / 0.1, 0.0, 1.0)
+    falloff = falloff.astype(np.float32)
+    return cv2.multiply(image, cv2.merge([falloff] * 3), dtype=cv2.CV_8U if image.dtype == np.uint8 else cv2.CV_32F)
+
+
+def cutout(image: np.ndarray, centre: tuple[float, float], side: float) -> np.ndarray:
+    """Fill a square of ``side`` pixels centred at ``centre = (x, y)`` with the image mean."""
+    height, width = image.shape[:2]
+    cx, cy = (float(v) for v in centre)
+    y0, y1 = int(max(cy - side / 2, 0)), int(min(cy + side / 2, height))
+    x0, x1 = int(max(cx - side / 2, 0)), int(min(cx + side / 2, width))
+    out = image.copy()
+    out[y0:y1, x0:x1] = np.array(cv2.mean(image)[:3], dtype=np.float64).astype(image.dtype)
+    return out
