@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 
 from .classes import CLASS_NAMES
+from .datasets import assign_groups
+from .validation import check_fraction, check_positive_int, check_seed
 
 __all__ = [
     "CLASS_NAMES",
@@ -199,6 +201,11 @@ def _check_metadata(metadata: Any) -> pd.DataFrame:
         raise ValueError(f"metadata must have columns 'lesion_id' and 'label' (from read_metadata()); missing {missing}")
     if metadata.empty:
         raise ValueError("metadata has no rows")
+    labels = pd.to_numeric(metadata["label"], errors="coerce")
+    bad = labels.isna() | (labels != np.round(labels)) | (labels < 0) | (labels >= len(CLASS_NAMES))
+    if bad.any():
+        raise ValueError(f"label must be a class index in [0, {len(CLASS_NAMES) - 1}] in every row; got "
+                         f"{metadata['label'][bad].unique().tolist()[:5]}")
     return metadata
 
 
@@ -234,27 +241,6 @@ class LesionSplit:
         return f"{self.counts().to_string()}\n{lesions}"
 
 
-def _assign_lesions(metadata: pd.DataFrame, fractions: np.ndarray, seed: int) -> np.ndarray:
-    """Part index per row: lesions of each class go, in random order, to the part furthest below its quota."""
-    rng = np.random.default_rng(seed)
-    lesion_sizes = metadata.groupby("lesion_id", sort=True).size()
-    lesion_label = metadata.groupby("lesion_id", sort=True)["label"].first()
-    part_of_lesion: dict[str, int] = {}
-    for label in sorted(lesion_label.unique()):
-        lesions = lesion_label.index[lesion_label == label].to_numpy()
-        lesions = lesions[rng.permutation(lesions.size)]
-        sizes = lesion_sizes.loc[lesions].to_numpy()
-        quota = fractions * sizes.sum()
-        filled = np.zeros(fractions.size)
-        for lesion, size in zip(lesions, sizes, strict=True):
-            # the part with the largest unmet share of its quota (ties: first part)
-            deficit = np.where(quota > 0, (quota - filled) / np.maximum(quota, 1e-12), -np.inf)
-            part = int(np.argmax(deficit))
-            part_of_lesion[lesion] = part
-            filled[part] += size
-    return metadata["lesion_id"].map(part_of_lesion).to_numpy()
-
-
 def lesion_split(metadata: pd.DataFrame, *, val: float = 0.15, test: float = 0.15, seed: int = 0) -> LesionSplit:
     """Split images into train/val/test by lesion, stratified by class.
 
@@ -285,14 +271,12 @@ def lesion_split(metadata: pd.DataFrame, *, val: float = 0.15, test: float = 0.1
     [20, 10, 10]
     """
     metadata = _check_metadata(metadata)
-    for name, value in (("val", val), ("test", test)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-            raise ValueError(f"{name} must be a fraction in [0, 1); got {value!r}")
+    val = check_fraction(val, "val")
+    test = check_fraction(test, "test")
     if val + test >= 1:
         raise ValueError(f"val + test must be < 1 to leave images for training; got {val} + {test}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0; got {seed!r}")
-    parts = _assign_lesions(metadata, np.array([1 - val - test, val, test]), int(seed))
+    seed = check_seed(seed)
+    parts = assign_groups(metadata, "lesion_id", [1 - val - test, val, test], seed=seed)
     train, val_df, test_df = (metadata.loc[parts == i].reset_index(drop=True) for i in range(3))
     return LesionSplit(train, val_df, test_df)
 
@@ -304,11 +288,11 @@ def lesion_kfold(metadata: pd.DataFrame, k: int = 5, *, seed: int = 0) -> list[t
     as :func:`lesion_split` with ``k`` equal parts.
     """
     metadata = _check_metadata(metadata)
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
-        raise ValueError(f"k must be an integer >= 2; got {k!r}")
+    k = check_positive_int(k, "k", minimum=2)
+    seed = check_seed(seed)
     if metadata["lesion_id"].nunique() < k:
         raise ValueError(f"k={k} folds need at least {k} lesions; got {metadata['lesion_id'].nunique()}")
-    parts = _assign_lesions(metadata, np.full(k, 1.0 / k), int(seed))
+    parts = assign_groups(metadata, "lesion_id", np.full(k, 1.0 / k), seed=seed)
     return [
         (metadata.loc[parts != i].reset_index(drop=True), metadata.loc[parts == i].reset_index(drop=True))
         for i in range(k)

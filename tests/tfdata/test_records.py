@@ -32,16 +32,34 @@ def test_property_epoch_counts_equal_the_target(labels, seed, strategy):
     assert int(ds.cardinality()) == expected.sum()
 
 
-def test_order_is_the_numpy_epoch_order_and_changes_per_epoch():
+def test_order_is_the_numpy_epoch_order_and_epochs_are_explicit():
     labels = np.array([0] * 20 + [1] * 3 + [2] * 7)
-    ds = tf.data.Dataset.from_tensor_slices((np.arange(30), labels)).apply(T.balance(seed=7))
+    records = tf.data.Dataset.from_tensor_slices((np.arange(30), labels))
+    ds = records.apply(T.balance(seed=7))
     targets = target_counts(class_counts(labels), "oversample")
     first = [int(x) for x, _ in ds]
-    second = [int(x) for x, _ in ds]
+    assert [int(x) for x, _ in ds] == first  # every pass is the same epoch: nothing hidden advances
     np.testing.assert_array_equal(first, epoch_indices(labels, targets, seed=7, epoch=0))
+    second = [int(x) for x, _ in records.apply(T.balance(seed=7, epoch=1))]
     np.testing.assert_array_equal(second, epoch_indices(labels, targets, seed=7, epoch=1))
-    again = tf.data.Dataset.from_tensor_slices((np.arange(30), labels)).apply(T.balance(seed=7))
-    assert [int(x) for x, _ in again] == first  # reproducible under the seed
+    stream = T.epochs(lambda e: records.apply(T.balance(seed=7, epoch=e)), stop=2)  # inside a graph too
+    assert [int(x) for x, _ in stream] == first + second
+
+
+def test_keras_sample_weights_are_not_balanced_on():
+    x, y, w = np.arange(6), np.array([0, 0, 0, 0, 1, 1]), np.array([9.0, 9.0, 9.0, 9.0, 9.0, 1.0])
+    ds = tf.data.Dataset.from_tensor_slices((x, y, w)).apply(T.balance(seed=0, layout=("image", "label", "weight")))
+    assert sorted(int(label) for _, label, _ in ds) == [0, 0, 0, 0, 1, 1, 1, 1]
+    with pytest.raises(ValueError, match="layout="):
+        tf.data.Dataset.from_tensor_slices((x, y, w)).apply(T.balance(seed=0))
+
+
+def test_soft_labels_are_refused_not_argmaxed():
+    soft = np.array([[0.9, 0.1], [0.2, 0.8], [1.0, 0.0]], np.float32)
+    with pytest.raises(ValueError, match="exactly one 1"):
+        tf.data.Dataset.from_tensor_slices((np.arange(3), soft)).apply(T.balance())
+    with pytest.raises(ValueError, match="exactly one 1"):
+        tf.data.Dataset.from_tensor_slices((np.arange(2), np.zeros((2, 3), np.float32))).apply(T.balance())
 
 
 def test_one_hot_labels_dicts_and_features():
@@ -72,8 +90,13 @@ def test_balance_errors():
         T.balance(strategy="smote")
     with pytest.raises(ValueError, match="finite dataset"):
         tf.data.Dataset.from_tensor_slices((np.arange(2), [0, 1])).repeat().apply(T.balance())
-    with pytest.raises(ValueError, match="needs elements"):
+    with pytest.raises(ValueError, match="needs elements with a label"):
         tf.data.Dataset.range(3).apply(T.balance())
+    with pytest.raises(TypeError, match="strategy must be one of"):
+        T.balance(strategy=T.balance())
+    unknown = tf.data.Dataset.from_tensor_slices((np.arange(3), [0, 1, 1])).repeat().filter(lambda x, y: True)
+    with pytest.raises(ValueError, match="max_records=100"):
+        unknown.apply(T.balance(max_records=100))  # never hangs on an infinite dataset of unknown length
     with pytest.raises(ValueError, match="empty dataset"):
         tf.data.Dataset.from_tensor_slices((np.arange(0), np.zeros(0, np.int64))).apply(T.balance())
     with pytest.raises(ValueError, match=r"classes \[1\] have no elements"):
@@ -142,13 +165,14 @@ def test_from_records_shuffle_seed_reshuffles_every_epoch_reproducibly(tmp_path)
     paths, labels = [], []
     for i in range(12):
         path = tmp_path / f"ISIC_s{i}.png"
-        cv2.imwrite(str(path), np.full((8, 8, 3), 20 * i, np.uint8))
+        cv2.imwrite(str(path), np.full((16, 16, 3), 20 * i, np.uint8))
         paths.append(str(path))
         labels.append(i % 3)
 
     def epochs(parallel, seed=5, n=3):
-        ds = T.from_records(paths, labels, image_size=(16, 16), shuffle_seed=seed, num_parallel_calls=parallel)
-        return [[int(x[0, 0, 0]) // 20 for x, _ in ds.as_numpy_iterator()] for _ in range(n)]
+        return [[int(x[0, 0, 0]) // 20 for x, _ in T.from_records(
+            paths, labels, image_size=(16, 16), shuffle_seed=seed, epoch=e, num_parallel_calls=parallel,
+        ).as_numpy_iterator()] for e in range(n)]
 
     first = epochs(1)
     assert all(sorted(order) == list(range(12)) for order in first)  # every record once per epoch
@@ -161,7 +185,7 @@ def test_from_records_shuffle_seed_reshuffles_every_epoch_reproducibly(tmp_path)
 
 def test_from_records_errors(records):
     paths, labels = records
-    with pytest.raises(ValueError, match="labels must have one entry per path"):
+    with pytest.raises(ValueError, match="labels must have one entry per image"):
         T.from_records(paths, labels[:2])
     with pytest.raises(ValueError, match=r"labels must be integers in \[0, 6\]"):
         T.from_records(paths, labels + 7)
@@ -171,11 +195,17 @@ def test_from_records_errors(records):
         T.from_records(paths, labels, cache_dir="/tmp/x")
     with pytest.raises(ValueError, match="image_size"):
         T.from_records(paths, labels, image_size=(8, 8))
+    with pytest.raises(ValueError, match="metadata must be finite"):
+        T.from_records(paths, labels, metadata=np.full((6, 2), np.nan))
+    with pytest.raises(TypeError, match="balance must be a dermprep.tfdata.balance"):
+        T.from_records(paths, labels, balance="oversample")
+    with pytest.raises(TypeError, match="labels must be integer class indices"):
+        T.from_records(paths, labels + 0.5)
     with pytest.raises(ValueError, match="metadata must have shape"):
         T.from_records(paths, labels, metadata=np.zeros((2, 3)))
-    with pytest.raises(TypeError, match="shuffle_seed must be an integer >= 0; got 'a'"):
+    with pytest.raises(TypeError, match=r"shuffle_seed must be an integer >= 0 and < 2\*\*63; got 'a'"):
         T.from_records(paths, labels, shuffle_seed="a")
-    with pytest.raises(ValueError, match="shuffle_seed must be an integer >= 0; got -1"):
+    with pytest.raises(ValueError, match=r"shuffle_seed must be an integer >= 0 and < 2\*\*63; got -1"):
         T.from_records(paths, labels, shuffle_seed=-1)
     with pytest.raises(ValueError, match="shuffle_seed is not needed with balance"):
         T.from_records(paths, labels, shuffle_seed=0, balance=T.balance(seed=0))

@@ -1,0 +1,35 @@
+"""dermprep's tf.data face: dataset transformations for ``Dataset.apply`` and dataset builders.
+
+Transformations (each returns a ``Dataset -> Dataset`` callable)::
+
+    ds = ds.apply(dermprep.tfdata.remove_hair())
+    ds = ds.apply(dermprep.tfdata.augment(seed=0, epoch=e))
+    records = records.apply(dermprep.tfdata.balance(seed=0, epoch=e))
+
+Builders: :func:`from_records` (image files through
+:class:`dermprep.preprocess.Preprocessing`), :func:`from_arrays` (images in
+memory), :func:`epochs` (one dataset per explicit epoch, chained).
+
+**Elements** (one convention for every operation): an image tensor; a dict
+with ``"image"`` and optional ``"mask"`` and ``"label"`` keys; or a tuple
+whose components are named by ``layout=``, default ``("image", "label")``
+for pairs, e.g. ``layout=("image", "mask", "label")`` or Keras'
+``layout=("image", "label", "weight")``. Nothing is guessed from shapes.
+Images are (H, W, 3) or batched (N, H, W, 3), uint8 in [0, 255] or float32
+in [0, 1] (or [0, 255] with ``value_range=(0, 255)``, as Keras'
+``image_dataset_from_directory`` gives); static shapes are kept.
+
+**Randomness** is keyed on ``(seed, element index, epoch)``, never on
+hidden state: results do not depend on ``num_parallel_calls``, and the same
+epoch is the same on every pass.
+
+Importing this package imports TensorFlow; ``import dermprep`` does not.
+"""
+
+from ._augment import augment
+from ._balance import balance
+from ._elements import DatasetTransform
+from ._hair import remove_hair
+from ._records import epochs, from_arrays, from_records
+
+__all__ = ["DatasetTransform", "augment", "balance", "epochs", "from_arrays", "from_records", "remove_hair"]

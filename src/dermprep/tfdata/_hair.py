@@ -1,0 +1,92 @@
+"""Hair removal as a dataset transformation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from ..hair import check_hair_options
+from ..hair import remove_hair as _remove_hair_numpy
+from ._elements import (
+    DatasetTransform,
+    Elements,
+    check_dataset,
+    check_parallel_calls,
+    from_unit,
+    image_value_range,
+    to_unit,
+)
+
+__all__ = ["remove_hair"]
+
+
+def remove_hair(
+    *,
+    method: str = "dullrazor",
+    value_range: tuple[float, float] | None = None,
+    layout: Sequence[str] | None = None,
+    num_parallel_calls: int | None = tf.data.AUTOTUNE,
+    **options: Any,
+) -> DatasetTransform:
+    """Hair removal as a dataset transformation.
+
+    Runs :func:`dermprep.remove_hair` on each element's image (single or
+    batched) through ``tf.numpy_function``; the numba kernel releases the
+    GIL, so parallel calls run on all cores. The result does not depend on
+    ``num_parallel_calls`` (the algorithm is deterministic; order is kept).
+
+    Parameters
+    ----------
+    method : {"dullrazor", "opencv"}
+        As in :func:`dermprep.remove_hair`.
+    value_range : (0, 1) or (0, 255), optional
+        Pixel range of float32 images; ``None``: uint8 in [0, 255], float32
+        in [0, 1]. Keras' ``image_dataset_from_directory`` gives float32 in
+        [0, 255]: pass ``value_range=(0, 255)``.
+    layout : tuple of str, optional
+        Names of tuple components (see :mod:`dermprep.tfdata`).
+    num_parallel_calls : int or tf.data.AUTOTUNE
+        Passed to ``Dataset.map``.
+    **options
+        Overrides of :class:`dermprep.DullRazorParams`, checked here.
+
+    Returns
+    -------
+    callable
+        ``Dataset -> Dataset`` for ``Dataset.apply``.
+
+    Examples
+    --------
+    >>> import tensorflow as tf
+    >>> import dermprep.tfdata
+    >>> from dermprep.synthetic import make_batch
+    >>> images, _, _, labels = make_batch(4, (96, 128), seed=0)
+    >>> ds = tf.data.Dataset.from_tensor_slices((images, labels))
+    >>> ds = ds.apply(dermprep.tfdata.remove_hair())
+    >>> ds.element_spec[0]
+    TensorSpec(shape=(96, 128, 3), dtype=tf.uint8, name=None)
+    """
+    options = check_hair_options(method, **options)
+    num_parallel_calls = check_parallel_calls(num_parallel_calls)
+
+    def transform(dataset: tf.data.Dataset) -> tf.data.Dataset:
+        elements = Elements(check_dataset(dataset).element_spec, layout, "remove_hair()")
+        top = image_value_range(elements.image_spec, value_range, "remove_hair()")
+
+        def run(image: np.ndarray) -> np.ndarray:
+            unit = to_unit(image, top, "remove_hair()")
+            return from_unit(_remove_hair_numpy(unit, method=method, **options), top)  # type: ignore[arg-type]
+
+        def apply(element: Any) -> Any:
+            image = elements.get(element, "image")
+            restored = tf.numpy_function(run, [image], image.dtype, stateful=False, name="remove_hair")
+            restored.set_shape(image.shape)
+            return elements.replace(element, image=restored)
+
+        return elements.map(dataset, apply, num_parallel_calls=num_parallel_calls, deterministic=True)
+
+    return transform
+
