@@ -50,7 +50,7 @@ def test_folder_run_keeps_structure_reports_corrupt_file_and_never_touches_input
     assert "part_2/broken.jpg" in captured.err and "processed 4" in captured.out
     assert _digest(image_tree) == before
     for rel in ["part_1/a.jpg", "part_1/b.png", "part_2/deep/c.jpg", "top.png"]:
-        assert (out / rel).is_file() and (masks / rel).with_suffix(".png").is_file()
+        assert (out / rel).is_file() and (masks / (rel + ".mask.png")).is_file()
     assert not (out / "part_2" / "broken.jpg").exists()
     # PNG output is lossless: exactly what remove_hair gives on the decoded input.
     source = cv2.cvtColor(cv2.imread(str(image_tree / "top.png")), cv2.COLOR_BGR2RGB)
@@ -85,21 +85,21 @@ def test_interrupted_run_resumes_to_the_same_result(image_tree, tmp_path, monkey
     assert main(["remove-hair", str(image_tree), str(reference), "--workers", "1", "--quiet"]) == 0
 
     out = tmp_path / "out"
-    real_write = dermprep.batch._write_atomic
+    real_write = dermprep.batch.write_image
     writes = {"n": 0}
 
-    def interrupted_write(path, image):
+    def interrupted_write(path, image, **options):
         if writes["n"] == 2:
             raise KeyboardInterrupt  # the user pressed Ctrl-C during the third write
         writes["n"] += 1
-        real_write(path, image)
+        real_write(path, image, **options)
 
-    monkeypatch.setattr(dermprep.batch, "_write_atomic", interrupted_write)
+    monkeypatch.setattr(dermprep.batch, "write_image", interrupted_write)
     with pytest.raises(KeyboardInterrupt):
         main(["remove-hair", str(image_tree), str(out), "--workers", "1", "--quiet"])
     assert len([p for p in out.rglob("*") if p.is_file()]) == 2  # two complete files, no partial one
 
-    monkeypatch.setattr(dermprep.batch, "_write_atomic", real_write)
+    monkeypatch.setattr(dermprep.batch, "write_image", real_write)
     capsys.readouterr()
     assert main(["remove-hair", str(image_tree), str(out), "--workers", "1", "--quiet"]) == 0
     assert "processed 2, skipped 2" in capsys.readouterr().out
@@ -151,7 +151,7 @@ def test_bench_prints_both_methods(capsys):
 
 
 def test_demo_writes_panels_and_summary(tmp_path, capsys):
-    assert main(["demo", "--hair-only", "--out", str(tmp_path / "demo"), "--images", "2", "--size", "160x120",
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--images", "2", "--size", "160x120",
                  "--workers", "1"]) == 0
     summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
     assert (tmp_path / "demo" / "hair_removal_synthetic.png").stat().st_size > 10_000
@@ -169,7 +169,7 @@ def test_bad_arguments_exit_with_usage_error(capsys):
 
 
 def test_read_rgb_reads_and_names_bad_files(image_tree, tmp_path):
-    from dermprep.batch import read_rgb
+    from dermprep.io import read_rgb
 
     rgb = read_rgb(image_tree / "top.png")
     expected = cv2.cvtColor(cv2.imread(str(image_tree / "top.png")), cv2.COLOR_BGR2RGB)
@@ -188,7 +188,7 @@ def test_tensorflow_import_notices_are_filtered_and_other_lines_kept():
                            check=True)
     quiet = subprocess.run(
         [sys.executable, "-c",
-         "import os; from dermprep._tensorflow import import_tensorflow_quietly as q; tf = q(); "
+         "import os; from dermprep.runtime import import_tensorflow_quietly as q; tf = q(); "
          "print(tf.__name__, os.environ['TF_CPP_MIN_LOG_LEVEL']); os.write(2, b'still here\\n')"],
         capture_output=True, text=True, env=env, check=True,
     )

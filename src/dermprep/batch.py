@@ -3,7 +3,10 @@
 Safe by construction: inputs are only read; every output is written to a
 temporary file in its final folder and renamed into place (atomic on POSIX),
 so an interrupted run never leaves a half-written image; a rerun skips the
-outputs that exist (resumable); unreadable files are skipped and reported.
+outputs that exist (resumable); unreadable, oversized or failing files are
+skipped and reported. Bit depth (8/16) and an alpha channel are kept.
+Worker processes die with the parent and are never more than the cores or
+the files.
 """
 
 from __future__ import annotations
@@ -11,20 +14,21 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
-import tempfile
+import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
-from tqdm import tqdm
 
-__all__ = ["FolderReport", "IMAGE_SUFFIXES", "find_images", "read_rgb", "remove_hair_folder"]
+from .io import MAX_PIXELS, find_images, read_image, write_image
+from .validation import check_positive_int
 
-#: File suffixes treated as images (case-insensitive).
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
-_TEMP_MARK = ".dermprep-partial"
+__all__ = ["FolderReport", "MASK_SUFFIX", "mask_name", "remove_hair_folder"]
+
+#: Appended to an image's file name to name its hair mask (``a/b.jpg`` -> ``a/b.jpg.mask.png``).
+MASK_SUFFIX = ".mask.png"
 
 
 @dataclass
@@ -39,11 +43,14 @@ class FolderReport:
         Relative paths whose outputs already existed (resumed runs).
     failed : dict of str to str
         Relative path -> reason, for files that could not be read or written.
+    notes : list of str
+        Things the run did that the user should know (e.g. fewer workers than asked).
     """
 
     processed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -51,77 +58,67 @@ class FolderReport:
         return not self.failed
 
 
-def find_images(root: Path) -> list[Path]:
-    """Image files below ``root`` (recursively), as sorted relative paths."""
-    found = []
-    for dirpath, _, filenames in os.walk(root):
-        for name in filenames:
-            if name.lower().endswith(IMAGE_SUFFIXES) and _TEMP_MARK not in name:
-                found.append((Path(dirpath) / name).relative_to(root))
-    return sorted(found)
+def mask_name(relative: str | os.PathLike[str]) -> Path:
+    """The hair mask's path for an image's relative path: the full file name plus :data:`MASK_SUFFIX`.
 
-
-def _mask_path(masks_dir: Path, relative: Path) -> Path:
-    return masks_dir / relative.with_suffix(".png")
-
-
-def _write_atomic(path: Path, image_bgr_or_gray: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.stem}", suffix=f"{_TEMP_MARK}{path.suffix}", dir=path.parent)
-    os.close(fd)
-    try:
-        if not cv2.imwrite(temp, image_bgr_or_gray):
-            raise OSError(f"OpenCV could not encode {path.suffix} to {temp}")
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def read_rgb(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read an image file as RGB uint8 (H, W, 3); any path (also non-ASCII), JPEG/PNG/TIFF/BMP.
-
-    Raises
-    ------
-    FileNotFoundError
-        The file does not exist.
-    ValueError
-        It is not a readable image (corrupt, empty or an unsupported format).
+    Unique per image: ``twin.jpg`` and ``twin.png`` get ``twin.jpg.mask.png`` and ``twin.png.mask.png``.
     """
-    data = np.fromfile(path, dtype=np.uint8)  # FileNotFoundError names the path
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if bgr is None:
-        raise ValueError(f"{os.fspath(path)!r} is not a readable image (corrupt or unsupported format)")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    relative = Path(relative)
+    return relative.with_name(relative.name + MASK_SUFFIX)
 
 
-def _process_one(
-    source: Path, target: Path, mask_target: Path | None, options: dict[str, Any]
-) -> str | None:
+def _process_one(source: Path, target: Path, mask_target: Path | None, options: dict[str, Any],
+                 max_pixels: int) -> str | None:
     """Process one file; return None on success or the reason it failed."""
     from .hair import remove_hair  # noqa: PLC0415 - imported in spawned workers
 
     try:
-        rgb = read_rgb(source)
+        rgb, alpha, depth = read_image(source, max_pixels=max_pixels)
     except OSError as exc:
-        return f"cannot read: {exc}"
-    except ValueError:
-        return "not a readable image (corrupt or unsupported format)"
+        return f"cannot read: {exc.strerror or exc}"
+    except ValueError as exc:
+        return str(exc).replace(repr(str(source)), "file")
     if min(rgb.shape[:2]) < 16:
         return f"image too small ({rgb.shape[1]}x{rgb.shape[0]}; at least 16x16 needed)"
     restored, mask = remove_hair(rgb, return_mask=True, **options)
     try:
-        _write_atomic(target, cv2.cvtColor(restored, cv2.COLOR_RGB2BGR))
+        write_image(target, restored, alpha=alpha, depth=depth)
         if mask_target is not None:
-            _write_atomic(mask_target, mask.astype(np.uint8) * 255)
-    except OSError as exc:
+            write_image(mask_target, mask.astype(np.uint8) * 255)
+    except (OSError, ValueError) as exc:
         return f"cannot write output: {exc}"
     return None
 
 
-def _process_chunk(jobs: list[tuple[str, str, str | None]], options: dict[str, Any]) -> list[str | None]:
+def _process_chunk(jobs: list[tuple[str, str, str | None]], options: dict[str, Any], max_pixels: int) -> list[str | None]:
+    return [_process_one(Path(s), Path(t), Path(m) if m else None, options, max_pixels) for s, t, m in jobs]
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: end this process when the parent goes (even on ``kill -9``)."""
+    import cv2  # noqa: PLC0415
+
     cv2.setNumThreads(1)
-    return [_process_one(Path(s), Path(t), Path(m) if m else None, options) for s, t, m in jobs]
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes  # noqa: PLC0415
+            import signal  # noqa: PLC0415
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except OSError:  # pragma: no cover - unusual libc
+            pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:  # other systems (and a belt to the braces above)
+        import time  # noqa: PLC0415
+
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _shard_of(relative: Path, count: int) -> int:
@@ -139,33 +136,37 @@ def remove_hair_folder(
     masks_dir: str | os.PathLike[str] | None = None,
     workers: int | None = None,
     shard: tuple[int, int] | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
+    max_pixels: int = MAX_PIXELS,
     **options: Any,
 ) -> FolderReport:
     """Remove hair from every image below ``input_dir`` into ``output_dir``.
 
-    Folder structure and file names (and so formats) are kept. Outputs that
-    exist are skipped, so an interrupted run can be resumed by running it
-    again.
+    Folder structure and file names (and so formats) are kept; links to
+    folders are followed. Outputs that exist are skipped, so an interrupted
+    run can be resumed by running it again.
 
     Parameters
     ----------
     input_dir, output_dir : path
-        Source and destination folders; the destination must not be inside
-        the source (and vice versa).
+        Source and destination folders; neither may be inside the other.
     masks_dir : path, optional
-        Also write each hair mask as a PNG (255 = hair) at the same relative
-        path.
+        Also write each hair mask as a PNG (255 = hair), named
+        :func:`mask_name` (the image's file name plus ``.mask.png``). A
+        folder of its own: not the input or output folder, nor inside them.
     workers : int, optional
-        Processes (spawned, one image at a time each); default: all cores.
-        ``1`` runs in this process.
+        Processes (spawned; one image at a time each); default and cap: the
+        number of cores, and never more than the files. ``1`` runs in this
+        process.
     shard : (int, int), optional
         ``(index, count)``: process only the files whose relative path
         hashes to ``index`` of ``count`` shards (stable across machines and
         runs), so ``count`` machines sharing one archive each take
         ``shard=(i, count)`` and together cover every file exactly once.
-    progress : bool
-        Show a progress bar.
+    progress : bool, optional
+        Show a progress bar (default: when stderr is a terminal).
+    max_pixels : int
+        Larger images are refused (reported as failed) before decoding.
     **options
         Passed to :func:`dermprep.remove_hair`.
 
@@ -173,25 +174,35 @@ def remove_hair_folder(
     -------
     FolderReport
     """
-    from .hair import dull_razor_params  # noqa: PLC0415
+    from .hair import check_hair_options  # noqa: PLC0415
+    from .progress import progress_bar  # noqa: PLC0415
 
     source_root = Path(input_dir).resolve()
     target_root = Path(output_dir).resolve()
     mask_root = Path(masks_dir).resolve() if masks_dir is not None else None
     if not source_root.is_dir():
         raise FileNotFoundError(f"input_dir must be an existing folder; got {str(input_dir)!r}")
+
+    def nested(a: Path, b: Path) -> bool:
+        return a == b or a in b.parents or b in a.parents
+
     for name, root in (("output_dir", target_root), ("masks_dir", mask_root)):
-        if root is None:
-            continue
-        if root == source_root or source_root in root.parents or root in source_root.parents:
+        if root is not None and nested(root, source_root):
             raise ValueError(
                 f"{name} must not be input_dir or inside it (or contain it), so inputs are never "
                 f"touched; got {name}={str(root)!r}, input_dir={str(source_root)!r}"
             )
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"workers must be an integer >= 1; got {workers!r}")
-    if options.get("method", "dullrazor") == "dullrazor":
-        dull_razor_params((450, 600), **{k: v for k, v in options.items() if k != "method"})
+    if mask_root is not None and nested(mask_root, target_root):
+        raise ValueError(f"masks_dir must be a folder of its own, not output_dir or inside it (or containing it), "
+                         f"so a mask never replaces an output; got masks_dir={str(mask_root)!r}, "
+                         f"output_dir={str(target_root)!r}")
+    if workers is not None:
+        workers = check_positive_int(workers, "workers")
+    max_pixels = check_positive_int(max_pixels, "max_pixels")
+    method = options.pop("method", "dullrazor")
+    options = check_hair_options(method, **options)
+    if method != "dullrazor":
+        options["method"] = method
     if shard is not None:
         if (
             not isinstance(shard, (tuple, list)) or len(shard) != 2
@@ -199,7 +210,6 @@ def remove_hair_folder(
             or not 0 <= shard[0] < shard[1]
         ):
             raise ValueError(f"shard must be (index, count) with 0 <= index < count; got {shard!r}")
-    workers = workers or os.cpu_count() or 1
 
     report = FolderReport()
     jobs: list[tuple[str, str, str | None]] = []
@@ -207,39 +217,70 @@ def remove_hair_folder(
         if shard is not None and _shard_of(relative, shard[1]) != shard[0]:
             continue
         target = target_root / relative
-        mask_target = _mask_path(mask_root, relative) if mask_root is not None else None
+        mask_target = mask_root / mask_name(relative) if mask_root is not None else None
         if target.exists() and (mask_target is None or mask_target.exists()):
             report.skipped.append(str(relative))
             continue
         jobs.append((str(source_root / relative), str(target), str(mask_target) if mask_target else None))
 
+    cores = os.cpu_count() or 1
+    requested = workers or cores
+    workers = max(1, min(requested, cores, len(jobs)))
+    if workers < requested and jobs:
+        report.notes.append(f"using {workers} worker process(es), not {requested}: "
+                            f"{cores} cores and {len(jobs)} file(s) to do")
     relative_of = {job[0]: str(Path(job[0]).relative_to(source_root)) for job in jobs}
-    bar = tqdm(total=len(jobs), unit="img", disable=not progress or not jobs, desc="remove-hair")
+    bar = progress_bar(total=len(jobs), desc="remove-hair", unit="img", enabled=progress if jobs else False)
     try:
-        if workers == 1 or len(jobs) <= 1:
+        if workers == 1:
             for job in jobs:
-                reason = _process_chunk([job], options)[0]
+                reason = _process_chunk([job], options, max_pixels)[0]
                 _record(report, relative_of[job[0]], reason)
                 bar.update(1)
         else:
-            chunk = max(1, min(16, len(jobs) // (workers * 4) or 1))
-            batches = [jobs[i : i + chunk] for i in range(0, len(jobs), chunk)]
-            context = multiprocessing.get_context("spawn")  # fork + cv2 threads can hang
-            with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                futures = {pool.submit(_process_chunk, batch, options): batch for batch in batches}
-                for future in cf.as_completed(futures):
-                    batch = futures[future]
-                    try:
-                        reasons = future.result()
-                    except Exception as exc:  # a worker crashed: report its files, keep going
-                        reasons = [f"worker failed: {exc!r}"] * len(batch)
-                    for job, reason in zip(batch, reasons, strict=True):
-                        _record(report, relative_of[job[0]], reason)
-                    bar.update(len(batch))
+            remaining = _run_pool(jobs, options, max_pixels, workers, report, relative_of, bar)
+            if remaining:  # a worker crashed: files written before stay done, the others get one more try each
+                report.notes.append(f"a worker process crashed; retrying {len(remaining)} unfinished file(s) one by one")
+                left = _run_pool(remaining, options, max_pixels, min(workers, len(remaining)), report, relative_of,
+                                 bar, chunk=1)
+                for job in left:
+                    _record(report, relative_of[job[0]], "a worker process crashed on this file (twice)")
     finally:
         bar.close()
     report.processed.sort()
     return report
+
+
+def _run_pool(jobs: list[tuple[str, str, str | None]], options: dict[str, Any], max_pixels: int, workers: int,
+              report: FolderReport, relative_of: dict[str, str], bar: Any,
+              chunk: int | None = None) -> list[tuple[str, str, str | None]]:
+    """Run jobs in a process pool; return the jobs left undone by a crashed worker."""
+    size = chunk or max(1, min(16, len(jobs) // (workers * 4) or 1))
+    batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+    context = multiprocessing.get_context("spawn")  # fork + OpenCV/numba threads can hang
+    undone: list[tuple[str, str, str | None]] = []
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_die_with_parent,
+                                initargs=(os.getpid(),)) as pool:
+        futures = {pool.submit(_process_chunk, batch, options, max_pixels): batch for batch in batches}
+        for future in cf.as_completed(futures):
+            batch = futures[future]
+            try:
+                reasons = future.result()
+            except cf.process.BrokenProcessPool:
+                for job in batch:  # what the dead worker finished is on disk; the rest is redone
+                    done = Path(job[1]).exists() and (job[2] is None or Path(job[2]).exists())
+                    if done:
+                        _record(report, relative_of[job[0]], None)
+                    else:
+                        undone.append(job)
+                bar.update(len(batch))
+                continue
+            except Exception as exc:  # noqa: BLE001 - an unexpected error in a worker: report its files
+                reasons = [f"worker failed: {exc!r}"] * len(batch)
+            for job, reason in zip(batch, reasons, strict=True):
+                _record(report, relative_of[job[0]], reason)
+            bar.update(len(batch))
+    return undone
 
 
 def _record(report: FolderReport, relative: str, reason: str | None) -> None:
@@ -247,3 +288,20 @@ def _record(report: FolderReport, relative: str, reason: str | None) -> None:
         report.processed.append(relative)
     else:
         report.failed[relative] = reason
+
+
+_MOVED = {"read_rgb": "dermprep.io.read_rgb", "find_images": "dermprep.io.find_images",
+          "IMAGE_SUFFIXES": "dermprep.io.IMAGE_SUFFIXES"}
+
+
+def __getattr__(name: str) -> Any:
+    """Names that moved to :mod:`dermprep.io`, kept for one release with a DeprecationWarning."""
+    if name in _MOVED:
+        import warnings  # noqa: PLC0415
+
+        from . import io  # noqa: PLC0415
+
+        warnings.warn(f"dermprep.batch.{name} moved to {_MOVED[name]}; the old name goes in dermprep 0.3",
+                      DeprecationWarning, stacklevel=2)
+        return getattr(io, name)
+    raise AttributeError(f"module 'dermprep.batch' has no attribute {name!r}")

@@ -6,6 +6,9 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+from .io import MAX_PIXELS
 
 __all__ = ["main"]
 
@@ -64,7 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     rh.add_argument("--method", choices=("dullrazor", "opencv"), default="dullrazor")
     rh.add_argument("--threshold", type=int, default=None, help="Dull Razor closing-residue threshold (grey levels)")
     rh.add_argument("--no-light", action="store_true", help="do not look for light (blond/grey/white) hair")
-    rh.add_argument("--quiet", action="store_true", help="no progress bar")
+    rh.add_argument("--max-pixels", type=_positive_int, default=MAX_PIXELS,
+                    help="refuse larger images before decoding them (default: %(default)s)")
+    rh.add_argument("--quiet", action="store_true", help="no progress bar (it is only drawn on a terminal anyway)")
 
     bench = sub.add_parser("bench", help="throughput of Dull Razor vs the OpenCV recipe on synthetic images")
     bench.add_argument("--images", type=_positive_int, default=32, help="number of synthetic images (default 32)")
@@ -74,36 +79,20 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser(
         "demo",
-        help="the main job end to end (data, hair removal, split, augmentation, balancing, training, "
-        "evaluation, TFLite export) with one HTML report",
-        description="Run every part of dermprep and dermmodels together and write OUT/report.html. "
-        "Without --data/--metadata it uses a synthetic HAM10000-like set with hair; point it at a "
-        "HAM10000 folder and CSV to run the same job on real data (cite HAM10000, CC BY-NC 4.0). "
-        "--hair-only runs only the hair-removal part (no TensorFlow needed).",
+        help="hair removal on synthetic images with known hair (and optionally a folder of real ones): "
+        "Dull Razor vs the OpenCV recipe, timed and scored, with before/after panels",
+        description="Time and score Dull Razor against the OpenCV recipe on synthetic images with known "
+        "hair, and draw before/after/mask panels (no TensorFlow needed). The whole training job "
+        "(data, split, augmentation, balancing, training, evaluation, export) is `dermmodels demo`.",
     )
-    demo.add_argument("--out", default="demo-output", help="output folder (default demo-output)")
-    demo.add_argument("--data", metavar="DIR", help="HAM10000 images folder tree (with --metadata)")
-    demo.add_argument("--metadata", metavar="CSV", help="HAM10000_metadata.csv (with --data)")
-    demo.add_argument("--images", type=_positive_int, default=None,
-                      help="synthetic data set size (default 1000; 16 with --hair-only)")
-    demo.add_argument("--image-size", type=_positive_int, default=96, help="training resolution (default 96)")
-    demo.add_argument("--alpha", type=float, default=0.35, help="MobileNetV2 width (default 0.35)")
-    demo.add_argument("--weights", default="auto",
-                      help='"auto" (ImageNet if Keras has it cached, else from scratch), "imagenet", "none" '
-                      "or a MobileNetV2 no-top .h5 file")
-    demo.add_argument("--epochs", type=_positive_int, default=12, help="training epochs (default 12)")
-    demo.add_argument("--batch-size", type=_positive_int, default=32)
-    demo.add_argument("--hair-images", type=_positive_int, default=16,
-                      help="synthetic images for the hair-removal timing (default 16)")
-    demo.add_argument("--size", type=_size, default=(450, 600),
-                      help="WIDTHxHEIGHT of those images (default 600x450)")
-    demo.add_argument("--tflite", default="float32,float16,int8",
-                      help='comma-separated TFLite exports among float32, float16, dynamic, int8, or "none"')
-    demo.add_argument("--hair-only", action="store_true", help="only the hair-removal panels and timing")
-    demo.add_argument("--real", metavar="DIR", help="with --hair-only: also show panels for real images in DIR")
-    demo.add_argument("--workers", type=_positive_int, default=None, help="processes for the OpenCV baseline")
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    demo.add_argument("--out", default="demo-output", help="output folder (default: %(default)s)")
+    demo.add_argument("--images", type=_positive_int, default=16, help="synthetic images (default: %(default)s)")
+    demo.add_argument("--size", type=_size, default=(450, 600), help="WIDTHxHEIGHT (default 600x450)")
+    demo.add_argument("--real", metavar="DIR", help="also show panels for up to 6 real images in DIR")
+    demo.add_argument("--workers", type=_positive_int, default=None,
+                      help="processes for the OpenCV baseline (default: all cores)")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the synthetic images (default: %(default)s)")
+    demo.add_argument("--hair-only", action="store_true", help=argparse.SUPPRESS)  # the old flag: now the default
     return parser
 
 
@@ -128,45 +117,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    if args.hair_only:
-        from .demo import hair_removal_demo  # noqa: PLC0415
+    from .demo import hair_removal_demo  # noqa: PLC0415
 
-        hair_removal_demo(args.out, n_images=args.images or 16, shape=args.size, seed=args.seed,
-                          images_dir=args.real, workers=args.workers)
-        return 0
-    if args.real:
-        print("dermprep demo: error: --real goes with --hair-only; use --data/--metadata for the full job",
-              file=sys.stderr)
+    if args.real is not None and not Path(args.real).is_dir():
+        print(f"dermprep demo: error: --real must be an existing folder; got {args.real!r}", file=sys.stderr)
         return 2
-    tflite = [] if args.tflite == "none" else [v.strip() for v in args.tflite.split(",") if v.strip()]
-    unknown = sorted(set(tflite) - {"float32", "float16", "dynamic", "int8"})
-    if unknown:
-        print(f"dermprep demo: error: --tflite takes float32, float16, dynamic, int8 or none; "
-              f"got {', '.join(unknown)}",
-              file=sys.stderr)
-        return 2
-    import importlib.util  # noqa: PLC0415
-
-    if importlib.util.find_spec("tensorflow") is None:
-        print("dermprep demo: error: the full demo needs TensorFlow, which is not installed; install it with "
-              "`pip install 'dermprep[tf]'`, or run `dermprep demo --hair-only`", file=sys.stderr)
-        return 2
-    from dermprep._tensorflow import import_tensorflow_quietly  # noqa: PLC0415
-
-    import_tensorflow_quietly()  # TensorFlow's C++ notices would drown the progress
-    from dermmodels.demo import run_demo  # noqa: PLC0415
-
     try:
-        run_demo(
-            args.out, data=args.data, metadata=args.metadata, n_images=args.images or 1000,
-            image_size=args.image_size, alpha=args.alpha, weights=args.weights, epochs=args.epochs,
-            batch_size=args.batch_size, hair_images=args.hair_images, hair_shape=args.size,
-            quantize=[None if q == "float32" else q for q in tflite], workers=args.workers, seed=args.seed,
-            progress=not args.quiet,
-        )
-    except (FileNotFoundError, ValueError, TypeError, RuntimeError) as exc:
+        hair_removal_demo(args.out, n_images=args.images, shape=args.size, seed=args.seed,
+                          images_dir=args.real, workers=args.workers)
+    except (OSError, ValueError, TypeError) as exc:
         print(f"dermprep demo: error: {exc}", file=sys.stderr)
-        return 2
+        return 1
     return 0
 
 
@@ -183,11 +144,13 @@ def _remove_hair(args: argparse.Namespace) -> int:
     try:
         report = remove_hair_folder(
             args.input_dir, args.output_dir, masks_dir=args.masks, workers=args.workers,
-            shard=args.shard, progress=not args.quiet, **options,
+            shard=args.shard, progress=False if args.quiet else None, max_pixels=args.max_pixels, **options,
         )
-    except (FileNotFoundError, ValueError, TypeError) as exc:
+    except (FileNotFoundError, ValueError, TypeError) as exc:  # the arguments, checked before any work
         print(f"dermprep remove-hair: error: {exc}", file=sys.stderr)
         return 2
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
     print(
         f"processed {len(report.processed)}, skipped {len(report.skipped)} (already done), "
         f"failed {len(report.failed)}"

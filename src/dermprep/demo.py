@@ -16,37 +16,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from .batch import find_images, read_rgb
+from .figures import save_panel
 from .hair import remove_hair
 from .hair.bench import compare_methods, format_comparison
+from .io import find_images, read_rgb
 from .synthetic import make_batch
 
-__all__ = ["hair_removal_demo", "save_panel"]
-
-
-def save_panel(path: Path, rows: list[list[tuple[str, np.ndarray]]], title: str) -> None:
-    """Save a grid of titled images (RGB, or 2-D shown in grey) as one PNG; titles on the first row."""
-    import matplotlib  # noqa: PLC0415 - plotting only when asked
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    ncols = len(rows[0])
-    fig, axes = plt.subplots(len(rows), ncols, figsize=(3.2 * ncols, 2.5 * len(rows)), squeeze=False)
-    for r, row in enumerate(rows):
-        for c, (label, image) in enumerate(row):
-            ax = axes[r][c]
-            ax.imshow(image, cmap="gray" if image.ndim == 2 else None, interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if r == 0:
-                ax.set_title(label, fontsize=10)
-    fig.suptitle(title, fontsize=12)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+__all__ = ["hair_removal_demo"]
 
 
 def hair_removal_demo(
@@ -152,3 +128,16 @@ def hair_removal_demo(
     )
     log(f"done in {summary['elapsed_seconds']:.1f} s; outputs in {out.resolve()}")
     return summary
+
+
+def __getattr__(name: str) -> Any:
+    """``save_panel`` moved to :mod:`dermprep.figures`; kept for one release with a DeprecationWarning."""
+    if name == "save_panel":
+        import warnings  # noqa: PLC0415
+
+        from . import figures  # noqa: PLC0415
+
+        warnings.warn("dermprep.demo.save_panel moved to dermprep.figures.save_panel; the old name goes in dermprep 0.3",
+                      DeprecationWarning, stacklevel=2)
+        return figures.save_panel
+    raise AttributeError(f"module 'dermprep.demo' has no attribute {name!r}")
