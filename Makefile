@@ -31,7 +31,7 @@ $(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
 
 ## demo: the main job end to end on the embedded synthetic data; report in demo-output/report.html
 demo: $(VENV)/.installed-tf
-	$(BIN)/dermprep demo --out demo-output
+	$(BIN)/dermmodels demo --out demo-output
 
 ## test: the whole test suite (the command CI runs)
 test: $(VENV)/.installed-test

@@ -1,13 +1,17 @@
 """dermmodels: MobileNetV2 skin-lesion classifiers built on dermprep's pipelines.
 
 - :func:`build_mobilenetv2_classifier`: the paper's transfer-learning model
-  (frozen ImageNet MobileNetV2, GAP, dropout, ReLU dense, softmax), input
-  scaling inside, optional metadata branch;
-- :func:`train` / :func:`fine_tune`: Adam, early stopping with best-weight
-  restore, checkpoints, resumable runs; second phase with BatchNorm frozen;
-- :func:`evaluate`: accuracy, balanced accuracy, F1, per-class metrics,
-  confusion matrix, ROC-AUC, optional test-time augmentation, figures and a
-  self-contained HTML report;
+  (ImageNet MobileNetV2, GAP, dropout, ReLU dense, softmax), input scaling
+  inside, optional metadata branch;
+- :class:`Recipe`, :data:`PRESETS`: every setting of a training run, and the
+  measured ``cpu`` recipe, its ``gpu`` scale-up and the ``paper`` setup;
+- :func:`fit` / :class:`Run`: train a recipe into a resumable run folder,
+  then load it and predict with exactly the run's preprocessing;
+- :func:`train` / :func:`fine_tune`: the lower-level Keras helpers (Adam,
+  early stopping, crash-safe checkpoints, resumable state);
+- :func:`evaluate`: accuracy, balanced accuracy (with a bootstrap interval
+  over lesions), F1, per-class metrics, confusion matrix, ROC-AUC, figures
+  and a self-contained HTML report;
 - :func:`export_tflite`: float32 / float16 / dynamic / int8 TFLite with a parity check.
 
 dermmodels depends on dermprep, never the reverse. Importing it does not
@@ -16,10 +20,19 @@ import TensorFlow; building, training and exporting do.
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .evaluate import EvaluationReport, evaluate, report_from_predictions
-from .export import ExportReport, export_saved_model, export_tflite, run_tflite
-from .model import build_mobilenetv2_classifier
-from .train import check_dataset, fine_tune, train
+from .evaluation import EvaluationReport, bootstrap_interval, evaluate, report_from_predictions, write_report
+from .export import (
+    AGREEMENT_THRESHOLD,
+    QUANTIZE_MODES,
+    ExportReport,
+    export_saved_model,
+    export_tflite,
+    run_tflite,
+)
+from .model import build_mobilenetv2_classifier, feature_extractor, set_base_trainable
+from .recipe import PRESETS, Recipe, augmentation_pipeline, recipe_from
+from .runs import Run, RunConflictError, fit
+from .training import check_dataset, fine_tune, train
 
 try:
     __version__ = version("dermprep")
@@ -27,16 +40,29 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "AGREEMENT_THRESHOLD",
+    "PRESETS",
+    "QUANTIZE_MODES",
     "EvaluationReport",
     "ExportReport",
+    "Recipe",
+    "Run",
+    "RunConflictError",
     "__version__",
+    "augmentation_pipeline",
+    "bootstrap_interval",
     "build_mobilenetv2_classifier",
     "check_dataset",
     "evaluate",
     "export_saved_model",
     "export_tflite",
+    "feature_extractor",
     "fine_tune",
+    "fit",
+    "recipe_from",
     "report_from_predictions",
     "run_tflite",
+    "set_base_trainable",
     "train",
+    "write_report",
 ]

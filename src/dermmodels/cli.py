@@ -1,15 +1,20 @@
-"""The ``dermmodels`` command line: ``train``, ``evaluate`` and ``export`` a HAM10000 classifier.
+"""The ``dermmodels`` command line: ``train``, ``evaluate``, ``predict``, ``export`` and ``demo``.
 
-``train`` reads the metadata and images, splits by lesion, builds the
-dermprep pipeline (optional cached hair removal, augmentation, exact
-balancing) and trains; everything it needs later is in the run folder's
-``config.json``, so ``evaluate RUN_DIR`` and ``export RUN_DIR`` need nothing else.
+``train`` reads labelled images in any layout :func:`dermprep.datasets.read_records`
+knows (HAM10000, ISIC one-hot, ISIC 2020, a class-per-subfolder tree, a generic
+CSV), splits them by lesion or patient, and fits a recipe (``--preset``, with
+explicit options overriding single settings) into a run folder that holds
+everything ``evaluate``, ``predict`` and ``export`` need later.
+
+Exit codes: 0 success, 1 failure (including files that could not be
+processed), 2 wrong usage.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import csv
+import io
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,171 +22,453 @@ from typing import Any
 
 __all__ = ["main"]
 
+_FLAGS = ("remove_hair", "shades_of_gray", "prior_correction", "tta")
+
+
+class UsageError(ValueError):
+    """Arguments that cannot work together (exit code 2)."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0; got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0; got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1); got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1); got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number; got {text!r}")
+    return value
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 600x450; got {text!r}") from None
+    if width < 16 or height < 16:
+        raise argparse.ArgumentTypeError(f"size must be at least 16x16; got {text!r}")
+    return height, width
+
+
+def _layers(text: str) -> int | None:
+    if text == "all":
+        return None
+    return _count(text)
+
+
+def _patience(text: str) -> int | None:
+    return None if text == "none" else _positive_int(text)
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dermmodels", description="Train, evaluate and export HAM10000 classifiers.")
+    from dermprep import __version__  # noqa: PLC0415
+
+    from .recipe import AUGMENTATIONS, PRESETS, SAMPLINGS  # noqa: PLC0415
+
+    formatter = argparse.ArgumentDefaultsHelpFormatter
+    parser = argparse.ArgumentParser(prog="dermmodels", description="Train, evaluate, apply and export skin-lesion "
+                                     "classifiers (MobileNetV2) built on dermprep.", formatter_class=formatter)
+    parser.add_argument("--version", action="version", version=f"dermmodels {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    tr = sub.add_parser("train", help="train a MobileNetV2 classifier on a HAM10000-style folder")
-    tr.add_argument("--data", required=True, help="folder tree holding <image_id>.jpg files")
-    tr.add_argument("--metadata", required=True, help="HAM10000_metadata.csv")
-    tr.add_argument("--out", required=True, help="run folder (created; an existing run is resumed)")
-    tr.add_argument("--epochs", type=int, default=30)
-    tr.add_argument("--batch-size", type=int, default=32)
-    tr.add_argument("--image-size", type=int, default=224)
-    tr.add_argument("--alpha", type=float, default=1.0)
-    tr.add_argument("--weights", default="imagenet", help='"imagenet", "none" or a no-top .h5 file')
-    tr.add_argument("--learning-rate", type=float, default=1e-3)
-    tr.add_argument("--balance", choices=("oversample", "undersample", "class-weight", "none"), default="oversample")
-    tr.add_argument("--no-augment", action="store_true")
-    tr.add_argument("--remove-hair", action="store_true", help="Dull Razor before resizing, cached in RUN/hair-cache")
-    tr.add_argument("--fine-tune-layers", type=int, default=0, help="second phase: unfreeze this many top layers")
-    tr.add_argument("--fine-tune-epochs", type=int, default=10)
-    tr.add_argument("--val", type=float, default=0.15)
-    tr.add_argument("--test", type=float, default=0.15)
-    tr.add_argument("--seed", type=int, default=0)
-    ev = sub.add_parser("evaluate", help="evaluate a run on its test split and write the report")
+
+    tr = sub.add_parser("train", help="train a classifier into a run folder (resumes an unfinished one)",
+                        formatter_class=formatter,
+                        description="Train a MobileNetV2 classifier. --preset picks every setting (cpu: the measured "
+                        "recipe for a 2-core CPU, gpu: its full-scale version, paper: the paper's frozen-base setup); "
+                        "explicit options override single settings. An existing --out folder with the same settings "
+                        "is resumed; one with other settings is refused.")
+    tr.add_argument("--data", required=True, metavar="DIR",
+                    help="folder of images (a class-per-subfolder tree when no --labels is given)")
+    tr.add_argument("--labels", "--metadata", dest="labels", metavar="CSV", default=None,
+                    help="label file: HAM10000 metadata, ISIC one-hot ground truth, ISIC 2020 train.csv or a CSV of "
+                    "path/image and label (recognised by its columns)")
+    tr.add_argument("--groups-from", metavar="CSV", default=None,
+                    help="ISIC 2019 metadata CSV with lesion_id, to split by lesion")
+    tr.add_argument("--out", required=True, help="run folder")
+    tr.add_argument("--preset", choices=sorted(PRESETS), default="paper")
+    group = tr.add_argument_group("recipe settings (default: the preset's)")
+    group.add_argument("--alpha", type=float, default=None, help="MobileNetV2 width")
+    group.add_argument("--weights", default=None, help='"imagenet", "none" or a no-top .h5 file for --alpha')
+    group.add_argument("--image-size", type=_positive_int, default=None)
+    group.add_argument("--aspect", choices=("stretch", "crop", "pad"), default=None)
+    group.add_argument("--augment", choices=AUGMENTATIONS, default=None)
+    group.add_argument("--sampling", choices=SAMPLINGS, default=None)
+    group.add_argument("--epochs", type=_count, default=None)
+    group.add_argument("--head-epochs", type=_count, default=None,
+                       help="epochs training the head on frozen-base features first")
+    group.add_argument("--fine-tune-layers", type=_layers, default=argparse.SUPPRESS, metavar="N|all",
+                       help="base layers trained: 0 (frozen base), N (the top N) or all")
+    group.add_argument("--batch-size", type=_positive_int, default=None)
+    group.add_argument("--learning-rate", type=_positive_float, default=None)
+    group.add_argument("--warmup-epochs", type=float, default=None)
+    group.add_argument("--label-smoothing", type=float, default=None)
+    group.add_argument("--patience", type=_patience, default=argparse.SUPPRESS, metavar="N|none",
+                       help="early stopping on validation balanced accuracy")
+    for flag in _FLAGS:
+        name = flag.replace("_", "-")
+        group.add_argument(f"--{name}", dest=flag, action="store_true", default=None)
+        group.add_argument(f"--no-{name}", dest=flag, action="store_false")
+    group.add_argument("--seed", type=_count, default=None)
+    tr.add_argument("--val", type=_fraction, default=0.15, help="validation fraction (by lesion/patient)")
+    tr.add_argument("--test", type=_fraction, default=0.15, help="test fraction (by lesion/patient)")
+    tr.add_argument("--split-seed", type=_count, default=0)
+    tr.add_argument("--hair-cache", metavar="DIR", default=None, help="shared hair-removal cache (default: in the run)")
+    tr.add_argument("--balance", choices=("oversample", "undersample", "class-weight", "none"), default=None,
+                    help=argparse.SUPPRESS)  # deprecated: --sampling
+    tr.add_argument("--no-augment", action="store_true", help=argparse.SUPPRESS)  # deprecated: --augment none
+    tr.add_argument("--fine-tune-epochs", type=_count, default=None, help=argparse.SUPPRESS)  # deprecated
+    tr.add_argument("--quiet", action="store_true", help="only errors")
+
+    ev = sub.add_parser("evaluate", help="score a run on its own test split or on an external labelled set",
+                        formatter_class=formatter)
     ev.add_argument("run_dir")
-    ev.add_argument("--tta", action="store_true", help="average over flips and a quarter turn")
-    ex = sub.add_parser("export", help="export a run's best model")
+    ev.add_argument("--images", metavar="DIR", help="external images (with --labels)")
+    ev.add_argument("--labels", metavar="CSV", help="their labels: HAM10000 (image_id,dx), ISIC one-hot, generic")
+    ev.add_argument("--out", metavar="DIR", help="report folder (default: RUN/report or RUN/report-NAME)")
+    ev.add_argument("--tta", dest="tta", action="store_true", default=None, help="test-time augmentation (default: the recipe's)")
+    ev.add_argument("--no-tta", dest="tta", action="store_false")
+    ev.add_argument("--quiet", action="store_true")
+
+    pr = sub.add_parser("predict", help="class probabilities for new images, with the run's own preprocessing",
+                        formatter_class=formatter)
+    pr.add_argument("run_dir")
+    pr.add_argument("input", help="a folder of images, a CSV with a path/image column, or one image")
+    pr.add_argument("--out", required=True, metavar="FILE.csv")
+    pr.add_argument("--format", choices=("dermprep", "isic"), default="dermprep",
+                    help="isic: the ISIC challenge submission columns (image, MEL, NV, ...)")
+    pr.add_argument("--tta", dest="tta", action="store_true", default=None, help="test-time augmentation (default: the recipe's)")
+    pr.add_argument("--no-tta", dest="tta", action="store_false")
+    pr.add_argument("--quiet", action="store_true")
+
+    ex = sub.add_parser("export", help="export a run's model for mobile (TFLite) or serving (SavedModel)",
+                        formatter_class=formatter)
     ex.add_argument("run_dir")
     ex.add_argument("--tflite", action="store_true", help="write model.tflite")
     ex.add_argument("--quantize", choices=("float16", "dynamic", "int8"), default=None)
     ex.add_argument("--saved-model", action="store_true", help="write a SavedModel folder")
+    ex.add_argument("--quiet", action="store_true")
+
+    demo = sub.add_parser("demo", help="the whole job end to end on synthetic (or real) data, one HTML report",
+                          formatter_class=formatter)
+    demo.add_argument("--out", default="demo-output", help="output folder")
+    demo.add_argument("--data", metavar="DIR", help="HAM10000 images folder tree (with --metadata)")
+    demo.add_argument("--metadata", metavar="CSV", help="HAM10000_metadata.csv (with --data)")
+    demo.add_argument("--images", type=_positive_int, default=1000, help="synthetic data set size")
+    demo.add_argument("--image-size", type=_positive_int, default=96, help="training resolution")
+    demo.add_argument("--alpha", type=float, default=0.35, help="MobileNetV2 width")
+    demo.add_argument("--weights", default="auto",
+                      help='"auto" (ImageNet if Keras has it cached, else from scratch), "imagenet", "none" '
+                      "or a MobileNetV2 no-top .h5 file")
+    demo.add_argument("--epochs", type=_positive_int, default=12, help="training epochs")
+    demo.add_argument("--batch-size", type=_positive_int, default=32)
+    demo.add_argument("--hair-images", type=_positive_int, default=16, help="synthetic images for the hair timing")
+    demo.add_argument("--size", type=_size, default=(450, 600), help="WIDTHxHEIGHT of those images (default 600x450)")
+    demo.add_argument("--tflite", default="float32,float16,int8",
+                      help='comma-separated TFLite exports among float32, float16, dynamic, int8, or "none"')
+    demo.add_argument("--workers", type=_positive_int, default=None, help="processes for the OpenCV baseline")
+    demo.add_argument("--seed", type=_count, default=0)
+    demo.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
     return parser
 
 
-def _records(config: dict[str, Any]) -> Any:
-    from dermprep.ham10000 import lesion_split, read_metadata  # noqa: PLC0415
+def _recipe_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The recipe settings given on the command line (deprecated flags mapped, contradictions refused)."""
+    overrides: dict[str, Any] = {}
+    for name in ("alpha", "image_size", "aspect", "augment", "sampling", "epochs", "head_epochs", "batch_size",
+                 "learning_rate", "warmup_epochs", "label_smoothing", "seed", *_FLAGS):
+        value = getattr(args, name)
+        if value is not None:
+            overrides[name] = value
+    if args.weights is not None:
+        overrides["weights"] = None if args.weights == "none" else args.weights
+    for name in ("fine_tune_layers", "patience"):  # None is a value here ("all", "none"): absent means not given
+        if hasattr(args, name):
+            overrides[name] = getattr(args, name)
+    if args.balance is not None:
+        if "sampling" in overrides:
+            raise UsageError("--balance is the old name of --sampling; give one of them")
+        overrides["sampling"] = args.balance
+    if args.no_augment:
+        if overrides.get("augment", "none") != "none":
+            raise UsageError(f"--no-augment contradicts --augment {overrides['augment']}")
+        overrides["augment"] = "none"
+    if args.fine_tune_epochs is not None:  # the old two-phase form: head first, then fine-tuning
+        if "head_epochs" in overrides:
+            raise UsageError("--fine-tune-epochs (old) and --head-epochs (new) describe the same phases; give the new "
+                             "form: --head-epochs E --epochs F --fine-tune-layers N")
+        overrides["head_epochs"] = overrides.get("epochs", 30)
+        overrides["epochs"] = args.fine_tune_epochs
+        if overrides.get("fine_tune_layers") == 0:
+            raise UsageError("--fine-tune-epochs needs --fine-tune-layers N (N > 0)")
+    return overrides
 
-    metadata = read_metadata(config["metadata"], images_dir=config["data"])
-    return lesion_split(metadata, val=config["val"], test=config["test"], seed=config["seed"])
 
+def _train(args: argparse.Namespace, log: Any) -> int:
+    from dermprep.datasets import group_split, read_records  # noqa: PLC0415
+    from dermprep.io import atomic_write_text  # noqa: PLC0415
 
-def _dataset(part: Any, config: dict[str, Any], *, training: bool) -> Any:
-    import dermprep.tfdata as T  # noqa: PLC0415
+    from .recipe import recipe_from  # noqa: PLC0415
+    from .runs import fit  # noqa: PLC0415
 
-    size = config["image_size"]
-    balance = None
-    if training and config["balance"] in ("oversample", "undersample"):
-        balance = T.balance(strategy=config["balance"], seed=config["seed"], num_classes=7)
-    ds = T.from_records(
-        part["path"].tolist(), part["label"].to_numpy(), image_size=(size, size),
-        remove_hair=config["remove_hair"], cache_dir=config.get("hair_cache"), balance=balance,
-        shuffle_seed=config["seed"] if training and balance is None else None,  # one-class batches otherwise
-    )
-    if training and config["augment"]:
-        ds = ds.apply(T.augment(seed=config["seed"]))
-    return ds.batch(config["batch_size"]).prefetch(2)
-
-
-def _train(args: argparse.Namespace) -> int:
-    from dermmodels import build_mobilenetv2_classifier, fine_tune, train  # noqa: PLC0415
-    from dermprep.sampling import class_weights  # noqa: PLC0415
-
-    run = Path(args.out)
-    run.mkdir(parents=True, exist_ok=True)
-    config = {
-        "data": str(Path(args.data).resolve()), "metadata": str(Path(args.metadata).resolve()),
-        "epochs": args.epochs, "batch_size": args.batch_size, "image_size": args.image_size, "alpha": args.alpha,
-        "weights": None if args.weights == "none" else args.weights, "learning_rate": args.learning_rate,
-        "balance": args.balance, "augment": not args.no_augment, "remove_hair": args.remove_hair,
-        "hair_cache": str(run / "hair-cache") if args.remove_hair else None, "val": args.val, "test": args.test,
-        "seed": args.seed, "fine_tune_layers": args.fine_tune_layers, "fine_tune_epochs": args.fine_tune_epochs,
-    }
-    (run / "config.json").write_text(json.dumps(config, indent=2))
-    split = _records(config)
-    (run / "split.txt").write_text(split.summary() + "\n")
-    print(split.summary(), flush=True)
-    model = build_mobilenetv2_classifier(
-        7, input_shape=(args.image_size, args.image_size, 3), weights=config["weights"], alpha=args.alpha
-    )
-    weights = class_weights(split.train["label"], 7) if args.balance == "class-weight" else None
-    history = train(
-        model, _dataset(split.train, config, training=True), _dataset(split.val, config, training=False),
-        epochs=args.epochs, learning_rate=args.learning_rate, run_dir=run, class_weight=weights, verbose=2,
-    )
-    if args.fine_tune_layers > 0:
-        fine = fine_tune(
-            model, _dataset(split.train, config, training=True), _dataset(split.val, config, training=False),
-            layers=args.fine_tune_layers, epochs=args.fine_tune_epochs, run_dir=run / "fine-tune",
-            class_weight=weights, verbose=2,
-        )
-        history = {k: history.get(k, []) + fine.get(k, []) for k in set(history) | set(fine)}
-        model.save(run / "best.keras")
-    (run / "history.json").write_text(json.dumps(history, indent=2))
-    print(f"run written to {run.resolve()}")
+    if args.val + args.test >= 1:
+        raise UsageError(f"--val + --test must be < 1 to leave images for training; got {args.val} + {args.test}")
+    recipe = recipe_from(args.preset, **_recipe_overrides(args))
+    records = read_records(args.data, args.labels, metadata=args.groups_from)
+    train, val, test = group_split(records, val=args.val, test=args.test, seed=args.split_seed)
+    if len(train) == 0 or len(val) == 0:
+        raise UsageError(f"the split left {len(train)} training and {len(val)} validation images; more data or other "
+                         "--val/--test fractions are needed")
+    log(f"{len(records)} images ({records.layout} layout), classes {list(records.class_names)}: "
+        f"{len(train)} train / {len(val)} val / {len(test)} test, split by group (lesion or patient)")
+    data = {"images": str(Path(args.data).resolve()), "labels": str(Path(args.labels).resolve()) if args.labels else None,
+            "groups_from": str(Path(args.groups_from).resolve()) if args.groups_from else None,
+            "layout": records.layout, "val": args.val, "test": args.test, "split_seed": args.split_seed}
+    run = fit(recipe, train, val, args.out, class_names=records.class_names, preset=args.preset, data=data,
+              hair_cache=args.hair_cache, log=log, progress=None if not args.quiet else False)
+    split = io.StringIO()
+    columns = ["image_id", "path", "label", "group"]
+    for part, frame in (("train", train), ("val", val), ("test", test)):
+        frame.assign(part=part)[[*columns, "part"]].to_csv(split, index=False, header=part == "train")
+    atomic_write_text(run.path / "split.csv", split.getvalue())
+    log(f"run written to {run.path.resolve()}")
     return 0
 
 
-def _load(run: Path) -> tuple[Any, dict[str, Any]]:
-    import keras  # noqa: PLC0415
+def _evaluate(args: argparse.Namespace, log: Any) -> int:
+    import pandas as pd  # noqa: PLC0415
 
-    config_file = run / "config.json"
-    if not config_file.is_file() or not (run / "best.keras").is_file():
-        raise FileNotFoundError(f"{run} is not a finished dermmodels run (config.json and best.keras needed)")
-    return keras.models.load_model(run / "best.keras"), json.loads(config_file.read_text())
+    from dermprep.datasets import read_records  # noqa: PLC0415
+
+    from .evaluation import report_from_predictions, write_report  # noqa: PLC0415
+    from .runs import Run  # noqa: PLC0415
+
+    if (args.images is None) != (args.labels is None):
+        raise UsageError("--images and --labels go together (an external labelled set); give both or neither")
+    run = Run(args.run_dir)
+    if args.images is None:
+        split_file = run.path / "split.csv"
+        if not split_file.is_file():
+            raise FileNotFoundError(f"{split_file} not found: the run has no recorded split; give --images and --labels")
+        frame = pd.read_csv(split_file, dtype={"image_id": str, "group": str})
+        frame = frame[frame["part"] == "test"]
+        if frame.empty:
+            raise UsageError("the run's test split is empty (trained with --test 0); give --images and --labels")
+        name, out = "test split", Path(args.out) if args.out else run.path / "report"
+    else:
+        records = read_records(args.images, args.labels, class_names=run.class_names)
+        frame = records.frame
+        name = f"{args.images} ({records.layout} labels)"
+        out = Path(args.out) if args.out else run.path / f"report-{Path(args.images).name}"
+    log(f"evaluating {run.path} on {len(frame)} images of the {name}")
+    images = run.load_images(frame["path"].tolist(), progress=None if not args.quiet else False)
+    probabilities = run.predict(images, tta=args.tta)
+    report = report_from_predictions(frame["label"].to_numpy(), probabilities, run.class_names,
+                                     groups=frame["group"].to_numpy())
+    history_file = run.path / "history.json"
+    import json  # noqa: PLC0415
+
+    history = json.loads(history_file.read_text()) if history_file.is_file() else None
+    labels = frame["label"].to_numpy()
+    write_report(report, out, history=history, examples=list(images[:16]), example_labels=labels[:16],
+                 example_probabilities=probabilities[:16])
+    print(report.summary())
+    log(f"report: {(out / 'report.html').resolve()}")
+    return 0
+
+
+def _inputs(source: str) -> list[str]:
+    """The image files named by INPUT: a folder (recursively), a CSV with a path column, or one image."""
+    import pandas as pd  # noqa: PLC0415
+
+    from dermprep.io import IMAGE_SUFFIXES, find_images  # noqa: PLC0415
+
+    path = Path(source)
+    if path.is_dir():
+        found = [str(path / relative) for relative in find_images(path)]
+        if not found:
+            raise UsageError(f"{source!r} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        return found
+    if not path.is_file():
+        raise FileNotFoundError(f"input not found: {source!r} (a folder, a CSV of paths, or an image)")
+    if path.suffix.lower() == ".csv":
+        frame = pd.read_csv(path, dtype=str)
+        column = next((c for c in frame.columns if c.strip().lower() in ("path", "file", "filename", "image_path")), None)
+        if column is None:
+            raise UsageError(f"{source!r} needs a 'path' column with the image files; found {list(frame.columns)}")
+        return [str(p if Path(p).is_absolute() else path.parent / p) for p in frame[column].astype(str)]
+    return [str(path)]
+
+
+def _predict(args: argparse.Namespace, log: Any) -> int:
+    import numpy as np  # noqa: PLC0415
+
+    from dermprep.datasets import ISIC_CLASSES  # noqa: PLC0415
+    from dermprep.io import atomic_write_text  # noqa: PLC0415
+    from dermprep.progress import progress_bar  # noqa: PLC0415
+
+    from .runs import Run  # noqa: PLC0415
+
+    run = Run(args.run_dir)
+    files = _inputs(args.input)
+    names = run.class_names
+    if args.format == "isic":  # the challenge's column order, whatever the run's class order
+        to_isic = {v: k for k, v in ISIC_CLASSES.items() if k not in ("AK",)}
+        missing = [n for n in names if n not in to_isic]
+        if missing:
+            raise UsageError(f"--format isic needs ISIC class names; this run's classes {missing} have no ISIC column")
+        columns = [names.index(v) for k, v in ISIC_CLASSES.items() if k != "AK" and v in names]
+        header = ["image", *(to_isic[names[c]] for c in columns)]
+    else:
+        header = ["image", "path", *(f"p_{n}" for n in names), "predicted"]
+    rows: list[list[Any]] = []
+    failed: dict[str, str] = {}
+    bar = progress_bar(total=len(files), desc="predict", unit="img", enabled=False if args.quiet else None)
+    chunk = 64
+    try:
+        for start in range(0, len(files), chunk):
+            batch, kept = [], []
+            for file in files[start : start + chunk]:
+                try:
+                    batch.append(run.preprocessing.load(file))
+                    kept.append(file)
+                except (OSError, ValueError) as exc:
+                    failed[file] = str(exc)
+                bar.update(1)
+            if not batch:
+                continue
+            probabilities = run.predict(np.stack(batch), tta=args.tta)
+            for file, p in zip(kept, probabilities, strict=True):
+                stem = Path(file).stem
+                if args.format == "isic":
+                    rows.append([stem, *(f"{p[c]:.6f}" for c in columns)])
+                else:
+                    rows.append([stem, file, *(f"{v:.6f}" for v in p), names[int(np.argmax(p))]])
+    finally:
+        bar.close()
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    atomic_write_text(args.out, text.getvalue())
+    log(f"{len(rows)} predictions written to {Path(args.out).resolve()}")
+    if failed:
+        print(f"{len(failed)} file(s) could not be read and were left out:", file=sys.stderr)
+        for file, reason in sorted(failed.items()):
+            print(f"  {file}: {reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _export(args: argparse.Namespace, log: Any) -> int:
+    import json  # noqa: PLC0415
+
+    import numpy as np  # noqa: PLC0415
+    import pandas as pd  # noqa: PLC0415
+
+    from dermprep.io import atomic_write_json  # noqa: PLC0415
+
+    from .export import AGREEMENT_THRESHOLD, export_saved_model, export_tflite  # noqa: PLC0415
+    from .runs import Run  # noqa: PLC0415
+
+    if not (args.tflite or args.saved_model):
+        raise UsageError("nothing to do; pass --tflite and/or --saved-model")
+    if args.quantize and not args.tflite:
+        raise UsageError("--quantize goes with --tflite")
+    run = Run(args.run_dir)
+    if args.saved_model:
+        log(f"SavedModel: {export_saved_model(run.model, run.path / 'saved_model')}")
+    if args.tflite:
+        split_file = run.path / "split.csv"
+        frame = pd.read_csv(split_file, dtype={"image_id": str, "group": str}) if split_file.is_file() else None
+        if frame is None or not {"val", "test"} <= set(frame["part"]):
+            raise FileNotFoundError(f"{split_file} with validation and test images is needed to calibrate and check "
+                                    "the export")
+        calibration = run.load_images(frame[frame["part"] == "val"]["path"].tolist()[:256], progress=False)
+        parity = run.load_images(frame[frame["part"] == "test"]["path"].tolist()[:256], progress=False)
+        result = export_tflite(run.model, run.path / "model.tflite", quantize=args.quantize,
+                               representative_data=calibration.astype(np.float32), parity_images=parity.astype(np.float32))
+        atomic_write_json(run.path / "export.json", result.as_dict())
+        print(json.dumps(result.as_dict(), indent=2))
+        if result.top1_agreement < AGREEMENT_THRESHOLD:
+            print(f"note: the {args.quantize or 'float32'} model gives a different top-1 class than Keras on "
+                  f"{1 - result.top1_agreement:.1%} of {result.samples} test images; "
+                  "--quantize float16 kept 98-100% in our measurements (docs/models.md, 'Mobile cost')",
+                  file=sys.stderr)
+    return 0
+
+
+def _demo(args: argparse.Namespace, log: Any) -> int:
+    from .demo import run_demo  # noqa: PLC0415
+
+    tflite = [] if args.tflite == "none" else [v.strip() for v in args.tflite.split(",") if v.strip()]
+    unknown = sorted(set(tflite) - {"float32", "float16", "dynamic", "int8"})
+    if unknown:
+        raise UsageError(f"--tflite takes float32, float16, dynamic, int8 or none; got {', '.join(unknown)}")
+    if (args.data is None) != (args.metadata is None):
+        raise UsageError("--data and --metadata go together (a HAM10000 folder and its CSV); give both or neither")
+    run_demo(args.out, data=args.data, metadata=args.metadata, n_images=args.images, image_size=args.image_size,
+             alpha=args.alpha, weights=args.weights, epochs=args.epochs, batch_size=args.batch_size,
+             hair_images=args.hair_images, hair_shape=args.size, quantize=[None if q == "float32" else q for q in tflite],
+             workers=args.workers, seed=args.seed, progress=not args.quiet, log=log)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``dermmodels`` command; returns the exit code."""
+    """Entry point of the ``dermmodels`` command; returns the exit code (0 ok, 1 failure, 2 usage)."""
     args = _parser().parse_args(argv)
     import importlib.util  # noqa: PLC0415
 
     if importlib.util.find_spec("tensorflow") is None:
         print(f"dermmodels {args.command}: error: TensorFlow is not installed; install it with "
               "`pip install 'dermprep[tf]'`", file=sys.stderr)
-        return 2
-    from dermprep._tensorflow import import_tensorflow_quietly  # noqa: PLC0415
+        return 1
+    from dermprep.runtime import import_tensorflow_quietly  # noqa: PLC0415
 
     import_tensorflow_quietly()  # TensorFlow's C++ notices would drown the progress
+    quiet = getattr(args, "quiet", False)
+
+    def log(message: str) -> None:
+        if not quiet:
+            print(message, flush=True)
+
+    commands = {"train": _train, "evaluate": _evaluate, "predict": _predict, "export": _export, "demo": _demo}
     try:
-        if args.command == "train":
-            return _train(args)
-        run = Path(args.run_dir)
-        model, config = _load(run)
-        if args.command == "evaluate":
-            from dermmodels import evaluate  # noqa: PLC0415
-            from dermprep import CLASS_NAMES  # noqa: PLC0415
-
-            split = _records(config)
-            history_file = run / "history.json"
-            history = json.loads(history_file.read_text()) if history_file.is_file() else None
-            report = evaluate(model, _dataset(split.test, config, training=False), class_names=CLASS_NAMES,
-                              out_dir=run / "report", history=history, tta=args.tta)
-            print(report.summary())
-            print(f"report: {(run / 'report' / 'report.html').resolve()}")
-            return 0
-        from dermmodels import export as export_module  # noqa: PLC0415
-        from dermmodels import export_saved_model, export_tflite  # noqa: PLC0415
-
-        if not (args.tflite or args.saved_model):
-            print("dermmodels export: nothing to do; pass --tflite and/or --saved-model", file=sys.stderr)
-            return 2
-        if args.saved_model:
-            print(f"SavedModel: {export_saved_model(model, run / 'saved_model')}")
-        if args.tflite:
-            import numpy as np  # noqa: PLC0415
-
-            split = _records(config)
-
-            def images(part: Any) -> Any:  # up to 8 batches of the pipeline's (hair-free, resized) images
-                return np.concatenate([x.numpy() for x, _ in _dataset(part, config, training=False).take(8)])
-
-            # Calibrate on validation images, check agreement on held-out test images.
-            result = export_tflite(model, run / "model.tflite", quantize=args.quantize,
-                                   representative_data=images(split.val).astype(np.float32),
-                                   parity_images=images(split.test).astype(np.float32))
-            (run / "export.json").write_text(json.dumps(result.as_dict(), indent=2))
-            print(json.dumps(result.as_dict(), indent=2))
-            if result.top1_agreement < export_module._LOW_AGREEMENT:
-                print(f"note: the {args.quantize or 'float32'} model gives a different top-1 class than Keras on "
-                      f"{1 - result.top1_agreement:.1%} of {result.samples} test images; "
-                      "--quantize float16 kept 98-100% in our measurements (docs/models.md, 'Mobile cost')",
-                      file=sys.stderr)
-        return 0
-    except (FileNotFoundError, ValueError, TypeError, RuntimeError) as exc:
+        return commands[args.command](args, log)
+    except UsageError as exc:
         print(f"dermmodels {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except (OSError, ValueError, TypeError, RuntimeError) as exc:
+        print(f"dermmodels {args.command}: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

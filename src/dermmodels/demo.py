@@ -1,4 +1,4 @@
-"""The main job end to end: what ``make demo`` / ``dermprep demo`` runs.
+"""The main job end to end: what ``make demo`` / ``dermmodels demo`` runs.
 
 Data (a synthetic HAM10000-like folder by default, or a real HAM10000
 folder), hair removal (Dull Razor timed against the OpenCV recipe), the
@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import math
 import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from dermprep.validation import check_choice, check_positive_int, check_seed
 
 __all__ = ["run_demo", "resolve_weights"]
 
@@ -57,9 +59,9 @@ def _embed(path: Path, alt: str) -> str:
 
 def _agreement_note(exports: list[Any]) -> str:
     """A sentence on what top-1 agreement under 98% means, where an export has it."""
-    from .export import _LOW_AGREEMENT  # noqa: PLC0415
+    from .export import AGREEMENT_THRESHOLD  # noqa: PLC0415
 
-    low = [e.quantize for e in exports if e.top1_agreement < _LOW_AGREEMENT]
+    low = [e.quantize for e in exports if e.top1_agreement < AGREEMENT_THRESHOLD]
     if not low:
         return ""
     return (f"<p class='small'>{', '.join(map(str, low))}: under 98% agreement, so the file answers differently from "
@@ -82,15 +84,247 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 def _augmentation_grid(path: Path, images: Sequence[np.ndarray], seed: int) -> None:
     from dermprep.augment import default_pipeline  # noqa: PLC0415
-    from dermprep.demo import save_panel  # noqa: PLC0415
+    from dermprep.figures import save_panel  # noqa: PLC0415
 
     pipeline = default_pipeline()
     rows = []
     for k, image in enumerate(images):
         row = [("original", image)]
-        row += [(f"epoch {e}", pipeline.apply(image, seed=seed, index=k, epoch=e)) for e in range(5)]
+        row += [(f"epoch {e}", pipeline(image, seed=seed, index=k, epoch=e)) for e in range(5)]
         rows.append(row)
     save_panel(path, rows, "Default lesion-aware augmentation of hair-free training images, five epochs each")
+
+
+@dataclass
+class _Demo:
+    """What the demo's steps share: the settings, where things go, and what earlier steps produced."""
+
+    out: Path
+    settings: dict[str, Any]
+    log: Callable[[str], Any]
+    progress: bool
+    figures: Path = field(init=False)
+    timings: dict[str, float] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    made: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.figures = self.out / "figures"
+        self.figures.mkdir(parents=True, exist_ok=True)
+
+    def bar(self, total: int, unit: str) -> Any:
+        from dermprep.progress import progress_bar  # noqa: PLC0415
+
+        return progress_bar(total=total, desc="", unit=unit, enabled=None if self.progress else False, leave=False)
+
+
+def _step_data(demo: _Demo) -> None:
+    """Data: a synthetic HAM10000-like set (or a real one), split by lesion."""
+    from dermprep.ham10000 import lesion_split, read_metadata  # noqa: PLC0415
+    from dermprep.synthetic import write_ham10000_like  # noqa: PLC0415
+
+    s = demo.settings
+    if s["data"] is None:
+        demo.log(f"  writing a synthetic HAM10000-like data set ({s['n_images']} images, 200x150, with hair)")
+        with demo.bar(s["n_images"], "img") as bar:
+            images_dir, csv_path = write_ham10000_like(
+                demo.out / "synthetic-ham10000", s["n_images"], seed=s["seed"],
+                progress=lambda done, total: bar.update(done - bar.n),
+            )
+        source = f"synthetic HAM10000-like set ({s['n_images']} images, seed {s['seed']}) written to {images_dir.parent}"
+    else:
+        images_dir, csv_path = Path(s["data"]), Path(s["metadata"])
+        source = f"{csv_path} with images from {images_dir}"
+    frame = read_metadata(csv_path, images_dir=images_dir)
+    split = lesion_split(frame, val=0.15, test=0.15, seed=s["seed"])
+    demo.log("\n".join("  " + line for line in split.summary().splitlines()))
+    demo.made.update(frame=frame, split=split, source=source)
+
+
+def _step_hair_benchmark(demo: _Demo) -> None:
+    """Hair removal: Dull Razor against the OpenCV recipe on synthetic images with known hair, and dataset panels."""
+    from dermprep import remove_hair  # noqa: PLC0415
+    from dermprep.demo import hair_removal_demo  # noqa: PLC0415
+    from dermprep.figures import save_panel  # noqa: PLC0415
+    from dermprep.io import read_rgb  # noqa: PLC0415
+
+    s = demo.settings
+    hair = hair_removal_demo(demo.figures, n_images=s["hair_images"], shape=s["hair_shape"], seed=s["seed"],
+                             workers=s["workers"], write_summary=False, log=demo.log)
+    candidates = []
+    for path in demo.made["split"].train["path"].tolist()[:12]:
+        rgb = read_rgb(path)
+        restored, mask = remove_hair(rgb, return_mask=True)
+        candidates.append((float(mask.mean()), path, rgb, restored, mask))
+    demo.made["hair_free"] = [c[3] for c in candidates[:3]]  # in split order: the augmentation grid's images
+    candidates.sort(key=lambda c: -c[0])  # the three hairiest of the first twelve
+    rows = [[(Path(path).name, rgb), ("Dull Razor", restored), ("hair mask", mask)]
+            for _, path, rgb, restored, mask in candidates[:3]]
+    save_panel(demo.figures / "hair_removal_dataset.png", rows, "Hair removal on images of the training set")
+    demo.made["hair"] = hair
+
+
+def _step_hair_dataset(demo: _Demo) -> None:
+    """Hair removal over the whole data set, cached on disk for every epoch."""
+    from dermprep.preprocess import Preprocessing  # noqa: PLC0415
+
+    s = demo.settings
+    frame = demo.made["frame"]
+    preprocessing = Preprocessing(image_size=(s["image_size"], s["image_size"]), remove_hair=True)
+    started = time.perf_counter()
+    with demo.bar(len(frame), "img") as bar:
+        preprocessing.load_many(frame["path"].tolist(), cache_dir=demo.out / "hair-cache", progress=bar.update)
+    demo.made["hair"]["dataset_images_per_second"] = len(frame) / (time.perf_counter() - started)
+    demo.made["preprocessing"] = preprocessing
+
+
+def _step_pipeline(demo: _Demo) -> None:
+    """The input pipeline: exact balancing and lesion-aware augmentation in tf.data, with explicit epochs."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    import dermprep.tfdata as T  # noqa: PLC0415
+    from dermprep import CLASS_NAMES  # noqa: PLC0415
+    from dermprep.sampling import class_counts, epoch_indices, plot_class_distribution  # noqa: PLC0415
+
+    s, split = demo.settings, demo.made["split"]
+    train_labels = split.train["label"].to_numpy()
+    before = class_counts(train_labels, len(CLASS_NAMES))
+    per_class = math.ceil(len(train_labels) / len(CLASS_NAMES))
+    target = [per_class if c > 0 else 0 for c in before]
+    after = np.bincount(train_labels[epoch_indices(train_labels, target, seed=s["seed"], epoch=0)],
+                        minlength=len(CLASS_NAMES))
+    plot_class_distribution({"training split": before, "one balanced epoch": after}, CLASS_NAMES,
+                            demo.figures / "class_distribution.png",
+                            title="Training classes before and after balancing (every class equally often)")
+    cache = str(demo.out / "hair-cache")
+    preprocessing = demo.made["preprocessing"]
+
+    def part_ds(part: Any) -> tf.data.Dataset:
+        return T.from_records(part["path"].tolist(), part["label"].to_numpy(), preprocessing=preprocessing,
+                              cache_dir=cache).batch(s["batch_size"]).prefetch(2)
+
+    def train_epoch(epoch: tf.Tensor) -> tf.data.Dataset:  # epoch e: its own balanced order and augmentation
+        records = T.from_records(split.train["path"].tolist(), train_labels, preprocessing=preprocessing,
+                                 cache_dir=cache, balance=T.balance(strategy="target", target=target, seed=s["seed"],
+                                                                    epoch=epoch, num_classes=len(CLASS_NAMES)))
+        return records.apply(T.augment(seed=s["seed"], epoch=epoch)).batch(s["batch_size"])
+
+    epoch_size = int(np.sum(target))
+    started = time.perf_counter()
+    seen = sum(int(x.shape[0]) for x, _ in train_epoch(tf.constant(0, tf.int64)))  # a pass consumes no epoch
+    demo.made.update(
+        train_ds=T.epochs(train_epoch, s["epochs"]).prefetch(2), steps=math.ceil(epoch_size / s["batch_size"]),
+        val_ds=part_ds(split.val), test_ds=part_ds(split.test), seen=seen,
+        pipeline_rate=seen / (time.perf_counter() - started), class_counts=(before, after),
+    )
+    _augmentation_grid(demo.figures / "augmentation.png", demo.made["hair_free"], s["seed"])  # what training sees
+
+
+def _step_training(demo: _Demo) -> None:
+    """Training: MobileNetV2, frozen ImageNet base if available, else from scratch; early stopping, checkpoints."""
+    import keras  # noqa: PLC0415
+
+    from dermprep import CLASS_NAMES  # noqa: PLC0415
+
+    from .model import build_mobilenetv2_classifier  # noqa: PLC0415
+    from .training import train  # noqa: PLC0415
+
+    s = demo.settings
+    resolved = resolve_weights(s["weights"], s["alpha"], s["image_size"])
+    pretrained = resolved is not None
+    rate = s["learning_rate"] or (1e-3 if pretrained else 3e-3)
+    demo.log(f"  MobileNetV2 alpha {s['alpha']}, {s['image_size']}x{s['image_size']}, "
+             f"{'frozen ImageNet base' if pretrained else 'from scratch: no ImageNet weights cached, weights=None'}, "
+             f"up to {s['epochs']} epoch{'s' if s['epochs'] != 1 else ''} of {demo.made['seen']} images")
+    keras.utils.set_random_seed(s["seed"])
+    model = build_mobilenetv2_classifier(len(CLASS_NAMES), input_shape=(s["image_size"], s["image_size"], 3),
+                                         weights=resolved, alpha=s["alpha"], freeze_base=pretrained)
+    run = demo.out / "run"
+    shutil.rmtree(run, ignore_errors=True)
+    started = time.perf_counter()
+    history = train(model, demo.made["train_ds"], demo.made["val_ds"], epochs=s["epochs"], learning_rate=rate,
+                    patience=max(3, s["epochs"] // 3), run_dir=run, steps_per_epoch=demo.made["steps"],
+                    verbose=2 if demo.progress else 0)
+    demo.made.update(model=model, history=history, resolved=resolved, pretrained=pretrained,
+                     epochs_run=len(history.get("loss", [])), training_seconds=time.perf_counter() - started)
+
+
+def _step_evaluation(demo: _Demo) -> None:
+    """Evaluation on the test split: lesions never seen in training."""
+    from dermprep import CLASS_NAMES  # noqa: PLC0415
+
+    from .evaluation import evaluate  # noqa: PLC0415
+
+    s, model, test_ds = demo.settings, demo.made["model"], demo.made["test_ds"]
+    report = evaluate(model, test_ds, class_names=CLASS_NAMES, out_dir=demo.out / "evaluation",
+                      history=demo.made["history"])
+    demo.log("\n".join("  " + line for line in report.summary().splitlines()))
+    test_images = np.concatenate([x.numpy() for x, _ in test_ds])
+    model.predict(test_images[: s["batch_size"]], batch_size=s["batch_size"], verbose=0)  # trace before timing
+    started = time.perf_counter()
+    model.predict(test_images, batch_size=s["batch_size"], verbose=0)
+    demo.made.update(report=report, test_images=test_images,
+                     keras_rate=len(test_images) / (time.perf_counter() - started))
+
+
+def _step_export(demo: _Demo) -> None:
+    """Export: TFLite files, each run and compared with the Keras model."""
+    from .export import export_tflite  # noqa: PLC0415
+
+    exports = []
+    calibration = np.concatenate([x.numpy() for x, _ in demo.made["val_ds"]])[:64].astype(np.float32)
+    for q in demo.settings["quantize"]:
+        result = export_tflite(demo.made["model"], demo.out / "export" / f"model_{q or 'float32'}.tflite", quantize=q,
+                               representative_data=calibration,
+                               parity_images=demo.made["test_images"].astype(np.float32))
+        exports.append(result)
+        demo.log(f"  {q or 'float32':8s} {result.size_bytes / 1e6:6.2f} MB  top-1 agreement "
+                 f"{result.top1_agreement:.3f}  max prob diff {result.max_probability_difference:.3f}  "
+                 f"{result.seconds_per_image * 1e3:.2f} ms/image")
+    if not exports:
+        demo.log("  no export asked for")
+    demo.made["exports"] = exports
+
+
+def _step_report(demo: _Demo) -> None:
+    """The report: one self-contained HTML page and summary.json."""
+    from dermprep.io import atomic_write_json, atomic_write_text  # noqa: PLC0415
+
+    made, hair = demo.made, demo.made["hair"]
+    exports = made["exports"]
+    throughput = {
+        **{f"hair removal: {name}": value for name, value in hair["throughput_images_per_second"].items()},
+        "hair removal of the data set (decode + Dull Razor + cache)": hair["dataset_images_per_second"],
+        "input pipeline (cached, balanced, augmented, batched)": made["pipeline_rate"],
+        "training (incl. validation)": (made["epochs_run"] * made["seen"] / made["training_seconds"]
+                                        if made["epochs_run"] else float("nan")),
+        "Keras inference": made["keras_rate"],
+        **{f"TFLite {e.quantize or 'float32'} inference": 1.0 / e.seconds_per_image for e in exports},
+    }
+    before, after = made["class_counts"]
+    demo.summary.update({
+        "source": made["source"],
+        "weights": made["resolved"] or "none (trained from scratch)",
+        "split": {name: len(part) for name, part in zip(("train", "val", "test"), made["split"], strict=True)},
+        "class_counts": {"train": before.tolist(), "balanced_epoch": after.tolist()},
+        "hair_removal": {k: v for k, v in hair.items() if k != "table"},
+        "throughput_images_per_second": throughput,
+        "history": made["history"],
+        "epochs_run": made["epochs_run"],
+        "metrics": made["report"].as_dict(),
+        "exports": [e.as_dict() for e in exports],
+        "timings_seconds": demo.timings,
+    })
+    demo.summary["elapsed_seconds"] = float(sum(demo.timings.values()))
+    atomic_write_json(demo.out / "summary.json", demo.summary)
+    page = _report_html(demo.summary, hair, made["report"], exports, demo.out, demo.figures, made["source"],
+                        made["pretrained"])
+    atomic_write_text(demo.out / "report.html", page)
+
+
+_STEPS = (_step_data, _step_hair_benchmark, _step_hair_dataset, _step_pipeline, _step_training, _step_evaluation,
+          _step_export, _step_report)
+_TIMING_NAMES = ("data", "hair_benchmark", "hair_dataset", "pipeline", "training", "evaluation", "export", "report")
 
 
 def run_demo(
@@ -114,6 +348,10 @@ def run_demo(
     progress: bool = True,
 ) -> dict[str, Any]:
     """Run the whole job and write ``report.html`` (self-contained) and ``summary.json`` to ``out_dir``.
+
+    The steps, each a function of its own: data, hair-removal benchmark,
+    hair removal of the data set, the input pipeline, training, evaluation,
+    export, report.
 
     Parameters
     ----------
@@ -158,203 +396,34 @@ def run_demo(
     dict
         Everything in ``summary.json``: settings, timings, throughputs, metrics, exports.
     """
-    import keras  # noqa: PLC0415
-    import tensorflow as tf  # noqa: PLC0415
-    from tqdm.auto import tqdm  # noqa: PLC0415
-
-    import dermprep.tfdata as T  # noqa: PLC0415
-    from dermprep import CLASS_NAMES, remove_hair  # noqa: PLC0415
-    from dermprep.batch import read_rgb  # noqa: PLC0415
-    from dermprep.demo import hair_removal_demo, save_panel  # noqa: PLC0415
-    from dermprep.ham10000 import lesion_split, read_metadata  # noqa: PLC0415
-    from dermprep.sampling import class_counts, epoch_indices, plot_class_distribution  # noqa: PLC0415
-    from dermprep.synthetic import write_ham10000_like  # noqa: PLC0415
-
-    from .evaluate import evaluate  # noqa: PLC0415
-    from .export import _QUANTIZE, export_tflite  # noqa: PLC0415
-    from .model import build_mobilenetv2_classifier  # noqa: PLC0415
-    from .train import train  # noqa: PLC0415
+    from .export import QUANTIZE_MODES  # noqa: PLC0415
 
     if (data is None) != (metadata is None):
         raise ValueError("data and metadata go together: pass both (a HAM10000 folder and its CSV) or neither")
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 32:
-        raise ValueError(f"image_size must be an integer >= 32; got {image_size!r}")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("hair_images", hair_images)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    image_size = check_positive_int(image_size, "image_size", minimum=32)
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("hair_images", hair_images),
+                        ("n_images", n_images)):
+        check_positive_int(value, name)
+    seed = check_seed(seed)
     quantize = list(quantize)
     for q in quantize:  # checked before any work, not after training
-        if q not in _QUANTIZE:
-            raise ValueError(f"quantize entries must be None, 'float16', 'dynamic' or 'int8'; got {q!r}")
-
-    started = time.perf_counter()
-    out = Path(out_dir)
-    figures = out / "figures"
-    figures.mkdir(parents=True, exist_ok=True)
-    steps = 8
-    timings: dict[str, float] = {}
-    summary: dict[str, Any] = {"settings": {
+        check_choice(q, "quantize entries", QUANTIZE_MODES)
+    settings = {"data": data, "metadata": metadata, "n_images": n_images, "image_size": image_size, "alpha": alpha,
+                "weights": weights, "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
+                "hair_images": hair_images, "hair_shape": hair_shape, "quantize": quantize, "workers": workers,
+                "seed": seed}
+    demo = _Demo(Path(out_dir), settings, log, progress)
+    demo.summary["settings"] = {
         "data": str(data) if data else "synthetic", "images": n_images if data is None else None,
         "image_size": image_size, "alpha": alpha, "epochs": epochs, "batch_size": batch_size, "seed": seed,
-    }}
-    keras.utils.set_random_seed(seed)
-
-    # 1. Data -------------------------------------------------------------
-    t = time.perf_counter()
-    if data is None:
-        log(f"[1/{steps}] writing a synthetic HAM10000-like data set ({n_images} images, 200x150, with hair)")
-        with tqdm(total=n_images, disable=not progress, unit="img", leave=False) as bar:
-            images_dir, csv_path = write_ham10000_like(
-                out / "synthetic-ham10000", n_images, seed=seed,
-                progress=lambda done, total: bar.update(done - bar.n),
-            )
-        source = f"synthetic HAM10000-like set ({n_images} images, seed {seed}) written to {images_dir.parent}"
-    else:
-        log(f"[1/{steps}] reading {metadata} and {data}")
-        images_dir, csv_path = Path(data), Path(metadata)
-        source = f"{csv_path} with images from {images_dir}"
-    frame = read_metadata(csv_path, images_dir=images_dir)
-    split = lesion_split(frame, val=0.15, test=0.15, seed=seed)
-    log("\n".join("  " + line for line in split.summary().splitlines()))
-    timings["data"] = time.perf_counter() - t
-
-    # 2. Hair removal: timing and quality on synthetic images with known hair -----------
-    t = time.perf_counter()
-    log(f"[2/{steps}] hair removal: Dull Razor vs the OpenCV recipe on {hair_images} synthetic "
-        f"{hair_shape[1]}x{hair_shape[0]} images")
-    hair = hair_removal_demo(figures, n_images=hair_images, shape=hair_shape, seed=seed, workers=workers,
-                             write_summary=False, log=log)
-    candidates = []
-    for path in split.train["path"].tolist()[:12]:
-        rgb = read_rgb(path)
-        restored, mask = remove_hair(rgb, return_mask=True)
-        candidates.append((float(mask.mean()), path, rgb, restored, mask))
-    hair_free = [c[3] for c in candidates[:3]]  # in split order, before sorting: the augmentation grid's images
-    candidates.sort(key=lambda c: -c[0])  # the three hairiest of the first twelve
-    sample_rows = [[(Path(path).name, rgb), ("Dull Razor", restored), ("hair mask", mask)]
-                   for _, path, rgb, restored, mask in candidates[:3]]
-    save_panel(figures / "hair_removal_dataset.png", sample_rows, "Hair removal on images of the training set")
-    timings["hair_benchmark"] = time.perf_counter() - t
-
-    # 3. Hair removal over the whole data set, cached for every epoch -------------------
-    t = time.perf_counter()
-    log(f"[3/{steps}] removing hair from all {len(frame)} images (cached in {out / 'hair-cache'})")
-    size = (image_size, image_size)
-    cache = str(out / "hair-cache")
-    everything = T.from_records(frame["path"].tolist(), frame["label"].to_numpy(), image_size=size,
-                                remove_hair=True, cache_dir=cache)
-    for _ in tqdm(everything.batch(64).prefetch(2), total=math.ceil(len(frame) / 64), disable=not progress,
-                  unit="batch", leave=False):
-        pass
-    timings["hair_dataset"] = time.perf_counter() - t
-    hair["dataset_images_per_second"] = len(frame) / timings["hair_dataset"]
-
-    # 4. Balanced, augmented pipeline -----------------------------------------------
-    t = time.perf_counter()
-    log(f"[4/{steps}] building the balanced, augmented tf.data pipeline")
-    train_labels = split.train["label"].to_numpy()
-    before = class_counts(train_labels, len(CLASS_NAMES))
-    per_class = math.ceil(len(train_labels) / len(CLASS_NAMES))
-    target = [per_class if c > 0 else 0 for c in before]
-    after = np.bincount(train_labels[epoch_indices(train_labels, target, seed=seed, epoch=0)],
-                        minlength=len(CLASS_NAMES))
-    plot_class_distribution({"training split": before, "one balanced epoch": after}, CLASS_NAMES,
-                            figures / "class_distribution.png",
-                            title="Training classes before and after balancing (every class equally often)")
-    balance = T.balance(strategy="target", target=target, seed=seed, num_classes=len(CLASS_NAMES))
-
-    def dataset(part: Any, *, training: bool) -> tf.data.Dataset:
-        ds = T.from_records(part["path"].tolist(), part["label"].to_numpy(), image_size=size, remove_hair=True,
-                            cache_dir=cache, balance=balance if training else None)
-        if training:
-            ds = ds.apply(T.augment(seed=seed))
-        return ds.batch(batch_size).prefetch(2)
-
-    train_ds, val_ds, test_ds = dataset(split.train, training=True), dataset(split.val, training=False), \
-        dataset(split.test, training=False)
-    pipeline_start = time.perf_counter()
-    seen = sum(int(x.shape[0]) for x, _ in train_ds)
-    pipeline_rate = seen / (time.perf_counter() - pipeline_start)
-    _augmentation_grid(figures / "augmentation.png", hair_free, seed)  # hair-free: what training sees
-    timings["pipeline"] = time.perf_counter() - t
-
-    # 5. Model and training -----------------------------------------------------------
-    t = time.perf_counter()
-    resolved = resolve_weights(weights, alpha, image_size)
-    pretrained = resolved is not None
-    rate = learning_rate or (1e-3 if pretrained else 3e-3)
-    log(f"[5/{steps}] training MobileNetV2 (alpha {alpha}, {image_size}x{image_size}, "
-        f"{'frozen ImageNet base' if pretrained else 'from scratch: no ImageNet weights cached, weights=None'}) "
-        f"for up to {epochs} epoch{'s' if epochs != 1 else ''} of {seen} images")
-    model = build_mobilenetv2_classifier(len(CLASS_NAMES), input_shape=(image_size, image_size, 3),
-                                         weights=resolved, alpha=alpha, freeze_base=pretrained)
-    run = out / "run"
-    shutil.rmtree(run, ignore_errors=True)
-    history = train(model, train_ds, val_ds, epochs=epochs, learning_rate=rate, patience=max(3, epochs // 3),
-                    run_dir=run, verbose=2 if progress else 0)
-    timings["training"] = time.perf_counter() - t
-    epochs_run = len(history.get("loss", []))
-
-    # 6. Evaluation -----------------------------------------------------------------
-    t = time.perf_counter()
-    log(f"[6/{steps}] evaluating on the {len(split.test)} test images (lesions never seen in training)")
-    report = evaluate(model, test_ds, class_names=CLASS_NAMES, out_dir=out / "evaluation", history=history)
-    log("\n".join("  " + line for line in report.summary().splitlines()))
-    test_images = np.concatenate([x.numpy() for x, _ in test_ds])
-    model.predict(test_images[:batch_size], batch_size=batch_size, verbose=0)  # trace before timing
-    keras_start = time.perf_counter()
-    model.predict(test_images, batch_size=batch_size, verbose=0)
-    keras_rate = len(test_images) / (time.perf_counter() - keras_start)
-    timings["evaluation"] = time.perf_counter() - t
-
-    # 7. Export -------------------------------------------------------------------
-    t = time.perf_counter()
-    exports = []
-    if quantize:
-        log(f"[7/{steps}] exporting TFLite ({', '.join(q or 'float32' for q in quantize)}) and checking parity")
-        calibration = np.concatenate([x.numpy() for x, _ in val_ds])[:64].astype(np.float32)
-        for q in quantize:
-            result = export_tflite(model, out / "export" / f"model_{q or 'float32'}.tflite", quantize=q,
-                                   representative_data=calibration, parity_images=test_images.astype(np.float32))
-            exports.append(result)
-            log(f"  {q or 'float32':8s} {result.size_bytes / 1e6:6.2f} MB  top-1 agreement "
-                f"{result.top1_agreement:.3f}  max prob diff {result.max_probability_difference:.3f}  "
-                f"{result.seconds_per_image * 1e3:.2f} ms/image")
-    else:
-        log(f"[7/{steps}] TFLite export skipped (no quantize modes asked for)")
-    timings["export"] = time.perf_counter() - t
-
-    # 8. Report -----------------------------------------------------------------
-    log(f"[8/{steps}] writing the report")
-    throughput = {
-        **{f"hair removal: {name}": value for name, value in hair["throughput_images_per_second"].items()},
-        "hair removal of the data set (decode + Dull Razor + cache)": hair["dataset_images_per_second"],
-        "input pipeline (cached, balanced, augmented, batched)": pipeline_rate,
-        "training (incl. validation)": epochs_run * seen / timings["training"] if epochs_run else float("nan"),
-        "Keras inference": keras_rate,
-        **{f"TFLite {e.quantize or 'float32'} inference": 1.0 / e.seconds_per_image for e in exports},
     }
-    summary.update({
-        "source": source,
-        "weights": resolved or "none (trained from scratch)",
-        "split": {name: len(part) for name, part in zip(("train", "val", "test"), split, strict=True)},
-        "class_counts": {"train": before.tolist(), "balanced_epoch": after.tolist()},
-        "hair_removal": {k: v for k, v in hair.items() if k != "table"},
-        "throughput_images_per_second": throughput,
-        "history": history,
-        "epochs_run": epochs_run,
-        "metrics": report.as_dict(),
-        "exports": [e.as_dict() for e in exports],
-        "timings_seconds": timings,
-    })
-    summary["elapsed_seconds"] = time.perf_counter() - started
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=True))
-    page = _report_html(summary, hair, report, exports, out, figures, source, pretrained)
-    temp = out / "report.html.partial"
-    temp.write_text(page)
-    os.replace(temp, out / "report.html")
-    log(f"done in {summary['elapsed_seconds']:.0f} s. Report: {(out / 'report.html').resolve()}")
-    return summary
+    for number, (step, name) in enumerate(zip(_STEPS, _TIMING_NAMES, strict=True), 1):
+        log(f"[{number}/{len(_STEPS)}] {step.__doc__.splitlines()[0]}")  # type: ignore[union-attr]
+        started = time.perf_counter()
+        step(demo)
+        demo.timings[name] = time.perf_counter() - started
+    log(f"done in {sum(demo.timings.values()):.0f} s. Report: {(demo.out / 'report.html').resolve()}")
+    return demo.summary
 
 
 def _hair_speed(hair: dict[str, Any]) -> str:
@@ -399,7 +468,7 @@ def _report_html(summary: dict[str, Any], hair: dict[str, Any], report: Any, exp
         _table(["method", "PSNR dB", "SSIM", "PSNR in hair dB", "mask Dice"], quality_rows),
         _embed(figures / "hair_removal_dataset.png", "Dull Razor on images of the training set"),
         "<h2>3. Augmentation</h2>",
-        _embed(figures / "augmentation.png", "dermprep.augment.default_pipeline(), replayed per epoch with Pipeline.apply"),
+        _embed(figures / "augmentation.png", "dermprep.augment.default_pipeline(), replayed per epoch by calling it"),
         "<h2>4. Training</h2>",
     ]
     evaluation = out / "evaluation"

@@ -12,11 +12,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ExportReport", "export_saved_model", "export_tflite", "run_tflite"]
+__all__ = ["AGREEMENT_THRESHOLD", "QUANTIZE_MODES", "ExportReport", "export_saved_model", "export_tflite", "run_tflite"]
 
-_QUANTIZE = (None, "float16", "dynamic", "int8")
+#: Accepted values of ``quantize``.
+QUANTIZE_MODES = (None, "float16", "dynamic", "int8")
 # Top-1 agreement below this is called out (dermmodels export, the demo report) with float16 as the remedy.
-_LOW_AGREEMENT = 0.98
+AGREEMENT_THRESHOLD = 0.98
 
 
 @dataclass
@@ -110,7 +111,7 @@ def export_tflite(
     """
     import tensorflow as tf  # noqa: PLC0415
 
-    if quantize not in _QUANTIZE:
+    if quantize not in QUANTIZE_MODES:
         raise ValueError(f"quantize must be None, 'float16', 'dynamic' or 'int8'; got {quantize!r}")
     if len(model.inputs) != 1:
         raise ValueError("export_tflite supports single-input (image) models; this model has "

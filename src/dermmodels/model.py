@@ -6,7 +6,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["build_mobilenetv2_classifier"]
+from dermprep.validation import check_bool, check_choice, check_number, check_positive_int
+
+__all__ = ["build_mobilenetv2_classifier", "feature_extractor", "set_base_trainable"]
 
 _WEIGHTS_HELP = (
     'weights must be "imagenet" (Keras downloads and caches the file; needs internet), None (random '
@@ -76,23 +78,21 @@ def build_mobilenetv2_classifier(
     """
     import keras  # noqa: PLC0415 - TensorFlow/Keras only when a model is built
 
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"num_classes must be an integer >= 2; got {num_classes!r}")
-    if (
-        not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3 or input_shape[2] != 3
-        or not all(isinstance(v, int) for v in input_shape) or min(input_shape[:2]) < 32
-    ):
+    num_classes = check_positive_int(num_classes, "num_classes", minimum=2)
+    if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3:
         raise ValueError(f"input_shape must be (height, width, 3) with height, width >= 32; got {input_shape!r}")
-    if alpha not in (0.35, 0.5, 0.75, 1.0, 1.3, 1.4):
-        raise ValueError(f"alpha must be one of 0.35, 0.5, 0.75, 1.0, 1.3, 1.4; got {alpha!r}")
-    if not 0.0 <= float(dropout) < 1.0:
-        raise ValueError(f"dropout must be in [0, 1); got {dropout!r}")
-    if isinstance(dense_units, bool) or not isinstance(dense_units, int) or dense_units < 1:
-        raise ValueError(f"dense_units must be a positive integer; got {dense_units!r}")
-    if metadata_features is not None and (not isinstance(metadata_features, int) or metadata_features < 1):
-        raise ValueError(f"metadata_features must be a positive integer or None; got {metadata_features!r}")
-    if not float(pixel_range) > 0:
-        raise ValueError(f"pixel_range must be > 0; got {pixel_range!r}")
+    height = check_positive_int(input_shape[0], "input_shape[0] (height)", minimum=32)
+    width = check_positive_int(input_shape[1], "input_shape[1] (width)", minimum=32)
+    if input_shape[2] != 3:
+        raise ValueError(f"input_shape must be (height, width, 3); got {input_shape!r}")
+    input_shape = (height, width, 3)
+    alpha = check_choice(alpha, "alpha", (0.35, 0.5, 0.75, 1.0, 1.3, 1.4))
+    dropout = check_number(dropout, "dropout", lower=0.0, upper=0.95)
+    dense_units = check_positive_int(dense_units, "dense_units")
+    freeze_base = check_bool(freeze_base, "freeze_base")
+    if metadata_features is not None:
+        metadata_features = check_positive_int(metadata_features, "metadata_features")
+    pixel_range = check_number(pixel_range, "pixel_range", lower=0.0, upper=65535.0, lower_open=True)
 
     keras_weights: str | None
     if weights is None or weights == "imagenet":
@@ -140,3 +140,41 @@ def build_mobilenetv2_classifier(
     x = keras.layers.Dense(dense_units, activation="relu", name="dense")(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name=f"mobilenetv2_{alpha}_classifier")
+
+
+def _base_of(model: Any) -> Any:
+    import keras  # noqa: PLC0415
+
+    bases = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    if not bases:
+        raise ValueError("expected a model from build_mobilenetv2_classifier (a nested MobileNetV2 base)")
+    return bases[0]
+
+
+def set_base_trainable(model: Any, layers: int | None) -> None:
+    """Choose which layers of the base train: ``None`` all, ``0`` none, ``k`` the top ``k``.
+
+    BatchNorm layers never train and run in inference mode (the factory
+    calls the base with ``training=False``): updating ImageNet statistics
+    on small batches of skin images destroys them. Compile the model after
+    calling this.
+    """
+    import keras  # noqa: PLC0415
+
+    base = _base_of(model)
+    if layers is not None:
+        layers = check_positive_int(layers, "layers", minimum=0, maximum=len(base.layers))
+    base.trainable = layers != 0
+    if layers:
+        for layer in base.layers[: len(base.layers) - layers]:
+            layer.trainable = False
+    for layer in base.layers:
+        if isinstance(layer, keras.layers.BatchNormalization) and layers != 0:
+            layer.trainable = False
+
+
+def feature_extractor(model: Any) -> Any:
+    """The model up to its pooled image features (the input of the head), sharing its layers."""
+    import keras  # noqa: PLC0415
+
+    return keras.Model(model.inputs, model.get_layer("gap").output)

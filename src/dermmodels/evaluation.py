@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -13,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EvaluationReport", "evaluate", "report_from_predictions"]
+__all__ = ["EvaluationReport", "bootstrap_interval", "evaluate", "report_from_predictions", "write_report"]
 
 
 @dataclass
@@ -33,16 +32,22 @@ class EvaluationReport:
     confusion_matrix: list[list[int]]
     roc_auc: dict[str, float]
     samples: int
+    balanced_accuracy_interval: tuple[float, float] | None = None
+    groups: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain data for JSON."""
-        return asdict(self)
+        """Plain data for JSON; undefined values (an AUC for an absent class) are ``None``."""
+        return _finite(asdict(self))
 
     def summary(self) -> str:
         """A text table of the headline and per-class metrics."""
+        interval = ""
+        if self.balanced_accuracy_interval is not None:
+            low, high = self.balanced_accuracy_interval
+            interval = f" (95% CI {low:.3f}-{high:.3f}, {self.groups} groups resampled)"
         lines = [
-            f"samples {self.samples}  accuracy {self.accuracy:.4f}  balanced accuracy {self.balanced_accuracy:.4f}  "
-            f"macro F1 {self.macro_f1:.4f}  weighted F1 {self.weighted_f1:.4f}",
+            f"samples {self.samples}  accuracy {self.accuracy:.4f}  balanced accuracy {self.balanced_accuracy:.4f}"
+            f"{interval}  macro F1 {self.macro_f1:.4f}  weighted F1 {self.weighted_f1:.4f}",
             f"{'class':8s} {'precision':>9s} {'recall':>7s} {'f1':>6s} {'support':>8s} {'auc':>6s}",
         ]
         for name in self.class_names:
@@ -54,8 +59,54 @@ class EvaluationReport:
         return "\n".join(lines)
 
 
-def report_from_predictions(labels: Any, probabilities: Any, class_names: Sequence[str]) -> EvaluationReport:
-    """Build the report from integer labels [N] and predicted probabilities [N, C]."""
+def _finite(value: Any) -> Any:
+    """NaN and inf -> None, recursively (JSON has no NaN)."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def bootstrap_interval(
+    labels: Any, predicted: Any, groups: Any, num_classes: int, *, resamples: int = 2000, seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of the balanced accuracy, resampling *groups* (lesions, patients), not images.
+
+    Images of one lesion are not independent; resampling lesions with
+    replacement keeps them together. Balanced accuracy in a resample is the
+    mean recall over the classes it contains.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    correct = np.asarray(predicted) == labels
+    _, group_index = np.unique(np.asarray(groups).astype(str), return_inverse=True)
+    n_groups = int(group_index.max()) + 1
+    # per group and class: images and correct images
+    totals = np.zeros((n_groups, num_classes))
+    hits = np.zeros((n_groups, num_classes))
+    np.add.at(totals, (group_index, labels), 1.0)
+    np.add.at(hits, (group_index, labels), correct.astype(float))
+    rng = np.random.default_rng(seed)
+    scores = np.empty(resamples)
+    for b in range(resamples):
+        counts = np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups).astype(float)
+        t, h = counts @ totals, counts @ hits
+        present = t > 0
+        scores[b] = np.mean(h[present] / t[present])
+    tail = (1.0 - level) / 2.0
+    return float(np.quantile(scores, tail)), float(np.quantile(scores, 1.0 - tail))
+
+
+def report_from_predictions(labels: Any, probabilities: Any, class_names: Sequence[str], *,
+                            groups: Any = None, resamples: int = 2000, seed: int = 0) -> EvaluationReport:
+    """Build the report from integer labels [N] and predicted probabilities [N, C].
+
+    With ``groups`` (a lesion or patient id per image), the balanced
+    accuracy gets a 95% bootstrap interval resampling groups.
+    """
     from sklearn.metrics import (  # noqa: PLC0415
         accuracy_score,
         balanced_accuracy_score,
@@ -92,6 +143,13 @@ def report_from_predictions(labels: Any, probabilities: Any, class_names: Sequen
             float(roc_auc_score(positives, probabilities[:, c])) if 0 < positives.sum() < labels.size else float("nan")
         )
     present = np.unique(labels)
+    interval, n_groups = None, None
+    if groups is not None:
+        groups = np.asarray(groups)
+        if groups.shape != labels.shape:
+            raise ValueError(f"groups must have one entry per image ({labels.size}); got shape {groups.shape}")
+        interval = bootstrap_interval(labels, predicted, groups, len(names), resamples=resamples, seed=seed)
+        n_groups = int(np.unique(groups.astype(str)).size)
     return EvaluationReport(
         class_names=names,
         accuracy=float(accuracy_score(labels, predicted)),
@@ -108,6 +166,8 @@ def report_from_predictions(labels: Any, probabilities: Any, class_names: Sequen
         confusion_matrix=confusion_matrix(labels, predicted, labels=classes).tolist(),
         roc_auc=auc,
         samples=int(labels.size),
+        balanced_accuracy_interval=interval,
+        groups=n_groups,
     )
 
 
@@ -181,18 +241,17 @@ def write_report(
     example_labels: np.ndarray | None = None,
     example_probabilities: np.ndarray | None = None,
 ) -> Path:
-    """Write metrics.json, the figures and report.html; returns the HTML path."""
-    import matplotlib  # noqa: PLC0415
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    """Write metrics.json, the figures (matplotlib, no pyplot) and report.html; returns the HTML path."""
+    from dermprep.figures import new_figure, save_figure  # noqa: PLC0415
+    from dermprep.io import atomic_write_json, atomic_write_text  # noqa: PLC0415
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps(report.as_dict(), indent=2, allow_nan=True))
+    atomic_write_json(out / "metrics.json", report.as_dict())
     names = report.class_names
     cm = np.array(report.confusion_matrix, dtype=float)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
+    fig = new_figure(11, 4.6)
+    axes = fig.subplots(1, 2)
     rows = cm.sum(axis=1, keepdims=True)
     for ax, data, title, fmt in (
         (axes[0], cm, "counts", "{:.0f}"),
@@ -209,27 +268,30 @@ def write_report(
                 ax.text(j, i, fmt.format(data[i, j]), ha="center", va="center", fontsize=7,
                         color="white" if data[i, j] > data.max() / 2 else "black")
     fig.tight_layout()
-    fig.savefig(out / "confusion_matrix.png", dpi=90)
-    plt.close(fig)
+    save_figure(fig, out / "confusion_matrix.png")
     figures = ["confusion_matrix.png"]
     if history:
-        fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-        for ax, key in zip(axes, ("loss", "accuracy"), strict=True):
-            for name in (key, f"val_{key}"):
-                if name in history:
-                    ax.plot(range(1, len(history[name]) + 1), history[name], label=name)
+        fig = new_figure(10, 3.6)
+        axes = fig.subplots(1, 2)
+        panels = (("loss", ("loss", "val_loss")),
+                  ("accuracy", ("accuracy", "val_accuracy", "val_balanced_accuracy", "val_balanced_accuracy_corrected")))
+        for ax, (title, keys) in zip(axes, panels, strict=True):
+            for name in keys:
+                if history.get(name):
+                    ax.plot(range(1, len(history[name]) + 1), history[name], label=name.replace("_", " "))
             ax.set_xlabel("epoch")
-            ax.set_title(key)
-            ax.legend()
+            ax.set_title(title)
+            if ax.lines:
+                ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(out / "training_curves.png", dpi=90)
-        plt.close(fig)
+        save_figure(fig, out / "training_curves.png")
         figures.append("training_curves.png")
     if examples:
         count = len(examples)
         cols = min(8, count)
-        fig, axes = plt.subplots((count + cols - 1) // cols, cols, figsize=(2 * cols, 2.3 * ((count + cols - 1) // cols)),
-                                 squeeze=False)
+        rows_count = (count + cols - 1) // cols
+        fig = new_figure(2 * cols, 2.3 * rows_count)
+        axes = fig.subplots(rows_count, cols, squeeze=False)
         for ax in axes.flat:
             ax.axis("off")
         for k, image in enumerate(examples):
@@ -241,8 +303,7 @@ def write_report(
             ax.set_title(f"{names[guess]} {example_probabilities[k][guess]:.2f}\n(true {truth})", fontsize=8,  # type: ignore[index]
                          color="green" if names[guess] == truth else "red")
         fig.tight_layout()
-        fig.savefig(out / "sample_predictions.png", dpi=80)
-        plt.close(fig)
+        save_figure(fig, out / "sample_predictions.png", dpi=80)
         figures.append("sample_predictions.png")
     images_html = "".join(
         f'<h2>{html.escape(name.replace("_", " ").removesuffix(".png"))}</h2>'
@@ -255,5 +316,5 @@ def write_report(
         "pre{background:#f4f4f4;padding:1em}</style></head><body><h1>Evaluation report</h1>"
         f"<pre>{html.escape(report.summary())}</pre>{images_html}</body></html>"
     )
-    (out / "report.html").write_text(page)
+    atomic_write_text(out / "report.html", page)
     return out / "report.html"

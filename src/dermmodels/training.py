@@ -1,0 +1,242 @@
+"""Lower-level Keras training helpers: Adam, early stopping with best-weight restore, crash-safe resumable runs.
+
+:func:`dermmodels.fit` runs whole recipes; these helpers train a model you
+built on datasets you built. With ``run_dir``, every file is written
+atomically after each epoch (a ``kill -9`` never leaves a truncated
+checkpoint), and ``state.json`` keeps the epoch, the best validation loss
+and the early-stopping count, so a resumed run neither forgets its best
+model nor restarts its patience.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dermprep.io import atomic_path, atomic_write_json
+from dermprep.validation import check_bool, check_number, check_positive_int
+
+__all__ = ["check_dataset", "fine_tune", "train"]
+
+
+def check_dataset(model: Any, dataset: Any, name: str) -> None:
+    """Raise a clear error before training if ``dataset`` cannot feed ``model``."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    if not isinstance(dataset, tf.data.Dataset):
+        raise TypeError(f"{name} must be a tf.data.Dataset; got {type(dataset).__name__}")
+    spec = dataset.element_spec
+    if not (isinstance(spec, tuple) and len(spec) == 2):
+        raise ValueError(f"{name} elements must be (inputs, labels); got element_spec {spec!r}")
+    inputs, labels = spec
+    expected = {t.name.split(":")[0]: tuple(t.shape[1:]) for t in model.inputs}
+    given = {"image": inputs} if isinstance(inputs, tf.TensorSpec) else inputs
+    if not isinstance(given, dict) or set(given) != set(expected):
+        raise ValueError(f"{name} inputs must be {sorted(expected)} for this model; got {spec!r}")
+    for key, shape in expected.items():
+        got = tuple(given[key].shape[1:]) if given[key].shape.rank == len(shape) + 1 else None
+        if got is None or any(g is not None and g != s for g, s in zip(got, shape, strict=True)):
+            raise ValueError(
+                f"{name} input {key!r} must be batched with shape (batch, {', '.join(map(str, shape))}); "
+                f"got {given[key].shape} (did you forget .batch()?)"
+            )
+    classes = int(model.outputs[0].shape[-1])
+    if labels.shape.rank == 2 and labels.shape[-1] not in (None, classes):
+        raise ValueError(f"{name} one-hot labels have {labels.shape[-1]} classes; the model has {classes}")
+    if labels.shape.rank not in (1, 2):
+        raise ValueError(f"{name} labels must be (batch,) ints or (batch, {classes}) one-hot; got {labels.shape}")
+    if int(dataset.cardinality()) == 0:
+        raise ValueError(f"{name} is empty")
+
+
+def _loss_for(dataset: Any) -> str:
+    labels = dataset.element_spec[1]
+    return "categorical_crossentropy" if labels.shape.rank == 2 else "sparse_categorical_crossentropy"
+
+
+def train(
+    model: Any,
+    train_ds: Any,
+    val_ds: Any,
+    *,
+    epochs: int = 30,
+    learning_rate: float = 1e-3,
+    patience: int = 5,
+    run_dir: str | os.PathLike[str] | None = None,
+    class_weight: dict[int, float] | None = None,
+    resume: bool = True,
+    strategy: Any = None,
+    steps_per_epoch: int | None = None,
+    verbose: int = 1,
+) -> dict[str, list[float]]:
+    """Train with Adam and cross-entropy (the paper's setup), early stopping and checkpoints.
+
+    Early stopping watches validation loss and restores the best weights.
+    With ``run_dir``: the best model goes to ``best.keras``, the last
+    weights (with the optimizer state) to ``last.weights.h5`` and the
+    progress to ``state.json`` after every epoch, the history to
+    ``history.csv`` and ``history.json``, all written atomically; a run
+    interrupted before ``epochs`` resumes where it stopped when called
+    again with the same ``run_dir`` (``resume=True``), with its best score
+    and patience count.
+
+    Parameters
+    ----------
+    model : keras.Model
+    train_ds, val_ds : tf.data.Dataset
+        Batched ``(inputs, labels)``; int or one-hot labels (the loss follows).
+        ``train_ds`` must come shuffled (``from_records(balance=...)`` or
+        ``from_records(shuffle_seed=...)``): Keras does not shuffle a dataset.
+        An infinite ``train_ds`` needs ``steps_per_epoch``.
+    epochs, learning_rate, patience : training settings
+    run_dir : path, optional
+    class_weight : dict, optional
+        Loss weights (e.g. :func:`dermprep.sampling.class_weights`), as an
+        alternative to a balanced dataset; keys are class indices of the model.
+    resume : bool
+    strategy : tf.distribute.Strategy, optional
+        Compile (optimizer and metrics) under this strategy's scope, for
+        multi-device or multi-worker training. Build the model under the same
+        ``strategy.scope()``.
+    steps_per_epoch : int, optional
+        Batches per epoch (required for an infinite ``train_ds``).
+    verbose : int
+        Keras progress display (0 silent, 1 progress bar, 2 one line per epoch).
+
+    Returns
+    -------
+    dict
+        The history (loss, accuracy, val_loss, val_accuracy per epoch), including resumed epochs.
+
+    Raises
+    ------
+    ValueError
+        Bad settings, datasets that cannot feed the model, or a run folder
+        holding a run started with another learning rate or epoch count.
+    """
+    import keras  # noqa: PLC0415
+    import tensorflow as tf  # noqa: PLC0415
+
+    epochs = check_positive_int(epochs, "epochs")
+    learning_rate = check_number(learning_rate, "learning_rate", lower=0.0, upper=1.0, lower_open=True)
+    patience = check_positive_int(patience, "patience")
+    resume = check_bool(resume, "resume")
+    if steps_per_epoch is not None:
+        steps_per_epoch = check_positive_int(steps_per_epoch, "steps_per_epoch")
+    check_dataset(model, train_ds, "train_ds")
+    check_dataset(model, val_ds, "val_ds")
+    if int(train_ds.cardinality()) == tf.data.INFINITE_CARDINALITY and steps_per_epoch is None:
+        raise ValueError("train_ds is infinite (.repeat()); pass steps_per_epoch, or repeat a finite number of times")
+    if int(val_ds.cardinality()) == tf.data.INFINITE_CARDINALITY:
+        raise ValueError("val_ds is infinite (.repeat()); validation needs a finite dataset")
+    classes = int(model.outputs[0].shape[-1])
+    if class_weight is not None:
+        if not isinstance(class_weight, dict) or not all(
+                isinstance(k, (int, np.integer)) and not isinstance(k, bool) and 0 <= k < classes for k in class_weight):
+            raise ValueError(f"class_weight must map class indices in [0, {classes - 1}] to weights; got {class_weight!r}")
+        class_weight = {int(k): check_number(v, f"class_weight[{k}]", lower=0.0) for k, v in class_weight.items()}
+
+    def compile_model() -> None:
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=_loss_for(train_ds), metrics=["accuracy"])
+
+    if strategy is not None:
+        with strategy.scope():
+            compile_model()
+    else:
+        compile_model()
+    if run_dir is None:
+        stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+        result = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=[stop], class_weight=class_weight,
+                           verbose=verbose, shuffle=False, steps_per_epoch=steps_per_epoch)
+        return {key: [float(v) for v in values] for key, values in result.history.items()}
+
+    run = Path(run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    state: dict[str, Any] = {"epoch": 0, "best": None, "wait": 0, "history": {}, "learning_rate": learning_rate,
+                             "epochs": epochs, "stopped_early": False}
+    if resume and (run / "state.json").is_file() and (run / "last.weights.h5").is_file():
+        try:
+            stored = json.loads((run / "state.json").read_text())
+        except ValueError as exc:
+            raise ValueError(f"{run / 'state.json'} is damaged ({exc}); delete the run folder to start afresh") from None
+        if not np.isclose(stored.get("learning_rate", learning_rate), learning_rate):
+            raise ValueError(f"{run} was started with learning_rate={stored['learning_rate']}; resuming it with "
+                             f"learning_rate={learning_rate} would silently mix the two: use another run_dir")
+        state.update({k: v for k, v in stored.items() if k in state and k != "epochs"})
+        model.optimizer.build(model.trainable_variables)  # the file holds Adam's state too
+        try:
+            model.load_weights(run / "last.weights.h5")
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{run / 'last.weights.h5'} cannot be read ({exc}); delete it to restart from "
+                             "the beginning") from None
+    if state["epoch"] >= epochs or state.get("stopped_early"):
+        if (run / "best.weights.h5").is_file():
+            model.load_weights(run / "best.weights.h5")
+        return state["history"]
+    saver = _StateSaver(run, state, patience)
+    logger = keras.callbacks.CSVLogger(str(run / "history.csv"), append=state["epoch"] > 0)
+    model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=state["epoch"], callbacks=[saver, logger],
+              class_weight=class_weight, verbose=verbose, shuffle=False, steps_per_epoch=steps_per_epoch)
+    if (run / "best.weights.h5").is_file():
+        model.load_weights(run / "best.weights.h5")
+    atomic_write_json(run / "history.json", state["history"])
+    return state["history"]
+
+
+def fine_tune(
+    model: Any,
+    train_ds: Any,
+    val_ds: Any,
+    *,
+    layers: int = 30,
+    learning_rate: float = 1e-5,
+    **train_options: Any,
+) -> dict[str, list[float]]:
+    """Second phase: unfreeze the top ``layers`` of the base and train at a low learning rate.
+
+    BatchNorm layers stay frozen and the base runs in inference mode (the
+    factory calls it with ``training=False``): naive fine-tuning with
+    BatchNorm in training mode destroys the ImageNet statistics. Other
+    options go to :func:`train`.
+    """
+    from .model import set_base_trainable  # noqa: PLC0415
+
+    set_base_trainable(model, check_positive_int(layers, "layers"))
+    return train(model, train_ds, val_ds, learning_rate=learning_rate, **train_options)
+
+
+class _StateSaver:
+    """Keras callback (built lazily): after each epoch, atomic checkpoints and the resumable state."""
+
+    def __new__(cls, run: Path, state: dict[str, Any], patience: int) -> Any:  # noqa: D102
+        import keras  # noqa: PLC0415
+
+        class Saver(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+                logs = logs or {}
+                history = state["history"]
+                for key, value in logs.items():
+                    history.setdefault(key, [])
+                    history[key] = history[key][:epoch] + [float(value)]
+                loss = float(logs.get("val_loss", np.inf))
+                if state["best"] is None or loss < state["best"]:
+                    state["best"], state["wait"] = loss, 0
+                    with atomic_path(run / "best.weights.h5") as temp:
+                        self.model.save_weights(temp)
+                    with atomic_path(run / "best.keras") as temp:
+                        self.model.save(temp)
+                else:
+                    state["wait"] += 1
+                    if state["wait"] >= patience:
+                        state["stopped_early"] = True
+                        self.model.stop_training = True
+                with atomic_path(run / "last.weights.h5") as temp:
+                    self.model.save_weights(temp)
+                state["epoch"] = epoch + 1
+                atomic_write_json(run / "state.json", state)
+
+        return Saver()

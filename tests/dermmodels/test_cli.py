@@ -1,0 +1,171 @@
+"""dermmodels train / evaluate / predict / export on tiny folders the tests write (HAM10000 CSV, class folders, ISIC one-hot)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+import dermmodels.export  # noqa: E402
+from dermmodels.cli import main  # noqa: E402
+from dermprep import CLASS_NAMES  # noqa: E402
+from dermprep.synthetic import make_sample  # noqa: E402
+
+TINY = ["--epochs", "1", "--batch-size", "8", "--image-size", "48", "--alpha", "0.35", "--weights", "none",
+        "--no-tta", "--quiet"]
+
+
+def _write(path, rng, label):
+    sample = make_sample((60, 80), rng=rng, label=label)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(sample.image, cv2.COLOR_RGB2BGR))
+
+
+@pytest.fixture(scope="module")
+def ham_folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ham")
+    lines = ["lesion_id,image_id,dx,dx_type,age,sex,localization"]
+    for c, dx in enumerate(CLASS_NAMES):
+        for k in range(4):
+            image_id = f"ISIC_{c}{k}"
+            _write(root / "HAM10000_images_part_1" / f"{image_id}.jpg", 10 * c + k, c)
+            lines.append(f"HAM_{c}{k},{image_id},{dx},histo,50.0,male,back")
+    (root / "HAM10000_metadata.csv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained_run(ham_folder, tmp_path_factory):
+    run = tmp_path_factory.mktemp("run") / "run"
+    code = main(["train", "--data", str(ham_folder), "--metadata", str(ham_folder / "HAM10000_metadata.csv"),
+                 "--out", str(run), "--preset", "cpu", "--val", "0.25", "--test", "0.25", *TINY])
+    return code, run
+
+
+def test_train_with_a_preset_records_every_setting(trained_run):
+    code, run = trained_run
+    assert code == 0
+    for name in ("config.json", "best.keras", "history.json", "split.csv", "calibration.json", "state.json"):
+        assert (run / name).is_file(), name
+    config = json.loads((run / "config.json").read_text())
+    assert config["preset"] == "cpu" and config["recipe"]["image_size"] == 48
+    assert config["recipe"]["sampling"] == "sqrt" and config["recipe"]["aspect"] == "crop"  # from the preset
+    assert config["class_names"] == list(CLASS_NAMES)
+    assert list((run / "hair-cache").glob("*.png"))  # hair removal ran once per image and was cached
+
+
+def test_resume_and_contradictions(trained_run, ham_folder, capsys):
+    _, run = trained_run
+    base = ["train", "--data", str(ham_folder), "--metadata", str(ham_folder / "HAM10000_metadata.csv"),
+            "--out", str(run), "--preset", "cpu", "--val", "0.25", "--test", "0.25"]
+    capsys.readouterr()
+    assert main([*base, *TINY]) == 0  # the same run again: nothing to redo
+    before = (run / "config.json").read_text()
+    assert main([*base, *TINY[:-2], "--learning-rate", "0.1", "--quiet"]) == 1
+    assert "recipe.learning_rate" in capsys.readouterr().err
+    assert (run / "config.json").read_text() == before  # refused before anything was overwritten
+    assert main([*base, *TINY, "--no-augment", "--augment", "strong"]) == 2
+    assert "--no-augment contradicts --augment strong" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main([*base, "--preset", "tpu"])
+    assert exit_.value.code == 2
+
+
+def test_evaluate_own_split_and_external_one_hot_labels(trained_run, tmp_path, capsys):
+    _, run = trained_run
+    assert main(["evaluate", str(run), "--quiet"]) == 0
+    metrics = json.loads((run / "report" / "metrics.json").read_text())
+    assert metrics["samples"] > 0 and metrics["balanced_accuracy_interval"] is not None
+    external = tmp_path / "isic"
+    rows = [["image", "MEL", "NV", "BCC", "AKIEC", "BKL", "DF", "VASC"]]
+    for k, name in enumerate(["MEL", "NV", "BCC", "AKIEC"]):
+        _write(external / f"ISIC_9{k}.jpg", 500 + k, 0)
+        rows.append([f"ISIC_9{k}", *("1.0" if c == name else "0.0" for c in rows[0][1:])])
+    with open(tmp_path / "truth.csv", "w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    out = tmp_path / "report"
+    assert main(["evaluate", str(run), "--images", str(external), "--labels", str(tmp_path / "truth.csv"),
+                 "--out", str(out), "--quiet"]) == 0
+    external_metrics = json.loads((out / "metrics.json").read_text())  # valid JSON: absent classes' AUC is null
+    assert external_metrics["samples"] == 4 and external_metrics["roc_auc"]["df"] is None
+    rows[0].append("SCC")
+    rows[1].append("0.0")
+    rows[2] = [rows[2][0], *(["0.0"] * 7), "1.0"]
+    with open(tmp_path / "scc.csv", "w", newline="") as handle:
+        csv.writer(handle).writerows(rows[:3] + [r + ["0.0"] for r in rows[3:]])
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--images", str(external), "--labels", str(tmp_path / "scc.csv"), "--quiet"]) == 1
+    assert "classes ['scc'] that are not among the classes" in capsys.readouterr().err
+
+
+def test_predict_folder_csv_isic_and_bad_files(trained_run, tmp_path, capsys):
+    _, run = trained_run
+    folder = tmp_path / "new"
+    for k in range(3):
+        _write(folder / f"p{k}.jpg", 700 + k, 1)
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(run), str(folder), "--out", str(out), "--quiet"]) == 1  # one file failed
+    assert "broken.jpg" in capsys.readouterr().err
+    with open(out) as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["image"] for r in rows] == ["p0", "p1", "p2"]
+    probabilities = np.array([[float(r[f"p_{c}"]) for c in CLASS_NAMES] for r in rows])
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+    assert all(r["predicted"] == CLASS_NAMES[int(np.argmax(p))] for r, p in zip(rows, probabilities, strict=True))
+    (folder / "broken.jpg").unlink()
+    isic = tmp_path / "isic.csv"
+    assert main(["predict", str(run), str(folder / "p0.jpg"), "--out", str(isic), "--format", "isic", "--quiet"]) == 0
+    assert isic.read_text().splitlines()[0] == "image,MEL,NV,BCC,AKIEC,BKL,DF,VASC"
+
+
+def test_export_checks_agreement_on_test_images(trained_run, capsys, monkeypatch):
+    _, run = trained_run
+    assert main(["export", str(run), "--tflite", "--quantize", "dynamic", "--quiet"]) == 0
+    exported = json.loads((run / "export.json").read_text())
+    assert exported["size_bytes"] > 0 and exported["samples"] > 0
+    capsys.readouterr()
+    monkeypatch.setattr(dermmodels.export, "AGREEMENT_THRESHOLD", 1.01)  # any agreement counts as low: the hint shows
+    assert main(["export", str(run), "--tflite", "--quiet"]) == 0
+    assert "--quantize float16 kept 98-100%" in capsys.readouterr().err
+    assert main(["export", str(run), "--quiet"]) == 2
+
+
+def test_train_on_a_class_per_subfolder_tree(tmp_path):
+    root = tmp_path / "tree"
+    for c, name in enumerate(["benign", "malignant"]):
+        for k in range(8):
+            _write(root / name / f"{name}{k}.png", 100 * c + k, c)
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(root), "--out", str(run), "--preset", "cpu", "--no-remove-hair",
+                 "--val", "0.25", "--test", "0.25", *TINY]) == 0
+    assert json.loads((run / "config.json").read_text())["class_names"] == ["benign", "malignant"]
+
+
+def test_errors_are_reported(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path)]) == 1
+    assert "not a dermmodels run folder" in capsys.readouterr().err
+    assert main(["train", "--data", str(tmp_path), "--metadata", str(tmp_path / "missing.csv"),
+                 "--out", str(tmp_path / "r")]) == 1
+    assert "label file not found" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--data", "x", "--out", "y", "--batch-size", "0"])
+    assert exit_.value.code == 2
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert "dermmodels" in capsys.readouterr().out
+
+
+def test_missing_tensorflow_is_one_clear_line(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorflow" else real(name, *a))
+    assert main(["evaluate", str(tmp_path)]) == 1
+    assert "TensorFlow is not installed" in capsys.readouterr().err
