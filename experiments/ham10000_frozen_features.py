@@ -38,10 +38,10 @@ def main() -> None:
 
     import keras
     import tensorflow as tf
-    from dermmodels.evaluation import report_from_predictions, write_report
 
     import dermprep.tfdata as T
     from dermmodels import build_mobilenetv2_classifier
+    from dermmodels.evaluation import report_from_predictions, write_report
     from dermprep import CLASS_NAMES
     from dermprep.ham10000 import lesion_split, read_metadata
     from dermprep.sampling import class_counts, class_weights, epoch_indices, target_counts
