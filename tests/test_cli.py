@@ -197,3 +197,79 @@ def test_tensorflow_import_notices_are_filtered_and_other_lines_kept():
     for notice in ("oneDNN custom operations", "absl::InitializeLog"):
         if notice in plain.stderr:  # builds without oneDNN (e.g. macOS) print no such notice
             assert notice not in quiet.stderr
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True).stdout.strip()
+    return bool(state) and not state.startswith("Z")
+
+
+def test_kill_9_mid_run_leaves_no_workers_and_resumes_to_the_same_result(tmp_path):
+    import time
+
+    root = tmp_path / "in"
+    root.mkdir()
+    for i in range(24):
+        image = make_sample((225, 300), rng=i).image
+        cv2.imwrite(str(root / f"{i:02d}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    reference = tmp_path / "reference"
+    assert main(["remove-hair", str(root), str(reference), "--workers", "1", "--quiet"]) == 0
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "dermprep.cli", "remove-hair", str(root), str(out), "--workers", "2", "--quiet"]
+    process = subprocess.Popen(command)
+    deadline = time.time() + 120
+    workers: list[int] = []
+    while time.time() < deadline and not (out.is_dir() and len(list(out.glob("*.png"))) >= 3):
+        workers = _children(process.pid) or workers
+        time.sleep(0.02)
+    workers = _children(process.pid) or workers
+    process.kill()  # SIGKILL: no cleanup runs in the parent
+    process.wait()
+    time.sleep(2.0)
+    assert workers, "no worker processes were seen"
+    assert not [pid for pid in workers if _alive(pid)]  # the workers died with their parent
+    assert not [p for p in out.rglob("*") if "partial" in p.name]
+    assert main(["remove-hair", str(root), str(out), "--workers", "2", "--quiet"]) == 0
+    assert _digest(out) == _digest(reference)
+
+
+def test_workers_are_capped_at_cores_and_files(image_tree, tmp_path, capsys):
+    (image_tree / "part_2" / "broken.jpg").unlink()
+    assert main(["remove-hair", str(image_tree), str(tmp_path / "o"), "--workers", "1000", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "not 1000" in err and "worker process" in err
+
+
+def test_sixteen_bit_and_alpha_are_kept_and_masks_never_collide(tmp_path):
+    root = tmp_path / "in"
+    root.mkdir()
+    image = make_sample((64, 80), rng=1).image
+    deep = (image.astype(np.uint16) * 257)[..., ::-1]
+    cv2.imwrite(str(root / "deep.png"), np.dstack([deep, np.full(image.shape[:2], 40000, np.uint16)]))
+    cv2.imwrite(str(root / "twin.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(root / "twin.jpg"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    out, masks = tmp_path / "out", tmp_path / "masks"
+    assert main(["remove-hair", str(root), str(out), "--masks", str(masks), "--workers", "1", "--quiet"]) == 0
+    written = cv2.imread(str(out / "deep.png"), cv2.IMREAD_UNCHANGED)
+    assert written.dtype == np.uint16 and written.shape == (64, 80, 4) and (written[..., 3] == 40000).all()
+    assert sorted(p.name for p in masks.iterdir()) == ["deep.png.mask.png", "twin.jpg.mask.png", "twin.png.mask.png"]
+    assert main(["remove-hair", str(root), str(out), "--masks", str(out / "m"), "--quiet"]) == 2  # inside the output
+
+
+def test_bombs_are_refused_not_processed(tmp_path, capsys):
+    from PIL import Image
+
+    root = tmp_path / "in"
+    root.mkdir()
+    Image.new("L", (5000, 5000)).save(root / "bomb.png")
+    assert main(["remove-hair", str(root), str(tmp_path / "o"), "--max-pixels", "1000000", "--quiet"]) == 1
+    assert "more than max_pixels" in capsys.readouterr().err

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from dermprep.io import atomic_write_bytes
+
 __all__ = ["AGREEMENT_THRESHOLD", "QUANTIZE_MODES", "ExportReport", "export_saved_model", "export_tflite", "run_tflite"]
 
 #: Accepted values of ``quantize``.
@@ -119,11 +121,17 @@ def export_tflite(
     shape = tuple(int(v) for v in model.inputs[0].shape[1:])
     if quantize == "int8" and representative_data is None:
         raise ValueError("quantize='int8' needs representative_data (a few hundred typical images)")
+    for name, images in (("representative_data", representative_data), ("parity_images", parity_images)):
+        if images is None:
+            continue
+        images = np.asarray(images)
+        if images.ndim != 4 or tuple(images.shape[1:]) != shape or images.shape[0] == 0:
+            raise ValueError(f"{name} must have shape (N, {', '.join(map(str, shape))}) with N >= 1; "
+                             f"got {images.shape}")
+        if not np.isfinite(images.astype(np.float32)).all():
+            raise ValueError(f"{name} must be finite; got NaN or inf")
     if representative_data is not None:
         representative_data = np.asarray(representative_data)
-        if representative_data.ndim != 4 or tuple(representative_data.shape[1:]) != shape:
-            raise ValueError(f"representative_data must have shape (N, {', '.join(map(str, shape))}); "
-                             f"got {representative_data.shape}")
     import tempfile  # noqa: PLC0415
 
     saved = tempfile.mkdtemp(prefix="dermmodels-export-")
@@ -134,10 +142,7 @@ def export_tflite(
     finally:
         shutil.rmtree(saved, ignore_errors=True)
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}.partial")
-    temp.write_bytes(flatbuffer)
-    os.replace(temp, target)
+    atomic_write_bytes(target, flatbuffer)  # an unpredictable temporary name: a planted link is never followed
     return _parity(model, target, quantize, shape, representative_data, parity_images)
 
 
@@ -189,7 +194,21 @@ def _parity(model: Any, target: Path, quantize: str | None, shape: tuple[int, ..
 
 
 def export_saved_model(model: Any, path: str | os.PathLike[str]) -> Path:
-    """Write a TensorFlow SavedModel (for TF Serving and converters); returns its folder."""
+    """Write a TensorFlow SavedModel (for TF Serving and converters); returns its folder.
+
+    Written into a new temporary folder beside ``path`` and renamed into place, so an interrupted export
+    never leaves half a SavedModel (an existing one is replaced only once the new one is complete).
+    """
+    import tempfile  # noqa: PLC0415
+
     target = Path(path)
-    model.export(str(target), verbose=False)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        model.export(str(staging / "model"), verbose=False)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging / "model", target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return target

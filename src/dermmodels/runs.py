@@ -248,7 +248,10 @@ def _reseed_dropout(model: Any, seed: int, epoch: int) -> None:
     """Set every dropout seed generator from (seed, epoch): a resumed epoch draws the same masks."""
     import keras  # noqa: PLC0415
 
-    for layer in model._flatten_layers(include_self=False, recursive=True):  # noqa: SLF001 - Keras' own walk
+    stack = list(model.layers)
+    while stack:
+        layer = stack.pop()
+        stack.extend(getattr(layer, "layers", []))  # nested models
         generator = getattr(layer, "seed_generator", None)
         if isinstance(generator, keras.random.SeedGenerator):
             generator.state.assign(np.array([seed % 2**31, epoch], dtype=generator.state.dtype))

@@ -19,7 +19,7 @@ from typing import Any
 from .figures import save_panel
 from .hair import remove_hair
 from .hair.bench import compare_methods, format_comparison
-from .io import find_images, read_rgb
+from .io import atomic_write_json, atomic_write_text, find_images, read_rgb
 from .synthetic import make_batch
 
 __all__ = ["hair_removal_demo"]
@@ -121,8 +121,8 @@ def hair_removal_demo(
     }
     if not write_summary:
         return summary
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    (out / "summary.txt").write_text(
+    atomic_write_json(out / "summary.json", summary)
+    atomic_write_text(out / "summary.txt", 
         f"dermprep hair-removal demo: {n_images} synthetic {shape[1]}x{shape[0]} images, seed {seed}\n"
         f"first call (JIT compile or cache load): {first_call:.2f} s\n\n{table}\n"
     )

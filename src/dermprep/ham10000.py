@@ -137,7 +137,14 @@ def read_metadata(
     if missing_images not in ("raise", "drop"):
         raise ValueError(f"missing_images must be 'raise' or 'drop'; got {missing_images!r}")
     try:
-        df = pd.read_csv(csv_path, dtype={"lesion_id": str, "image_id": str, "dx": str}, keep_default_na=True)
+        try:
+            df = pd.read_csv(csv_path, dtype={"lesion_id": str, "image_id": str, "dx": str}, keep_default_na=True,
+                             encoding="utf-8-sig")
+        except UnicodeDecodeError:  # spreadsheet exports are often latin-1
+            if hasattr(csv_path, "seek"):
+                csv_path.seek(0)
+            df = pd.read_csv(csv_path, dtype={"lesion_id": str, "image_id": str, "dx": str}, keep_default_na=True,
+                             encoding="latin-1")
     except pd.errors.EmptyDataError:
         raise ValueError(f"metadata file is empty: {csv_path}") from None
     except pd.errors.ParserError as exc:
@@ -173,6 +180,11 @@ def read_metadata(
         bad = age.isna() & df["age"].notna()
         if bad.any():
             raise ValueError(f"age must be numeric or empty; got {df['age'][bad].unique()[:5].tolist()}")
+        implausible = age.notna() & ~age.between(0, 120)
+        if implausible.any():
+            rows = (np.flatnonzero(implausible.to_numpy()) + 2).tolist()
+            raise ValueError(f"age must be in [0, 120] years or empty; got {age[implausible].unique()[:5].tolist()} "
+                             f"on CSV lines {rows[:10]}")
         df["age"] = age.astype(float)
     for column in ("sex", "localization"):
         if column in df.columns:
@@ -310,6 +322,8 @@ def encode_metadata(metadata: pd.DataFrame) -> np.ndarray:
         raise TypeError(f"metadata must be a pandas.DataFrame; got {type(metadata).__name__}")
     n = len(metadata)
     age = metadata["age"].to_numpy(dtype=float) if "age" in metadata.columns else np.full(n, np.nan)
+    if np.isinf(age).any() or (age[~np.isnan(age)] < 0).any():
+        raise ValueError("metadata age must be finite and >= 0 (or missing); use read_metadata() to validate it")
     sex = metadata["sex"].astype(str).str.lower().to_numpy() if "sex" in metadata.columns else np.full(n, "unknown")
     loc = (
         metadata["localization"].astype(str).str.lower().to_numpy()

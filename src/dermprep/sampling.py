@@ -20,10 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from .validation import check_positive_int
+from .validation import check_positive_int, check_seed
 
 __all__ = [
     "STRATEGIES",
+    "as_class_indices",
     "class_counts",
     "class_weights",
     "epoch_indices",
@@ -44,6 +45,15 @@ def _check_labels(labels: Any, num_classes: int | None) -> tuple[np.ndarray, int
         if num_classes is not None and labels.shape[1] != num_classes:
             raise ValueError(f"one-hot labels have {labels.shape[1]} columns; expected num_classes={num_classes}")
         num_classes = labels.shape[1]
+        hot = (labels == 1).sum(axis=1)
+        binary = ((labels == 0) | (labels == 1)).sum(axis=1) == labels.shape[1]
+        bad = np.flatnonzero((hot != 1) | ~binary)
+        if bad.size:
+            raise ValueError(
+                f"one-hot labels must hold exactly one 1 and zeros per row; rows {bad[:5].tolist()} do not "
+                f"(e.g. {labels[bad[0]].tolist()}): soft or smoothed labels cannot be counted or balanced on "
+                "(balance the hard labels, then smooth)"
+            )
         labels = labels.argmax(axis=1)
     if labels.ndim != 1:
         raise ValueError(f"labels must be a 1-D array of class indices or a 2-D one-hot array; got shape {labels.shape}")
@@ -54,15 +64,28 @@ def _check_labels(labels: Any, num_classes: int | None) -> tuple[np.ndarray, int
             labels = labels.astype(np.int64)
         else:
             raise TypeError(f"labels must be integer class indices; got dtype {labels.dtype}")
+    if labels.min() < 0:
+        raise ValueError(f"labels must be class indices >= 0; got values down to {labels.min()}")
     if num_classes is None:
         num_classes = int(labels.max()) + 1
-    num_classes = check_positive_int(num_classes, "num_classes", minimum=1)
+    num_classes = check_positive_int(num_classes, "num_classes", minimum=1, maximum=1_000_000)
     if labels.min() < 0 or labels.max() >= num_classes:
         raise ValueError(
             f"labels must lie in [0, {num_classes - 1}] (num_classes={num_classes}); "
             f"got values in [{labels.min()}, {labels.max()}]"
         )
     return labels.astype(np.int64), num_classes
+
+
+def as_class_indices(labels: Any, num_classes: int | None = None) -> np.ndarray:
+    """Integer class indices from int labels, integral floats or strict one-hot rows (checked).
+
+    Examples
+    --------
+    >>> as_class_indices([[0, 1], [1, 0]]).tolist()
+    [1, 0]
+    """
+    return _check_labels(labels, num_classes)[0]
 
 
 def class_counts(labels: Any, num_classes: int | None = None) -> np.ndarray:
@@ -85,6 +108,20 @@ def class_counts(labels: Any, num_classes: int | None = None) -> np.ndarray:
     """
     labels, num_classes = _check_labels(labels, num_classes)
     return np.bincount(labels, minlength=num_classes).astype(np.int64)
+
+
+def _check_counts(values: Any, name: str) -> np.ndarray:
+    """A non-empty 1-D sequence of non-negative integers (2.7 is not a count)."""
+    array = np.asarray(values)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence of non-negative integers; got {values!r}")
+    if array.dtype.kind == "f" and np.isfinite(array).all() and np.all(array == np.round(array)):
+        array = array.astype(np.int64)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integers; got {array.tolist()} ({array.dtype})")
+    if (array < 0).any():
+        raise ValueError(f"{name} must be non-negative; got {array.tolist()}")
+    return array.astype(np.int64)
 
 
 def target_counts(
@@ -134,9 +171,9 @@ def target_counts(
     >>> target_counts([5, 1, 3], "target", target=[0.5, 0.25, 0.25], size=8).tolist()
     [4, 2, 2]
     """
-    counts = np.asarray(counts, dtype=np.int64)
-    if counts.ndim != 1 or counts.size == 0 or (counts < 0).any():
-        raise ValueError(f"counts must be a non-empty 1-D sequence of non-negative ints; got {counts.tolist()}")
+    counts = _check_counts(counts, "counts")
+    if counts.sum() == 0:
+        raise ValueError(f"counts must hold at least one element; got {counts.tolist()} (every class empty)")
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}; got {strategy!r}")
     if strategy != "target" and target is not None:
@@ -214,12 +251,10 @@ def epoch_indices(labels: Any, targets: Sequence[int] | np.ndarray, *, seed: int
     >>> sorted(idx.tolist())
     [0, 1, 2, 3, 3, 3]
     """
-    targets = np.asarray(targets, dtype=np.int64)
+    targets = _check_counts(targets, "targets")
     labels, num_classes = _check_labels(labels, targets.size)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0; got {seed!r}")
-    if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
-        raise ValueError(f"epoch must be an integer >= 0; got {epoch!r}")
+    seed = check_seed(seed)
+    epoch = check_seed(epoch, "epoch")
     rng = np.random.default_rng([int(seed), int(epoch)])
     chosen = []
     for c in range(num_classes):
@@ -248,15 +283,12 @@ def class_weights(labels: Any, num_classes: int | None = None) -> dict[int, floa
     >>> class_weights([0, 0, 0, 1])
     {0: 0.6666666666666666, 1: 2.0}
     """
-    from sklearn.utils.class_weight import compute_class_weight  # noqa: PLC0415
-
     labels, num_classes = _check_labels(labels, num_classes)
-    present = np.unique(labels)
-    weights = compute_class_weight("balanced", classes=present, y=labels)
-    # scikit-learn divides by the number of classes present; that is what "balanced" means here.
-    out = {c: 0.0 for c in range(num_classes)}
-    out.update({int(c): float(w) for c, w in zip(present, weights, strict=True)})
-    return out
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    present = counts > 0
+    # divided by the number of classes present, as scikit-learn's compute_class_weight("balanced")
+    weights = np.where(present, labels.size / (int(present.sum()) * np.maximum(counts, 1.0)), 0.0)
+    return {c: float(w) for c, w in enumerate(weights)}
 
 
 def format_distribution(columns: Mapping[str, Sequence[int]], class_names: Sequence[str]) -> str:

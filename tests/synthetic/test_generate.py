@@ -69,7 +69,7 @@ def test_invalid_arguments():
         make_sample((8, 8))
     with pytest.raises(TypeError, match="shape must be a"):
         make_lesion_image((64.0, 64))
-    with pytest.raises(ValueError, match="label must be in"):
+    with pytest.raises(ValueError, match=r"label must be an integer in \[0, 6\]"):
         make_lesion_image((64, 64), label=7)
     with pytest.raises(ValueError, match="width_range"):
         add_hair(np.zeros((32, 32, 3), np.uint8), width_range=(4, 1))

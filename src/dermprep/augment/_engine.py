@@ -15,7 +15,6 @@ several ms per image. Here the geometry is one warp and the colour one
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -83,7 +82,7 @@ def run(
             if not fired[i]:
                 out[i] = images[i]
             elif resample[i]:
-                out[i] = _warp_reflect(images[i], maps[i][:2], width, height)  # type: ignore[index]
+                out[i] = F.warp_affine(images[i], maps[i])  # type: ignore[index]
                 mask = None if mask is None else F.warp_labels(mask, maps[i])  # type: ignore[index]
             else:  # flips / quarter turns
                 out[i] = F.apply_symmetry(images[i], maps[i])  # type: ignore[index]
@@ -105,33 +104,6 @@ def run(
                     image = op.apply(image, {k: v[i] for k, v in values.items()})
             out[i] = image
     return out, out_masks
-
-
-def _warp_reflect(image: np.ndarray, m: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Bilinear ``cv2.warpAffine`` (inverse map) with reflected borders, about twice as fast.
-
-    OpenCV's border handling inside the warp and its 3-channel bilinear path
-    are slow; here the reflection is laid out once around the image (as far
-    as the map reaches) and the warp runs on 4 channels (its vectorised path)
-    with no border logic. Same pixels as ``borderMode=BORDER_REFLECT_101``
-    up to one grey level of fixed-point rounding.
-    """
-    (a, b, c), (d, e, f) = m.tolist()
-    right, bottom = width - 1.0, height - 1.0
-    # where the output corners read from (the extremes of an affine map are at corners)
-    low_x, high_x = c + min(0.0, a * right) + min(0.0, b * bottom), c + max(0.0, a * right) + max(0.0, b * bottom)
-    low_y, high_y = f + min(0.0, d * right) + min(0.0, e * bottom), f + max(0.0, d * right) + max(0.0, e * bottom)
-    reach = max(0.0, -low_x, high_x - right, -low_y, high_y - bottom)
-    pad = int(math.ceil(reach)) + 2
-    if pad >= min(height, width):  # extreme maps: let OpenCV reflect as far as needed
-        return cv2.warpAffine(image, m, (width, height), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_REFLECT_101)
-    shifted = m.copy()
-    shifted[:, 2] += pad
-    four = cv2.copyMakeBorder(cv2.cvtColor(image, cv2.COLOR_RGB2RGBA), pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
-    out = cv2.warpAffine(four, shifted, (width, height), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_CONSTANT)
-    return cv2.cvtColor(out, cv2.COLOR_RGBA2RGB)
 
 
 _OPENCV_LOCK = threading.Lock()

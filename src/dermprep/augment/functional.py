@@ -163,7 +163,10 @@ def warp_affine(image: np.ndarray, matrix: np.ndarray, *, interpolation: str = "
     """Resample ``image`` through ``matrix`` (output -> input) with reflected borders.
 
     Exact symmetries (flips, transposes, quarter turns) are applied by
-    reindexing, without resampling.
+    reindexing, without resampling. Bilinear resampling gives OpenCV's
+    ``warpAffine(..., BORDER_REFLECT_101)`` up to one grey level, about
+    twice as fast (the reflection is laid out once, the warp runs on four
+    channels without border logic).
 
     Parameters
     ----------
@@ -186,8 +189,34 @@ def warp_affine(image: np.ndarray, matrix: np.ndarray, *, interpolation: str = "
         return apply_symmetry(image, m)
     if interpolation == "nearest":
         return warp_labels(image, m)
-    flags = cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR
-    return cv2.warpAffine(image, m[:2], (width, height), flags=flags, borderMode=cv2.BORDER_REFLECT_101)
+    return _warp_reflect(image, m[:2], width, height)
+
+
+def _warp_reflect(image: np.ndarray, m: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Bilinear ``cv2.warpAffine`` (inverse map) with reflected borders, about twice as fast.
+
+    OpenCV's border handling inside the warp and its 3-channel bilinear path
+    are slow; here the reflection is laid out once around the image (as far
+    as the map reaches) and the warp runs on 4 channels (its vectorised path)
+    with no border logic. Same pixels as ``borderMode=BORDER_REFLECT_101``
+    up to one grey level of fixed-point rounding.
+    """
+    (a, b, c), (d, e, f) = m.tolist()
+    right, bottom = width - 1.0, height - 1.0
+    # where the output corners read from (the extremes of an affine map are at corners)
+    low_x, high_x = c + min(0.0, a * right) + min(0.0, b * bottom), c + max(0.0, a * right) + max(0.0, b * bottom)
+    low_y, high_y = f + min(0.0, d * right) + min(0.0, e * bottom), f + max(0.0, d * right) + max(0.0, e * bottom)
+    reach = max(0.0, -low_x, high_x - right, -low_y, high_y - bottom)
+    pad = int(math.ceil(reach)) + 2
+    if pad >= min(height, width):  # extreme maps: let OpenCV reflect as far as needed
+        return cv2.warpAffine(image, m, (width, height), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REFLECT_101)
+    shifted = m.copy()
+    shifted[:, 2] += pad
+    four = cv2.copyMakeBorder(cv2.cvtColor(image, cv2.COLOR_RGB2RGBA), pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
+    out = cv2.warpAffine(four, shifted, (width, height), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_CONSTANT)
+    return cv2.cvtColor(out, cv2.COLOR_RGBA2RGB)
 
 
 _OPENCV_LABELS = (np.uint8, np.uint16, np.int16, np.int32)

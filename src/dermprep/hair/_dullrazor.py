@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
@@ -17,6 +18,7 @@ __all__ = ["DullRazorParams", "check_hair_options", "dull_razor_params", "hair_m
 #: Methods accepted by ``method=``.
 METHODS = ("dullrazor", "opencv")
 
+_PARALLEL_LOCK = threading.Lock()
 _REFERENCE_SHORT_SIDE = 450.0  # parameters below are tuned at HAM10000's 600x450 and scaled
 _MIN_SIZE = 16
 
@@ -172,7 +174,7 @@ def dull_razor_params(shape: tuple[int, ...], **overrides: Any) -> DullRazorPara
 
 
 @functools.lru_cache(maxsize=32)
-def _line_offsets(directions: int, length: int) -> np.ndarray:
+def line_offsets(directions: int, length: int) -> np.ndarray:
     """(directions, length + 1, 2) int64 (dy, dx) of digital lines through the origin."""
     angles = np.arange(directions) * np.pi / directions
     t = np.arange(length + 1)
@@ -192,11 +194,11 @@ def _run(image: np.ndarray, params: DullRazorParams, replace_hair: bool) -> tupl
         detect = np.clip(np.rint(batch * np.float32(255.0)), 0, 255).astype(np.uint8)
         rounding = 0.0
     pool = params.pool
-    offsets = _line_offsets(16, max(params.min_length, params.max_width, params.max_distance) + 2)
+    offsets = line_offsets(16, max(params.min_length, params.max_width, params.max_distance) + 2)
     masks = np.zeros(batch.shape[:3], np.bool_)
     # Detection only: the kernel never touches ``out``, so an empty array stands in.
     out = np.empty_like(batch) if replace_hair else np.empty((batch.shape[0], 0, 0, 3), batch.dtype)
-    _kernels._process_batch(
+    arguments = (
         detect,
         batch,
         pool,
@@ -217,6 +219,11 @@ def _run(image: np.ndarray, params: DullRazorParams, replace_hair: bool) -> tupl
         masks,
         out,
     )
+    if batch.shape[0] == 1:  # no parallel region: safe from any number of threads at once
+        _kernels.process_serial(*arguments)
+    else:
+        with _PARALLEL_LOCK:  # one parallel region at a time (fork-safe threading layers need it)
+            _kernels.process_batch(*arguments)
     if image.ndim == 3:
         return out[0], masks[0]
     return out, masks

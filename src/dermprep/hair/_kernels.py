@@ -696,8 +696,7 @@ def _replace(
         out[y, x, 2] = v2 / inv + rounding
 
 
-@jit(parallel=True)
-def _process_batch(
+def _process_images(
     detect_images: np.ndarray,
     images: np.ndarray,
     pool: int,
@@ -718,7 +717,7 @@ def _process_batch(
     masks: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    """Detect (and optionally replace) hair in every image, one image per thread.
+    """Detect (and optionally replace) hair in every image (one image per thread in the parallel build).
 
     ``detect_images`` is the uint8 view used for detection; ``images`` the
     data whose hair pixels are replaced into ``out`` (same dtype).
@@ -735,3 +734,11 @@ def _process_batch(
             else:
                 _copy(masks[n], region)
             _replace(images[n], region, max_distance, smooth, rounding, out[n])
+
+
+# Two builds of the same body: the parallel one for batches (one image per core), the serial one for single
+# images, which callers such as tf.data run from several threads at once. Numba's fork-safe "workqueue"
+# threading layer must not launch parallel regions from two threads concurrently (the caller serialises
+# batches); the serial build has no parallel region at all.
+process_batch = jit(parallel=True)(_process_images)
+process_serial = jit(parallel=False)(_process_images)

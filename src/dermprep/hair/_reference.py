@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._dullrazor import DullRazorParams, _line_offsets
+from ._dullrazor import DullRazorParams, line_offsets
 
 __all__ = ["reference_hair_mask", "reference_remove_hair"]
 
@@ -137,7 +137,7 @@ def reference_hair_mask(image: np.ndarray, params: DullRazorParams) -> np.ndarra
     k = -(-(params.line_length // 2) // pool)
     min_length = max(2, -(-params.min_length // pool))
     max_width = max(1, -(-params.max_width // pool))
-    offsets = _line_offsets(16, max(params.min_length, params.max_width, params.max_distance) + 2)
+    offsets = line_offsets(16, max(params.min_length, params.max_width, params.max_distance) + 2)
     img = image.astype(np.int64)
     low = [_pool(image[..., c], pool, "min") for c in range(3)]
     high = [_pool(image[..., c], pool, "max") for c in range(3)]

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
-
 from ..validation import check_image, check_mask
 
 __all__ = ["HairRemovalQuality", "hair_removal_quality", "dice"]
@@ -53,6 +51,14 @@ def dice(predicted: np.ndarray, true: np.ndarray) -> float:
     return 1.0 if total == 0 else 2.0 * float((predicted & true).sum()) / total
 
 
+def _metrics() -> tuple:
+    try:
+        from skimage.metrics import peak_signal_noise_ratio, structural_similarity  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError('hair-removal quality metrics (PSNR, SSIM) need scikit-image: pip install "dermprep[quality]"') from None
+    return peak_signal_noise_ratio, structural_similarity
+
+
 def _to_u8(image: np.ndarray) -> np.ndarray:
     return image if image.dtype == np.uint8 else np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
 
@@ -96,6 +102,7 @@ def hair_removal_quality(
     if original.ndim == 3:
         original, restored, clean = original[None], restored[None], clean[None]
         predicted_mask, true_mask = predicted_mask[None], true_mask[None]
+    peak_signal_noise_ratio, structural_similarity = _metrics()
     psnrs, ssims, hair_psnrs, dices, changed = [], [], [], [], []
     for o, r, c, pm, tm in zip(original, restored, clean, predicted_mask, true_mask, strict=True):
         o8, r8, c8 = _to_u8(o), _to_u8(r), _to_u8(c)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import csv
+import io
 import os
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,9 @@ import cv2
 import numpy as np
 
 from ..classes import CLASS_NAMES
+from ..io import atomic_write_bytes, atomic_write_text
 from ..validation import check_positive_int
-from ._generate import HAM10000_CLASS_FREQUENCIES, _check_shape, add_hair, make_lesion_image
+from ._generate import HAM10000_CLASS_FREQUENCIES, check_shape, add_hair, make_lesion_image
 
 __all__ = ["write_ham10000_like"]
 
@@ -43,10 +45,10 @@ def _lesion_plan(n_images: int, seed: int) -> list[tuple[int, int, int]]:
 
 
 def _write_image(path: Path, rgb: np.ndarray, quality: int) -> None:
-    temp = path.with_name(path.name + ".partial.jpg")
-    if not cv2.imwrite(str(temp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]):
-        raise OSError(f"could not write {temp}")
-    os.replace(temp, path)
+    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise OSError(f"could not encode {path}")
+    atomic_write_bytes(path, encoded.tobytes())
 
 
 def write_ham10000_like(
@@ -102,7 +104,7 @@ def write_ham10000_like(
     (20, 7)
     """
     n_images = check_positive_int(n_images, "n_images", minimum=2 * len(CLASS_NAMES))
-    height, width = _check_shape(shape)
+    height, width = check_shape(shape)
     if not 0.0 <= float(hair_probability) <= 1.0:
         raise ValueError(f"hair_probability must be in [0, 1]; got {hair_probability!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -146,10 +148,9 @@ def write_ham10000_like(
                 progress(done, len(plan))
 
     csv_path = root / "HAM10000_metadata.csv"
-    temp = root / "HAM10000_metadata.csv.partial"
-    with temp.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(temp, csv_path)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]), lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(csv_path, text.getvalue())
     return images_dir, csv_path

@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 
 from ..classes import CLASS_NAMES
-from ..validation import check_image, check_positive_int, check_range, check_rng
-from ._raster import _rasterize_polyline
+from ..validation import check_image, check_positive_int, check_range, check_rng, check_seed
+from ._raster import rasterize_polyline
 
 __all__ = [
     "SyntheticSample",
@@ -106,12 +106,12 @@ def make_lesion_image(
     lesion_mask : ndarray, shape (H, W), bool
     label : int
     """
-    height, width = _check_shape(shape)
+    height, width = check_shape(shape)
     rng = check_rng(rng)
     if label is None:
         label = int(rng.choice(len(CLASS_NAMES), p=HAM10000_CLASS_FREQUENCIES))
-    elif not 0 <= int(label) < len(CLASS_NAMES):
-        raise ValueError(f"label must be in [0, {len(CLASS_NAMES) - 1}]; got {label!r}")
+    else:
+        label = check_positive_int(label, "label", minimum=0, maximum=len(CLASS_NAMES) - 1)
     style = _CLASS_STYLE[CLASS_NAMES[int(label)]]
     scale = _scale_of((height, width))
     short = min(height, width)
@@ -270,7 +270,7 @@ def add_hair(
     for _ in range(count):
         points, widths = _hair_path(rng, height, width, diag, scale, wlo, whi)
         coverage[:] = 0.0
-        _rasterize_polyline(points, widths, coverage)
+        rasterize_polyline(points, widths, coverage)
         if rng.uniform() < light_fraction:
             v = rng.uniform(0.78, 0.95)
             color = np.array([v, v * rng.uniform(0.93, 1.0), v * rng.uniform(0.82, 0.98)], np.float32)
@@ -389,6 +389,7 @@ def make_batch(
     labels : ndarray, shape (n,), int64
     """
     n = check_positive_int(n, "n")
+    seed = check_seed(seed)
     samples = [make_sample(shape, rng=np.random.default_rng([seed, i]), **options) for i in range(n)]
     return (
         np.stack([s.image for s in samples]),
@@ -398,7 +399,7 @@ def make_batch(
     )
 
 
-def _check_shape(shape: Any) -> tuple[int, int]:
+def check_shape(shape: Any) -> tuple[int, int]:
     if (
         not isinstance(shape, (tuple, list))
         or len(shape) != 2

@@ -8,7 +8,7 @@ from .._jit import jit
 
 
 @jit()
-def _rasterize_polyline(points: np.ndarray, widths: np.ndarray, coverage: np.ndarray) -> None:
+def rasterize_polyline(points: np.ndarray, widths: np.ndarray, coverage: np.ndarray) -> None:
     """Draw a polyline of varying width into ``coverage`` (max-composited).
 
     ``points`` is (M, 2) float64 (row, col) of pixel centres, ``widths`` (M,)

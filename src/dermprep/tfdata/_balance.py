@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from ..sampling import STRATEGIES, class_counts, epoch_indices, target_counts
+from ..sampling import STRATEGIES, as_class_indices, class_counts, epoch_indices, target_counts
 from ..validation import check_choice, check_positive_int, check_seed
 from ._elements import DatasetTransform, Elements, check_dataset, check_epoch
 
@@ -99,7 +99,7 @@ class _Balance:
 
     def order(self, labels: np.ndarray) -> tf.Tensor:
         """The epoch's indices into ``labels`` (int64 tensor; works inside a graph, e.g. :func:`epochs`)."""
-        labels = _class_indices(np.asarray(labels), self.num_classes)
+        labels = as_class_indices(np.asarray(labels), self.num_classes)
         targets = target_counts(class_counts(labels, self.num_classes), self.strategy, count=self.count,
                                 target=self.target, size=self.size)
         seed = self.seed
@@ -160,23 +160,3 @@ class _Balance:
         return tf.data.Dataset.from_tensor_slices(
             tf.nest.pack_sequence_as(spec, [tf.gather(tf.constant(c), index) for c in columns])
         )
-
-
-def _class_indices(labels: np.ndarray, num_classes: int | None) -> np.ndarray:
-    """Class indices from int labels or strict one-hot rows (soft or all-zero rows are refused)."""
-    if labels.ndim == 2:
-        hot = (labels == 1).sum(axis=1)
-        cold = (labels == 0).sum(axis=1)
-        bad = np.flatnonzero((hot != 1) | (hot + cold != labels.shape[1]))
-        if bad.size:
-            raise ValueError(
-                f"balance(): one-hot labels must hold exactly one 1 and zeros; rows {bad[:5].tolist()} do not "
-                f"(e.g. {labels[bad[0]].tolist()}); soft or smoothed labels cannot be balanced on: "
-                "balance the hard labels, then smooth"
-            )
-        return labels.argmax(axis=1)
-    if labels.dtype.kind == "f":
-        if not np.isfinite(labels).all() or np.any(labels != np.round(labels)):
-            raise ValueError("balance(): labels must be integer class indices; got non-integer values")
-        labels = labels.astype(np.int64)
-    return labels

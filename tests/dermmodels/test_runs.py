@@ -1,0 +1,82 @@
+"""Runs: presets resolve, the config records every setting, and a run killed with SIGKILL at any moment resumes
+to exactly the result of an uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from dermmodels.recipe import PRESETS, Recipe, recipe_from  # noqa: E402
+from dermprep.synthetic import make_sample  # noqa: E402
+
+
+def test_presets_resolve_and_round_trip():
+    assert set(PRESETS) == {"cpu", "gpu", "paper"}
+    cpu = recipe_from("cpu")
+    assert cpu.alpha == 0.5 and cpu.fine_tune_layers is None and cpu.prior_correction
+    assert PRESETS["paper"].fine_tune_layers == 0 and PRESETS["gpu"].alpha == 1.0
+    assert Recipe.from_dict(cpu.to_dict()) == cpu
+    assert recipe_from("cpu", epochs=3, tta=False).epochs == 3
+    with pytest.raises(ValueError, match="unknown preset 'tpu'"):
+        recipe_from("tpu")
+    with pytest.raises(ValueError, match=r"unknown recipe setting\(s\) \['epoch'\]"):
+        recipe_from("cpu", epoch=3)
+    with pytest.raises(ValueError, match="random, frozen base"):
+        recipe_from("cpu", weights=None, fine_tune_layers=0)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tree")
+    for c, name in enumerate(["benign", "malignant"]):
+        (root / name).mkdir()
+        for k in range(12):
+            sample = make_sample((48, 64), rng=100 * c + k, label=5 if c == 0 else 4)
+            cv2.imwrite(str(root / name / f"{name}{k}.png"), cv2.cvtColor(sample.image, cv2.COLOR_RGB2BGR))
+    return root
+
+
+def _command(folder, out):
+    return [sys.executable, "-m", "dermmodels.cli", "train", "--data", str(folder), "--out", str(out), "--preset",
+            "cpu", "--weights", "none", "--alpha", "0.35", "--image-size", "32", "--epochs", "4", "--batch-size", "8",
+            "--no-remove-hair", "--no-tta", "--val", "0.25", "--test", "0.25", "--quiet"]
+
+
+def _weights(run):
+    import keras
+
+    return [w.numpy() for w in keras.models.load_model(run / "best.keras").weights]
+
+
+def test_a_killed_run_resumes_to_the_uninterrupted_result(folder, tmp_path):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    whole = tmp_path / "whole"
+    subprocess.run(_command(folder, whole), check=True, env=env, timeout=600)
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(_command(folder, killed), env=env)
+    deadline = time.time() + 300
+    while time.time() < deadline:  # kill -9 once the first epoch is on disk, mid-way through the second
+        state = killed / "state.json"
+        if state.is_file() and json.loads(state.read_text()).get("epoch", 0) >= 1:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert json.loads((killed / "state.json").read_text())["epoch"] < 4  # it really was interrupted
+    subprocess.run(_command(folder, killed), check=True, env=env, timeout=600)
+    for a, b in zip(_weights(whole), _weights(killed), strict=True):
+        np.testing.assert_array_equal(a, b)
+    history = [json.loads((run / "history.json").read_text()) for run in (whole, killed)]
+    assert history[0]["loss"] == history[1]["loss"]
+    assert json.loads((whole / "calibration.json").read_text()) == json.loads((killed / "calibration.json").read_text())
+    assert json.loads((killed / "config.json").read_text())["class_names"] == ["benign", "malignant"]

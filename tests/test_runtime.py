@@ -1,0 +1,75 @@
+"""Good citizenship: fork-safe after use, no backend switching, caching that degrades gracefully, an install that
+never brings a second TensorFlow."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import tomllib
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import dermprep
+from dermprep.synthetic import make_batch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _hair_free_mean(images: np.ndarray) -> float:
+    return float(dermprep.remove_hair(images).mean())
+
+
+def test_a_fork_started_pool_works_after_the_parent_removed_hair():
+    images, *_ = make_batch(4, (64, 64), seed=0)
+    expected = _hair_free_mean(images)  # the parent runs numba's parallel kernel first
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        results = pool.map(_hair_free_mean, [images, images])
+    assert results == [expected, expected]
+
+
+def test_plot_helpers_leave_the_matplotlib_backend_alone(tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    before = matplotlib.get_backend()
+    from dermprep.figures import save_panel
+    from dermprep.sampling import plot_class_distribution
+
+    save_panel(tmp_path / "p.png", [[("a", np.zeros((8, 8, 3), np.uint8))]], "t")
+    plot_class_distribution({"x": [1, 2]}, ["a", "b"], tmp_path / "d.png")
+    assert matplotlib.get_backend() == before
+    assert "matplotlib.pyplot" not in sys.modules or before == matplotlib.get_backend()
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_kernels_compile_without_a_cache_where_none_is_writable(monkeypatch):
+    import numba
+
+    from dermprep import _jit
+
+    real = numba.njit
+
+    def no_locator(*args, cache=False, **kwargs):
+        if cache:
+            raise RuntimeError("cannot cache function 'f': no locator available for file 'x.py'")
+        return real(*args, cache=cache, **kwargs)
+
+    monkeypatch.setattr(_jit.numba, "njit", no_locator)
+    monkeypatch.setattr(_jit, "_WARNED", [])
+    with pytest.warns(RuntimeWarning, match="NUMBA_CACHE_DIR"):
+        square = _jit.jit()(lambda x: x * x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one warning per process, not one per kernel
+        _jit.jit()(lambda x: x + 1)
+    assert square(3) == 9
+
+
+def test_the_tf_extra_asks_for_tensorflow_itself_never_a_second_build():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    tf_extra = project["optional-dependencies"]["tf"]
+    names = [r.split(";")[0].split(">")[0].split("=")[0].strip() for r in tf_extra]
+    assert "tensorflow" in names and "tensorflow-cpu" not in names
+    core = [r.split(">")[0] for r in project["dependencies"]]
+    assert not {"scipy", "scikit-image", "scikit-learn", "matplotlib", "tensorflow"} & set(core)
+    assert project["urls"]["Documentation"].startswith("https://")
