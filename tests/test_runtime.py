@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import multiprocessing
 import sys
-import tomllib
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tomllib
 
 import dermprep
 from dermprep.synthetic import make_batch

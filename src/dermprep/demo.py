@@ -10,7 +10,6 @@ one HTML report) is :func:`dermmodels.demo.run_demo`, what ``make demo`` runs.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -122,7 +121,7 @@ def hair_removal_demo(
     if not write_summary:
         return summary
     atomic_write_json(out / "summary.json", summary)
-    atomic_write_text(out / "summary.txt", 
+    atomic_write_text(out / "summary.txt",
         f"dermprep hair-removal demo: {n_images} synthetic {shape[1]}x{shape[0]} images, seed {seed}\n"
         f"first call (JIT compile or cache load): {first_call:.2f} s\n\n{table}\n"
     )

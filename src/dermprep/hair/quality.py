@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
 from ..validation import check_image, check_mask
 
 __all__ = ["HairRemovalQuality", "hair_removal_quality", "dice"]

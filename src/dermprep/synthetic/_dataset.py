@@ -15,7 +15,7 @@ import numpy as np
 from ..classes import CLASS_NAMES
 from ..io import atomic_write_bytes, atomic_write_text
 from ..validation import check_positive_int
-from ._generate import HAM10000_CLASS_FREQUENCIES, check_shape, add_hair, make_lesion_image
+from ._generate import HAM10000_CLASS_FREQUENCIES, add_hair, check_shape, make_lesion_image
 
 __all__ = ["write_ham10000_like"]
 
