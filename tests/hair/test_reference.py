@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from dermprep import dull_razor_params, remove_hair
+from dermprep.hair._dullrazor import lesion_grids
 from dermprep.hair._reference import reference_remove_hair
 from dermprep.synthetic import make_sample
 
@@ -19,7 +20,8 @@ def test_kernel_matches_reference(shape, seed, dtype):
     sample = make_sample(shape, rng=seed, num_hairs=(4, 10))
     image = sample.image if dtype == np.uint8 else (sample.image / 255.0).astype(np.float32)
     params = dull_razor_params(image.shape)
-    expected, expected_mask = reference_remove_hair(image, params)
+    detect = sample.image  # the uint8 view detection and the lesion estimate work on
+    expected, expected_mask = reference_remove_hair(image, params, lesion_grids(detect[None], params, None)[0])
     restored, mask = remove_hair(image, return_mask=True)
     assert mask.any()
     np.testing.assert_array_equal(mask, expected_mask)
@@ -31,7 +33,24 @@ def test_kernel_matches_reference(shape, seed, dtype):
 def test_kernel_matches_reference_without_light_detection_or_smoothing():
     sample = make_sample((64, 64), rng=9)
     params = dull_razor_params(sample.image.shape, detect_light=False, smooth=False, dilation=0)
-    expected, expected_mask = reference_remove_hair(sample.image, params)
+    expected, expected_mask = reference_remove_hair(sample.image, params, lesion_grids(sample.image[None], params,
+                                                                                        None)[0])
     restored, mask = remove_hair(sample.image, return_mask=True, detect_light=False, smooth=False, dilation=0)
+
+
+def test_kernel_matches_reference_with_a_protected_lesion_and_without_lesion_safety():
+    sample = make_sample((120, 160), rng=5, num_hairs=(8, 12))
+    protect = sample.lesion_mask
+    params = dull_razor_params(sample.image.shape)
+    expected, expected_mask = reference_remove_hair(sample.image, params,
+                                                    lesion_grids(sample.image[None], params, protect[None])[0])
+    restored, mask = remove_hair(sample.image, return_mask=True, protect=protect)
+    np.testing.assert_array_equal(mask, expected_mask)
+    assert np.abs(restored.astype(int) - expected).max() <= 1
+    off = dull_razor_params(sample.image.shape, lesion_safety=False)
+    expected, expected_mask = reference_remove_hair(sample.image, off)
+    restored, mask = remove_hair(sample.image, return_mask=True, lesion_safety=False)
+    np.testing.assert_array_equal(mask, expected_mask)
+    assert np.abs(restored.astype(int) - expected).max() <= 1
     np.testing.assert_array_equal(mask, expected_mask)
     assert np.abs(restored.astype(int) - expected).max() <= 1

@@ -81,3 +81,22 @@ def test_invalid_arguments():
         make_sample((32, 32), rng="seed")
     with pytest.raises(ValueError, match="n must be"):
         make_batch(0)
+
+
+def test_simulate_hair_masks_are_exact_and_it_is_seeded():
+    from dermprep.synthetic import simulate_hair
+
+    skin = np.full((150, 200, 3), 200, np.uint8)
+    hairy, mask = simulate_hair(skin, rng=7, shadow=False, light_fraction=0.0)
+    again, mask_again = simulate_hair(skin, rng=7, shadow=False, light_fraction=0.0)
+    np.testing.assert_array_equal(hairy, again)
+    np.testing.assert_array_equal(mask, mask_again)
+    darkening = 200 - hairy.astype(int).min(axis=-1)
+    assert mask.any() and (darkening[mask] > 0).all()  # every hair pixel is darkened
+    assert (darkening[~mask] < darkening[mask].max()).all()  # the strongest darkening is inside the mask
+    light, light_mask = simulate_hair(skin, rng=1, light_fraction=1.0, shadow=False, num_hairs=(3, 3))
+    assert (light[light_mask].astype(int) >= 200).all()  # light hair brightens
+    with pytest.raises(ValueError, match="num_hairs"):
+        simulate_hair(skin, num_hairs=(5, 2))
+    with pytest.raises(TypeError, match="shadow"):
+        simulate_hair(skin, shadow="no")

@@ -12,6 +12,7 @@ from ._dullrazor import (
     hair_mask,
     remove_hair,
 )
+from ._lesion import estimate_lesion
 from .quality import HairRemovalQuality, dice, hair_removal_quality
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "check_hair_options",
     "dice",
     "dull_razor_params",
+    "estimate_lesion",
     "hair_mask",
     "hair_removal_quality",
     "remove_hair",

@@ -7,10 +7,12 @@ import threading
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
+import cv2
 import numpy as np
 
 from ..validation import check_bool, check_choice, check_image, check_positive_int, is_integer
 from . import _kernels
+from ._lesion import LESION_MARGIN, lesion_grid
 from ._opencv import opencv_hair_mask, opencv_remove_hair
 
 __all__ = ["DullRazorParams", "check_hair_options", "dull_razor_params", "hair_mask", "remove_hair", "METHODS"]
@@ -64,6 +66,19 @@ class DullRazorParams:
         Longest walk (pixels) from a hair pixel to a hair-free pixel.
     smooth : bool
         Smooth replaced pixels with a 3x3 mean (the last step of Dull Razor).
+    edge_threshold : int
+        Pixels connected to hair that it still darkens (or lightens) by more
+        than this against the background are its soft edges, shadow and
+        tapering tips: replaced too, but not counted in the hair mask.
+    edge_radius : int
+        How far (pixels, stepping through such faint pixels) they are
+        followed from the hair mask; 0 turns it off. Never into the lesion.
+    lesion_safety : bool
+        Leave the lesion's own structures alone: inside the lesion (the
+        ``protect`` mask where given, else :func:`estimate_lesion`), only
+        structures that continue outside it, or that are long, thin and dark,
+        count as hair; pigment network, dots, globules, streaks and white
+        lines do not.
     """
 
     line_length: int = 13
@@ -78,6 +93,9 @@ class DullRazorParams:
     dilation: int = 1
     max_distance: int = 30
     smooth: bool = True
+    edge_threshold: int = 6
+    edge_radius: int = 2
+    lesion_safety: bool = True
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
@@ -86,14 +104,14 @@ class DullRazorParams:
 
 def _check_field(name: str, value: Any) -> None:
     """Check one :class:`DullRazorParams` field (the same rules for parameters and user overrides)."""
-    if name in ("detect_light", "smooth"):
+    if name in ("detect_light", "smooth", "lesion_safety"):
         check_bool(value, name)
-    elif name in ("threshold", "light_threshold", "low_threshold"):
+    elif name in ("threshold", "light_threshold", "low_threshold", "edge_threshold"):
         if not is_integer(value):
             raise TypeError(f"{name} must be an integer grey level in [0, 254]; got {value!r} ({type(value).__name__})")
         if not 0 <= value <= 254:
             raise ValueError(f"{name} must be an integer grey level in [0, 254]; got {value!r}")
-    elif name in ("grow", "dilation"):
+    elif name in ("grow", "dilation", "edge_radius"):
         check_positive_int(value, name, minimum=0)
     else:
         check_positive_int(value, name, minimum=1)
@@ -168,6 +186,7 @@ def dull_razor_params(shape: tuple[int, ...], **overrides: Any) -> DullRazorPara
         pool=pool,
         grow=max(1, int(round(2 * scale))),
         dilation=1,
+        edge_radius=max(1, int(round(3 * scale))),
         max_distance=max(10, int(round(30 * scale))),
     )
     return replace(defaults, **check_hair_options(**overrides))
@@ -185,7 +204,39 @@ def line_offsets(directions: int, length: int) -> np.ndarray:
     return table
 
 
-def _run(image: np.ndarray, params: DullRazorParams, replace_hair: bool) -> tuple[np.ndarray, np.ndarray]:
+def lesion_grids(detect: np.ndarray, params: DullRazorParams, protect: np.ndarray | None) -> np.ndarray:
+    """The protected region of every image at the kernels' (pooled) resolution."""
+    n, height, width = detect.shape[:3]
+    pool = params.pool
+    hc, wc = (height + pool - 1) // pool, (width + pool - 1) // pool
+    if protect is not None:  # a pooled cell is protected when any of its pixels is
+        padded = np.zeros((n, hc * pool, wc * pool), bool)
+        padded[:, :height, :width] = protect
+        cells = padded.reshape(n, hc, pool, wc, pool).any(axis=(2, 4)).astype(np.uint8)
+        # grown like the estimate: network and streaks reach past a drawn border
+        grow = max(1, round(LESION_MARGIN * min(hc, wc)))
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+        return np.ascontiguousarray(np.stack([cv2.dilate(c, disc) for c in cells]).astype(bool))
+    if not params.lesion_safety:
+        return np.zeros((n, hc, wc), bool)
+    return np.stack([lesion_grid(d, (hc, wc)) for d in detect])
+
+
+def _check_protect(protect: Any, image: np.ndarray) -> np.ndarray | None:
+    if protect is None:
+        return None
+    shape = image.shape[:-1]
+    mask = np.asarray(protect)
+    if mask.shape != shape:
+        raise ValueError(f"protect must be a lesion mask of shape {shape} (the image's height and width); "
+                         f"got {mask.shape}")
+    if not (mask.dtype == np.bool_ or np.issubdtype(mask.dtype, np.integer)):
+        raise TypeError(f"protect must be a bool or integer mask (non-zero = lesion); got dtype {mask.dtype}")
+    return mask.reshape((-1, *image.shape[-3:-1])) > 0
+
+
+def _run(image: np.ndarray, params: DullRazorParams, replace_hair: bool,
+         protect: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     batch = image if image.ndim == 4 else image[None]
     if batch.dtype == np.uint8:
         detect = batch
@@ -194,6 +245,7 @@ def _run(image: np.ndarray, params: DullRazorParams, replace_hair: bool) -> tupl
         detect = np.clip(np.rint(batch * np.float32(255.0)), 0, 255).astype(np.uint8)
         rounding = 0.0
     pool = params.pool
+    lesions = lesion_grids(detect, params, protect)
     offsets = line_offsets(16, max(params.min_length, params.max_width, params.max_distance) + 2)
     masks = np.zeros(batch.shape[:3], np.bool_)
     # Detection only: the kernel never touches ``out``, so an empty array stands in.
@@ -213,9 +265,12 @@ def _run(image: np.ndarray, params: DullRazorParams, replace_hair: bool) -> tupl
         params.grow,
         replace_hair,
         params.dilation,
+        params.edge_threshold,
+        params.edge_radius,
         params.max_distance,
         params.smooth,
         rounding,
+        lesions,
         masks,
         out,
     )
@@ -237,6 +292,7 @@ def hair_mask(
     image: np.ndarray,
     *,
     method: Literal["dullrazor", "opencv"] = "dullrazor",
+    protect: np.ndarray | None = None,
     **options: Any,
 ) -> np.ndarray:
     """Find hair in a dermoscopic image.
@@ -251,6 +307,12 @@ def hair_mask(
         closings with linear elements, verification that candidates are long
         and thin), plus light-hair detection. ``"opencv"``: the common
         black-hat + threshold recipe, for comparison.
+    protect : ndarray of bool, shape (H, W) or (N, H, W), optional
+        The lesion, where known (e.g. a segmentation), grown by 7 % of the
+        short side (network and streaks reach past a drawn border): inside
+        it only structures that continue outside it, or that are long, thin
+        and dark, are hair. Without it, the lesion is estimated
+        (:func:`estimate_lesion`; ``lesion_safety=False`` turns this off).
     **options
         Overrides of :class:`DullRazorParams` (``dullrazor`` only).
 
@@ -279,8 +341,11 @@ def hair_mask(
         if options:
             raise TypeError(f"method='opencv' takes no options; got {sorted(options)}")
         return _opencv_apply(image, want_image=False)
+    protect = _check_protect(protect, image)
+    if method == "opencv" and protect is not None:
+        raise TypeError("method='opencv' takes no protect mask (it has no lesion safety)")
     params = dull_razor_params(image.shape, **options)
-    return _run(image, params, replace_hair=False)[1]
+    return _run(image, params, replace_hair=False, protect=protect)[1]
 
 
 def remove_hair(
@@ -288,6 +353,7 @@ def remove_hair(
     *,
     method: Literal["dullrazor", "opencv"] = "dullrazor",
     return_mask: bool = False,
+    protect: np.ndarray | None = None,
     **options: Any,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Remove hair from a dermoscopic image (Dull Razor).
@@ -308,6 +374,12 @@ def remove_hair(
         (uint8 internally; slow).
     return_mask : bool
         Also return the hair mask.
+    protect : ndarray of bool, shape (H, W) or (N, H, W), optional
+        The lesion, where known (e.g. a segmentation), grown by 7 % of the
+        short side (network and streaks reach past a drawn border): inside
+        it only structures that continue outside it, or that are long, thin
+        and dark, are hair. Without it, the lesion is estimated
+        (:func:`estimate_lesion`; ``lesion_safety=False`` turns this off).
     **options
         Overrides of :class:`DullRazorParams`, e.g. ``threshold=15``.
 
@@ -341,13 +413,16 @@ def remove_hair(
     image = check_image(image, "image", min_size=_MIN_SIZE)
     method = _check_method(method)
     check_bool(return_mask, "return_mask")
+    protect = _check_protect(protect, image)
+    if method == "opencv" and protect is not None:
+        raise TypeError("method='opencv' takes no protect mask (it has no lesion safety)")
     if method == "opencv":
         if options:
             raise TypeError(f"method='opencv' takes no options; got {sorted(options)}")
         restored, mask = _opencv_apply(image, want_image=True)
     else:
         params = dull_razor_params(image.shape, **options)
-        restored, mask = _run(image, params, replace_hair=True)
+        restored, mask = _run(image, params, replace_hair=True, protect=protect)
     return (restored, mask) if return_mask else restored
 
 

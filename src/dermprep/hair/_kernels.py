@@ -16,7 +16,10 @@ The stages follow Lee et al. (1997), on a pyramid level of factor ``pool``
    two close dark hairs is not mistaken for light hair);
 3. thresholding and verification that a candidate is long and thin, by
    walking digital lines in 16 orientations; hysteresis growth into weaker
-   residues next to verified hair;
+   residues next to verified hair; lesion safety: structures touching the
+   (estimated or given) lesion region are kept only if they continue
+   outside it or are long, thin and dark (hair), never if they look like
+   pigment network, dots, streaks or white lines;
 4. full-resolution mask: a pixel near verified hair is hair when its own
    residue against the pooled background reaches half the local hair
    contrast (so the mask follows the hair's real width);
@@ -422,6 +425,71 @@ def _dilate(mask: np.ndarray, radius: int, out: np.ndarray) -> None:
 
 
 @jit()
+def _filter_components(
+    keep: np.ndarray, bright: np.ndarray, light_threshold: int, lesion: np.ndarray, min_length: int, max_width: int
+) -> None:
+    """Drop verified structures that look like the lesion's own texture, not hair (in place).
+
+    8-connected components of ``keep`` that touch the ``lesion`` region:
+    dark ones are kept when they continue outside it over a stretch at least
+    ``min_length`` long, as hair crossing a lesion does, or when they are
+    long (bounding-box diagonal >= 2 ``min_length``) and thin (area <= 0.6
+    ``max_width`` x diagonal: a line, not a mesh of pigment network or a
+    cluster of dots); light ones (mostly above the light threshold) lose
+    their pixels inside the lesion, where white lines, scale and crust are
+    the lesion's own. Everything else inside the lesion is left alone.
+    """
+    height, width = keep.shape
+    seen = np.zeros((height, width), np.bool_)
+    members = np.empty(height * width, np.int64)
+    lt = np.uint8(light_threshold)
+    for start in range(height * width):
+        sy, sx = start // width, start % width
+        if not keep[sy, sx] or seen[sy, sx]:
+            continue
+        seen[sy, sx] = True
+        members[0] = start
+        count, head = 1, 0
+        inside, light = 0, 0
+        y0, y1, x0, x1 = sy, sy, sx, sx
+        oy0, oy1, ox0, ox1 = height, -1, width, -1  # the part outside the lesion
+        while head < count:
+            p = members[head]
+            head += 1
+            y, x = p // width, p % width
+            if lesion[y, x]:
+                inside += 1
+            else:
+                oy0, oy1, ox0, ox1 = min(oy0, y), max(oy1, y), min(ox0, x), max(ox1, x)
+            if bright[y, x] > lt:
+                light += 1
+            y0, y1, x0, x1 = min(y0, y), max(y1, y), min(x0, x), max(x1, x)
+            for yy in range(max(y - 1, 0), min(y + 2, height)):
+                for xx in range(max(x - 1, 0), min(x + 2, width)):
+                    if keep[yy, xx] and not seen[yy, xx]:
+                        seen[yy, xx] = True
+                        members[count] = yy * width + xx
+                        count += 1
+        if inside == 0:
+            continue
+        is_light = 2 * light >= count
+        if is_light:  # white lines, scale and crust sit at and in lesions: light structures never cross into them
+            for i in range(count):
+                if lesion[members[i] // width, members[i] % width]:
+                    keep[members[i] // width, members[i] % width] = False
+            continue
+        if oy1 >= 0:  # hair crossing the border: a long stretch of it lies outside (light hair: longer still)
+            outside_extent = np.sqrt(np.float64((oy1 - oy0 + 1) ** 2 + (ox1 - ox0 + 1) ** 2))
+            if outside_extent >= min_length and count - inside >= min_length:
+                continue
+        diagonal = np.sqrt(np.float64((y1 - y0 + 1) ** 2 + (x1 - x0 + 1) ** 2))
+        if diagonal >= 2 * min_length and count <= 0.6 * max_width * diagonal:
+            continue
+        for i in range(count):
+            keep[members[i] // width, members[i] % width] = False
+
+
+@jit()
 def _local_peaks(
     dark: np.ndarray, bright: np.ndarray, keep: np.ndarray, dark_peak: np.ndarray, light_peak: np.ndarray
 ) -> None:
@@ -465,14 +533,19 @@ def _detect(
     min_length: int,
     max_width: int,
     grow: int,
+    lesion: np.ndarray,
     mask: np.ndarray,
+    closed: np.ndarray,
+    opened: np.ndarray,
 ) -> None:
-    """Hair mask of one uint8 RGB image into ``mask`` (H, W) bool."""
+    """Hair mask of one uint8 RGB image into ``mask`` (H, W) bool; ``lesion`` (pooled size) is protected.
+
+    ``closed`` and ``opened`` (3, pooled H, pooled W) receive the background estimates (the per-channel
+    generalised closing and opening) for the soft-edge growth of :func:`_grow_faint`.
+    """
     height, width = image.shape[0], image.shape[1]
     hc = (height + pool - 1) // pool
     wc = (width + pool - 1) // pool
-    closed = np.empty((3, hc, wc), np.uint8)
-    opened = np.empty((3, hc, wc), np.uint8)
     dark = np.empty((hc, wc), np.uint8)
     bright = np.empty((hc, wc), np.uint8)
     _residues(image, pool, k, light, closed, opened, dark, bright)
@@ -493,6 +566,7 @@ def _detect(
     _verify(candidate, offsets, min_length, max_width, keep)
     if grow > 0:
         _grow(keep, weak, grow)
+    _filter_components(keep, bright, light_threshold, lesion, min_length, max_width)
     dark_peak = np.empty((hc, wc), np.uint8)
     light_peak = np.empty((hc, wc), np.uint8)
     _local_peaks(dark, bright, keep, dark_peak, light_peak)
@@ -524,6 +598,57 @@ def _detect(
                                 r = v
                         hit = 2 * r >= lp and r > low
                     mask[y, x] = hit
+
+
+@jit()
+def _grow_faint(
+    region: np.ndarray, image: np.ndarray, closed: np.ndarray, opened: np.ndarray, pool: int, light: bool,
+    edge_threshold: int, steps: int, lesion: np.ndarray,
+) -> None:
+    """Grow ``region`` (in place) into the hair's faint parts: soft edges, shadow, tapering tips.
+
+    Breadth-first from the region, up to ``steps`` pixels, into pixels that
+    hair still darkens (or, for light hair, lightens) by more than
+    ``edge_threshold`` grey levels against the background (the closing or
+    opening), never into the protected ``lesion`` cells.
+    """
+    height, width = region.shape
+    distance = np.full((height, width), np.int32(-1), np.int32)
+    queue = np.empty(height * width, np.int64)
+    count = 0
+    for y in range(height):
+        for x in range(width):
+            if region[y, x]:
+                distance[y, x] = 0
+                queue[count] = y * width + x
+                count += 1
+    head = 0
+    edge = np.int32(edge_threshold)
+    while head < count:
+        p = queue[head]
+        head += 1
+        y, x = p // width, p % width
+        d = distance[y, x]
+        if d >= steps:
+            continue
+        for yy in range(max(y - 1, 0), min(y + 2, height)):
+            for xx in range(max(x - 1, 0), min(x + 2, width)):
+                if distance[yy, xx] >= 0:
+                    continue
+                cy, cx = yy // pool, xx // pool
+                if lesion[cy, cx]:
+                    continue
+                faint = False
+                for c in range(3):
+                    if np.int32(closed[c, cy, cx]) - np.int32(image[yy, xx, c]) > edge:
+                        faint = True
+                    if light and np.int32(image[yy, xx, c]) - np.int32(opened[c, cy, cx]) > edge:
+                        faint = True
+                if faint:
+                    distance[yy, xx] = d + 1
+                    region[yy, xx] = True
+                    queue[count] = yy * width + xx
+                    count += 1
 
 
 # ----------------------------------------------------------------------------
@@ -711,9 +836,12 @@ def _process_images(
     grow: int,
     replace: bool,
     dilation: int,
+    edge_threshold: int,
+    edge_radius: int,
     max_distance: int,
     smooth: bool,
     rounding: float,
+    lesions: np.ndarray,
     masks: np.ndarray,
     out: np.ndarray,
 ) -> None:
@@ -722,10 +850,14 @@ def _process_images(
     ``detect_images`` is the uint8 view used for detection; ``images`` the
     data whose hair pixels are replaced into ``out`` (same dtype).
     """
+    height, width = detect_images.shape[1], detect_images.shape[2]
+    hc, wc = (height + pool - 1) // pool, (width + pool - 1) // pool
     for n in prange(detect_images.shape[0]):
+        closed = np.empty((3, hc, wc), np.uint8)
+        opened = np.empty((3, hc, wc), np.uint8)
         _detect(
             detect_images[n], pool, k, light, threshold, light_threshold, low_threshold,
-            offsets, min_length, max_width, grow, masks[n],
+            offsets, min_length, max_width, grow, lesions[n], masks[n], closed, opened,
         )
         if replace:
             region = np.empty_like(masks[n])
@@ -733,6 +865,9 @@ def _process_images(
                 _dilate(masks[n], dilation, region)
             else:
                 _copy(masks[n], region)
+            if edge_radius > 0:  # the hair's soft edges, shadow and tips: replaced too
+                _grow_faint(region, detect_images[n], closed, opened, pool, light, edge_threshold, edge_radius,
+                            lesions[n])
             _replace(images[n], region, max_distance, smooth, rounding, out[n])
 
 

@@ -7,6 +7,7 @@ it is orders of magnitude slower.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from ._dullrazor import DullRazorParams, line_offsets
@@ -131,14 +132,39 @@ def _local_peak(residue: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return np.max([padded[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w] for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0)
 
 
-def reference_hair_mask(image: np.ndarray, params: DullRazorParams) -> np.ndarray:
-    """Hair mask of one uint8 RGB image, computed the slow way."""
+def _filter_components(keep: np.ndarray, bright: np.ndarray, light_threshold: int, lesion: np.ndarray,
+                       min_length: int, max_width: int) -> np.ndarray:
+    """The lesion-safety rule on OpenCV's connected components (the kernel labels its own)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(keep.astype(np.uint8), connectivity=8)
+    out = keep.copy()
+    for c in range(1, count):
+        member = labels == c
+        area = int(stats[c, cv2.CC_STAT_AREA])
+        inside = int((member & lesion).sum())
+        if inside == 0:
+            continue
+        light = int((member & (bright > light_threshold)).sum())
+        if 2 * light >= area:
+            out[member & lesion] = False
+            continue
+        outside = member & ~lesion
+        if outside.any():
+            ys, xs = np.nonzero(outside)
+            extent = np.sqrt(float((np.ptp(ys) + 1) ** 2 + (np.ptp(xs) + 1) ** 2))
+            if extent >= min_length and area - inside >= min_length:
+                continue
+        diagonal = np.sqrt(float(stats[c, cv2.CC_STAT_HEIGHT] ** 2 + stats[c, cv2.CC_STAT_WIDTH] ** 2))
+        if diagonal >= 2 * min_length and area <= 0.6 * max_width * diagonal:
+            continue
+        out[member] = False
+    return out
+
+
+def _background(image: np.ndarray, params: DullRazorParams) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray,
+                                                                      np.ndarray]:
+    """Pooled closings and openings of each channel, and the dark and light residues."""
     pool = params.pool
     k = -(-(params.line_length // 2) // pool)
-    min_length = max(2, -(-params.min_length // pool))
-    max_width = max(1, -(-params.max_width // pool))
-    offsets = line_offsets(16, max(params.min_length, params.max_width, params.max_distance) + 2)
-    img = image.astype(np.int64)
     low = [_pool(image[..., c], pool, "min") for c in range(3)]
     high = [_pool(image[..., c], pool, "max") for c in range(3)]
     closed = [_generalized(low[c], k, True) for c in range(3)]
@@ -150,11 +176,24 @@ def reference_hair_mask(image: np.ndarray, params: DullRazorParams) -> np.ndarra
     else:
         opened = [np.zeros_like(closed[c]) for c in range(3)]
         bright = np.zeros_like(dark)
+    return closed, opened, dark, bright
+
+
+def reference_hair_mask(image: np.ndarray, params: DullRazorParams, lesion: np.ndarray | None = None) -> np.ndarray:
+    """Hair mask of one uint8 RGB image, computed the slow way (``lesion``: the protected pooled cells)."""
+    pool = params.pool
+    min_length = max(2, -(-params.min_length // pool))
+    max_width = max(1, -(-params.max_width // pool))
+    offsets = line_offsets(16, max(params.min_length, params.max_width, params.max_distance) + 2)
+    img = image.astype(np.int64)
+    closed, opened, dark, bright = _background(image, params)
     candidate = (dark > params.threshold) | (bright > params.light_threshold)
     weak = (dark > params.low_threshold) | (bright > params.low_threshold)
     keep = _verify(candidate, offsets, min_length, max_width)
     for _ in range(params.grow):
         keep = keep | (_dilate(keep, 1) & weak)
+    if lesion is not None:
+        keep = _filter_components(keep, bright, params.light_threshold, lesion, min_length, max_width)
     dark_peak = _local_peak(dark, keep)
     light_peak = _local_peak(bright, keep) if params.detect_light else np.zeros_like(dark_peak)
     h, w = image.shape[:2]
@@ -171,11 +210,25 @@ def reference_hair_mask(image: np.ndarray, params: DullRazorParams) -> np.ndarra
     return dark_hit | light_hit
 
 
-def reference_remove_hair(image: np.ndarray, params: DullRazorParams) -> tuple[np.ndarray, np.ndarray]:
+def reference_remove_hair(image: np.ndarray, params: DullRazorParams,
+                          lesion: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Restored image and hair mask of one RGB image (uint8 or float32), the slow way."""
     detect = image if image.dtype == np.uint8 else np.clip(np.rint(image * np.float32(255)), 0, 255).astype(np.uint8)
-    mask = reference_hair_mask(detect, params)
+    mask = reference_hair_mask(detect, params, lesion)
     region = _dilate(mask, params.dilation) if params.dilation > 0 else mask.copy()
+    if params.edge_radius > 0:  # faint edges, shadow and tips: a constrained dilation, one step at a time
+        closed, opened, _, _ = _background(detect, params)
+        h0, w0 = detect.shape[:2]
+        block = (np.arange(h0)[:, None] // params.pool, np.arange(w0)[None, :] // params.pool)
+        closed_full = np.stack([closed[c][block] for c in range(3)], axis=-1).astype(np.int64)
+        faint = (closed_full - detect).max(axis=-1) > params.edge_threshold
+        if params.detect_light:
+            opened_full = np.stack([opened[c][block] for c in range(3)], axis=-1).astype(np.int64)
+            faint |= (detect - opened_full).max(axis=-1) > params.edge_threshold
+        if lesion is not None:
+            faint &= ~lesion[block]
+        for _ in range(params.edge_radius):
+            region = region | (_dilate(region, 1) & faint)
     h, w = region.shape
     values = image.astype(np.float32)
     best: dict[tuple[int, int], list[tuple[float, np.ndarray]]] = {}
