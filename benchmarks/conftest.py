@@ -29,6 +29,8 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"{'balance / rejection_resample':45s} {balanced / rejection:10.2f}x")
     aug = RESULTS.get("augment: dermprep default images/s")
     for key, label in (("augment: albumentations via numpy_function images/s", "augment / albumentations"),
+                       ("augment: albumentations, one numpy_function per batch of 32, images/s",
+                        "augment / albumentations (batch form)"),
                        ("augment: keras preprocessing layers images/s", "augment / keras layers")):
         if aug and RESULTS.get(key):
             terminalreporter.write_line(f"{label:45s} {aug / RESULTS[key]:10.2f}x")

@@ -44,6 +44,7 @@ ABLATION: list[tuple[str, int, dict[str, object]]] = [
     ("budget: head only (frozen base)", 0, {"fine_tune_layers": 0, "learning_rate": 1e-3}),
     ("budget: top 50 layers fine-tuned", 0, {"fine_tune_layers": 50}),
     ("budget: no label smoothing", 0, {"label_smoothing": 0.0}),
+    ("budget: with the metadata branch (age, sex, site)", 0, {"metadata": True}),
 ]
 
 #: The headline recipe at full budget (the cpu preset as it is).

@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from dermmodels.evaluation import report_from_predictions
     from dermmodels.recipe import recipe_from
-    from dermmodels.runs import balanced_accuracy, correct, fit, predict_with_tta
+    from dermmodels.runs import balanced_accuracy, correct, fit, metadata_features, predict_with_tta
     from dermprep import CLASS_NAMES
     from dermprep.ham10000 import lesion_split, read_metadata
 
@@ -121,8 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     test_images = run.load_images(split.test["path"].tolist())
     labels = split.test["label"].to_numpy()
     groups = split.test["lesion_id"].to_numpy()
-    plain = predict_with_tta(run.model, test_images, tta=False)
-    averaged = predict_with_tta(run.model, test_images, tta=True) if recipe.tta else plain
+    features = metadata_features(split.test) if recipe.metadata else None
+    plain = predict_with_tta(run.model, test_images, tta=False, metadata=features)
+    averaged = predict_with_tta(run.model, test_images, tta=True, metadata=features) if recipe.tta else plain
     final = correct(averaged, run.prior, run.tau)
     report = report_from_predictions(labels, final, CLASS_NAMES, groups=groups)
     scoring = time.perf_counter() - scoring

@@ -133,8 +133,8 @@ def _parser() -> argparse.ArgumentParser:
     group.add_argument("--label-smoothing", type=float, default=None)
     group.add_argument("--patience", type=_patience, default=argparse.SUPPRESS, metavar="N|none",
                        help="early stopping on validation balanced accuracy")
-    for flag in _FLAGS:
-        name = flag.replace("_", "-")
+    for flag in (*_FLAGS, "metadata"):
+        name = "metadata-branch" if flag == "metadata" else flag.replace("_", "-")
         group.add_argument(f"--{name}", dest=flag, action="store_true", default=None)
         group.add_argument(f"--no-{name}", dest=flag, action="store_false")
     group.add_argument("--seed", type=_count, default=None)
@@ -204,7 +204,7 @@ def _recipe_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The recipe settings given on the command line (deprecated flags mapped, contradictions refused)."""
     overrides: dict[str, Any] = {}
     for name in ("alpha", "image_size", "aspect", "augment", "sampling", "epochs", "head_epochs", "batch_size",
-                 "learning_rate", "warmup_epochs", "label_smoothing", "seed", *_FLAGS):
+                 "learning_rate", "warmup_epochs", "label_smoothing", "seed", *_FLAGS, "metadata"):
         value = getattr(args, name)
         if value is not None:
             overrides[name] = value
@@ -274,6 +274,9 @@ def _evaluate(args: argparse.Namespace, log: Any) -> int:
     if (args.images is None) != (args.labels is None):
         raise UsageError("--images and --labels go together (an external labelled set); give both or neither")
     run = Run(args.run_dir)
+    if run.recipe.metadata:
+        raise UsageError("this run uses the metadata branch, which dermmodels evaluate does not feed yet; use "
+                         "Run.predict(images, metadata=...) in Python")
     if args.images is None:
         split_file = run.path / "split.csv"
         if not split_file.is_file():
@@ -338,6 +341,9 @@ def _predict(args: argparse.Namespace, log: Any) -> int:
     from .runs import Run  # noqa: PLC0415
 
     run = Run(args.run_dir)
+    if run.recipe.metadata:
+        raise UsageError("this run uses the metadata branch, which dermmodels predict does not feed yet; use "
+                         "Run.predict(images, metadata=...) in Python")
     files = _inputs(args.input)
     names = run.class_names
     if args.format == "isic":  # the challenge's column order, whatever the run's class order

@@ -110,6 +110,10 @@ class Recipe:
     tta : bool
         Average predictions over the 8 symmetries of the square (flips and
         quarter turns) at validation, test and prediction time.
+    metadata : bool
+        Add the model's metadata branch, fed with
+        :func:`dermprep.ham10000.encode_metadata` (age, sex, site). Off in
+        every preset: external test sets often have no metadata.
     seed : int
         Seed of the split, sampling, augmentation and initial weights.
     """
@@ -134,6 +138,7 @@ class Recipe:
     patience: int | None = None
     prior_correction: bool = True
     tta: bool = True
+    metadata: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -164,6 +169,7 @@ class Recipe:
             set_(self, "patience", check_positive_int(self.patience, "patience"))
         check_bool(self.prior_correction, "prior_correction")
         check_bool(self.tta, "tta")
+        check_bool(self.metadata, "metadata")
         set_(self, "seed", check_seed(self.seed))
         if self.weights is None and self.fine_tune_layers == 0:
             raise ValueError("weights=None with fine_tune_layers=0 trains only a head on a random, frozen base; "

@@ -38,7 +38,7 @@ from dermprep.io import atomic_path, atomic_write_json
 
 from .recipe import Recipe, augmentation_pipeline
 
-__all__ = ["Run", "RunConflictError", "TAUS", "fit", "predict_with_tta"]
+__all__ = ["Run", "RunConflictError", "TAUS", "fit", "metadata_features", "predict_with_tta", "tta_views"]
 
 #: Powers of the training prior tried on the validation split by the prior correction.
 TAUS = tuple(np.round(np.arange(0.0, 1.01, 0.1), 2).tolist())
@@ -120,13 +120,22 @@ def tta_views(images: np.ndarray, *, tta: bool) -> list[np.ndarray]:
     return [np.ascontiguousarray(v) for v in views]
 
 
-def predict_with_tta(model: Any, images: np.ndarray, *, tta: bool, batch_size: int = 64) -> np.ndarray:
+def predict_with_tta(model: Any, images: np.ndarray, *, tta: bool, batch_size: int = 64,
+                     metadata: np.ndarray | None = None) -> np.ndarray:
     """Class probabilities for images (N, H, W, 3); with ``tta`` averaged over :func:`tta_views`."""
     views = tta_views(images, tta=tta)
     total = np.zeros((images.shape[0], int(model.outputs[0].shape[-1])))
     for view in views:
-        total += model.predict(view, batch_size=batch_size, verbose=0).astype(np.float64)
+        inputs: Any = view if metadata is None else {"image": view, "metadata": metadata}
+        total += model.predict(inputs, batch_size=batch_size, verbose=0).astype(np.float64)
     return total / len(views)
+
+
+def metadata_features(records: Any) -> np.ndarray:
+    """The metadata branch's features of records (:func:`dermprep.ham10000.encode_metadata`)."""
+    from dermprep.ham10000 import encode_metadata  # noqa: PLC0415
+
+    return encode_metadata(records)
 
 
 # ----------------------------------------------------------------------------
@@ -193,9 +202,10 @@ class _Progress:
         class Progress(keras.callbacks.Callback):
             def __init__(self, run: Path, val_images: np.ndarray, val_labels: np.ndarray, prior: np.ndarray,
                          recipe: Recipe, state: dict[str, Any], log: Callable[[str], Any], steps: int,
-                         total_epochs: int) -> None:
+                         total_epochs: int, val_metadata: np.ndarray | None) -> None:
                 super().__init__()
                 self.run, self.val_images, self.val_labels = run, val_images, val_labels
+                self.val_metadata = val_metadata
                 self.prior, self.recipe, self.state, self.log = prior, recipe, state, log
                 self.steps, self.total_epochs = steps, total_epochs
                 self.started = time.perf_counter()
@@ -206,7 +216,7 @@ class _Progress:
 
             def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
                 logs = dict(logs or {})
-                probabilities = predict_with_tta(self.model, self.val_images, tta=False)
+                probabilities = predict_with_tta(self.model, self.val_images, tta=False, metadata=self.val_metadata)
                 classes = probabilities.shape[1]
                 raw = balanced_accuracy(self.val_labels, probabilities.argmax(axis=1), classes)
                 tau, adjusted = choose_tau(probabilities, self.val_labels, self.prior) \
@@ -367,10 +377,13 @@ def fit(
     started = time.perf_counter()
     keras.utils.set_random_seed(recipe.seed)
     tf.config.experimental.enable_op_determinism()
+    train_features = metadata_features(train) if recipe.metadata else None
+    val_features = metadata_features(val) if recipe.metadata else None
     model = build_mobilenetv2_classifier(
         num_classes, input_shape=(recipe.image_size, recipe.image_size, 3), weights=recipe.weights,
         alpha=recipe.alpha, dropout=recipe.dropout, dense_units=recipe.dense_units,
         freeze_base=recipe.weights is not None,
+        metadata_features=None if train_features is None else train_features.shape[1],
     )
     targets = sampling_targets(recipe, train_labels, num_classes)
     prior = training_prior(recipe, train_labels, num_classes)
@@ -380,6 +393,9 @@ def fit(
     resuming = (run / "state.json").is_file() and (run / "last.weights.h5").is_file()
     if resuming:
         state = json.loads((run / "state.json").read_text())
+    if recipe.head_epochs and recipe.metadata:
+        raise ValueError("head_epochs (head on frozen image features) does not go with the metadata branch; "
+                         "use one of them")
     if recipe.head_epochs and not state.get("head_done"):
         _train_head_on_features(model, train_images, train_labels, recipe, num_classes, targets, weights, log)
         state["head_done"] = True
@@ -408,6 +424,7 @@ def fit(
 
         def one_epoch(epoch: tf.Tensor) -> tf.data.Dataset:
             return T.from_arrays(train_images, train_labels, batch_size=recipe.batch_size, sampling=targets,
+                                 features=train_features,
                                  pipeline=pipeline, seed=recipe.seed, epoch=epoch, num_classes=num_classes,
                                  one_hot=True, label_smoothing=recipe.label_smoothing)
 
@@ -415,7 +432,8 @@ def fit(
         if not finished:
             stream = T.epochs(one_epoch, recipe.epochs, start=state["epoch"]).prefetch(2)
             callback = _Progress(run=run, val_images=val_images, val_labels=val_labels, prior=prior, recipe=recipe,
-                                 state=state, log=log, steps=steps, total_epochs=recipe.epochs)
+                                 state=state, log=log, steps=steps, total_epochs=recipe.epochs,
+                                 val_metadata=val_features)
             model.fit(stream, epochs=recipe.epochs, initial_epoch=state["epoch"], steps_per_epoch=steps,
                       callbacks=[callback], class_weight=weights, verbose=0, shuffle=False)
         if (run / "best.weights.h5").is_file():
@@ -424,7 +442,7 @@ def fit(
 
     # Calibration on the validation split ---------------------------------------------------
     started = time.perf_counter()
-    probabilities = predict_with_tta(model, val_images, tta=recipe.tta)
+    probabilities = predict_with_tta(model, val_images, tta=recipe.tta, metadata=val_features)
     raw = balanced_accuracy(val_labels, probabilities.argmax(axis=1), num_classes)
     tau, corrected = choose_tau(probabilities, val_labels, prior) if recipe.prior_correction else (0.0, raw)
     _write_json(run / "calibration.json", {"prior": prior.tolist(), "tau": tau, "val_balanced_accuracy": raw,
@@ -494,10 +512,13 @@ class Run:
                 raise ValueError(f"{self.path / 'best.keras'} cannot be loaded (damaged or incomplete?): {exc}") from None
         return self._model
 
-    def predict(self, images: np.ndarray, *, tta: bool | None = None, batch_size: int = 64) -> np.ndarray:
+    def predict(self, images: np.ndarray, *, tta: bool | None = None, batch_size: int = 64,
+                metadata: Any = None) -> np.ndarray:
         """Calibrated class probabilities (N, classes) for preprocessed uint8 images (N, S, S, 3).
 
-        ``tta=None`` follows the recipe.
+        ``tta=None`` follows the recipe. A run with the metadata branch needs
+        ``metadata``: records with HAM10000's ``age``, ``sex`` and
+        ``localization`` columns (a DataFrame), one row per image.
         """
         from dermprep.validation import check_image  # noqa: PLC0415
 
@@ -509,7 +530,15 @@ class Run:
             raise ValueError(f"images must be uint8 with shape (N, {size[0]}, {size[1]}, 3) (use predict_files for "
                              f"image files); got {images.dtype} {images.shape}")
         tta = self.recipe.tta if tta is None else bool(tta)
-        return correct(predict_with_tta(self.model, images, tta=tta, batch_size=batch_size), self.prior, self.tau)
+        features = None
+        if self.recipe.metadata:
+            if metadata is None:
+                raise ValueError("this run uses the metadata branch: pass metadata= (age, sex, localization per image)")
+            features = metadata_features(metadata)
+            if features.shape[0] != images.shape[0]:
+                raise ValueError(f"metadata must have one row per image ({images.shape[0]}); got {features.shape[0]}")
+        probabilities = predict_with_tta(self.model, images, tta=tta, batch_size=batch_size, metadata=features)
+        return correct(probabilities, self.prior, self.tau)
 
     def load_images(self, paths: Sequence[str | os.PathLike[str]], *, progress: bool | None = None) -> np.ndarray:
         """Files through the run's own preprocessing (decode upright, hair removal, framing, resizing)."""

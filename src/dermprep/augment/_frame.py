@@ -42,8 +42,8 @@ def lesion_boxes(images: np.ndarray, masks: np.ndarray | None) -> np.ndarray:
         hi = lum.max(axis=(1, 2), keepdims=True)
         span = hi - lo
         bins = np.minimum((64.0 * (lum - lo) / np.maximum(span, 1e-6)).astype(np.int64), 63)
-        hist = np.zeros((n, 64))
-        np.add.at(hist, (np.repeat(np.arange(n), h * w), bins.reshape(-1)), 1.0)
+        hist = np.bincount((np.arange(n)[:, None] * 64 + bins.reshape(n, -1)).reshape(-1),
+                           minlength=n * 64).reshape(n, 64).astype(np.float64)
         prob = hist / (h * w)
         omega = np.cumsum(prob, axis=1)
         mu = np.cumsum(prob * np.arange(64), axis=1)
@@ -108,17 +108,21 @@ def fit_geometry(
                        np.ones((moved.size, 8))], axis=1)  # [m, 3, 8] input coordinates
     decided = np.zeros(moved.size, bool)
     keep = {op.name: subset[op.name]["applied"].copy() for op in moving}
+    maps = [op.matrix(subset[op.name], height, width) for op in ops]  # each op's maps, computed once
+    identity = np.eye(3)
     for dropped in range(len(moving) + 1):  # moving ops switched off, from the last
-        trial = {name: dict(values) for name, values in subset.items()}
-        for op in moving[len(moving) - dropped :]:
-            trial[op.name]["applied"] = np.zeros(moved.size, bool)
-        matrix = compose(ops, trial, height, width)
+        off = {op.name for op in moving[len(moving) - dropped :]}
+        matrix = np.broadcast_to(identity, (moved.size, 3, 3)).copy()
+        for op, op_maps in zip(ops, maps, strict=True):
+            if op.name not in off:
+                matrix = matrix @ op_maps
         out = np.linalg.solve(matrix, points)
         inside = ((out[:, 0] >= -0.5) & (out[:, 0] <= width - 0.5)
                   & (out[:, 1] >= -0.5) & (out[:, 1] <= height - 0.5)).all(axis=1)
         take = (inside | (dropped == len(moving))) & ~decided
         for op in moving:
-            keep[op.name][take] = trial[op.name]["applied"][take]
+            if op.name in off:
+                keep[op.name][take] = False
         decided |= take
         if decided.all():
             break

@@ -34,7 +34,6 @@ __all__ = [
     "apply_symmetry",
     "brightness_matrix",
     "contrast_matrix",
-    "crop_matrix",
     "cutout",
     "dihedral_matrix",
     "flip_matrix",
@@ -53,8 +52,8 @@ __all__ = [
 ]
 
 LUMA = np.array([0.299, 0.587, 0.114])
-_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
-_FROM_YIQ = np.linalg.inv(_TO_YIQ)
+TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+FROM_YIQ = np.linalg.inv(TO_YIQ)
 
 
 # ----------------------------------------------------------------------------
@@ -82,17 +81,17 @@ def flip_matrix(height: int, width: int, *, horizontal: bool = False, vertical: 
     return _about_centre(np.diag([-1.0 if horizontal else 1.0, -1.0 if vertical else 1.0]), height, width)
 
 
-_QUARTER = np.array([[0.0, -1.0], [1.0, 0.0]])
-_TRANSPOSE = np.array([[0.0, 1.0], [1.0, 0.0]])
-_DIHEDRAL = [np.linalg.matrix_power(_QUARTER, k) for k in range(4)]
-_DIHEDRAL += [m @ _TRANSPOSE for m in _DIHEDRAL]
+#: The 8 symmetries of a square as 2x2 maps: ``k % 4`` quarter turns, then a transpose if ``k >= 4``.
+DIHEDRAL = np.stack([np.linalg.matrix_power(np.array([[0.0, -1.0], [1.0, 0.0]]), k % 4)
+                     @ (np.array([[0.0, 1.0], [1.0, 0.0]]) if k >= 4 else np.eye(2)) for k in range(8)])
+DIHEDRAL.setflags(write=False)
 
 
 def dihedral_matrix(size: int, k: int) -> np.ndarray:
     """Symmetry ``k`` (0-7) of a square ``size`` x ``size`` image: ``k % 4`` quarter turns, a transpose if ``k >= 4``."""
     if not 0 <= int(k) <= 7:
         raise ValueError(f"k must be in [0, 7]; got {k!r}")
-    return _about_centre(_DIHEDRAL[int(k)], size, size)
+    return _about_centre(DIHEDRAL[int(k)], size, size)
 
 
 def rotation_matrix(height: int, width: int, angle: float) -> np.ndarray:
@@ -113,31 +112,18 @@ def shift_matrix(height: int, width: int, dx: float, dy: float) -> np.ndarray:
     return _about_centre(np.eye(2), height, width, (-float(dx), -float(dy)))
 
 
-def crop_matrix(height: int, width: int, box: tuple[float, float, float, float]) -> np.ndarray:
-    """Read the region ``box = (x0, y0, x1, y1)`` (pixel edges) stretched to the full frame."""
-    x0, y0, x1, y1 = (float(v) for v in box)
-    matrix = np.eye(3)
-    matrix[0, 0], matrix[1, 1] = (x1 - x0) / width, (y1 - y0) / height
-    matrix[0, 2] = x0 + 0.5 * matrix[0, 0] - 0.5
-    matrix[1, 2] = y0 + 0.5 * matrix[1, 1] - 0.5
-    return matrix
-
-
 def is_symmetry(matrix: np.ndarray, height: int, width: int) -> bool:
     """Whether ``matrix`` maps the pixel grid exactly onto itself (a flip, transpose or quarter turn)."""
-    m = np.asarray(matrix, dtype=np.float64)
-    linear = m[:2, :2]
-    if not np.allclose(np.abs(linear), np.round(np.abs(linear)), atol=1e-9):
+    (a, b, c), (d, e, f) = np.asarray(matrix, dtype=np.float64)[:2].tolist()
+    if sorted((abs(a), abs(b))) != [0.0, 1.0] or sorted((abs(d), abs(e))) != [0.0, 1.0] or abs(a) != abs(e):
         return False
-    if not np.isclose(np.abs(linear).sum(axis=0), 1).all() or not np.isclose(np.abs(linear).sum(axis=1), 1).all():
-        return False
-    corners = np.array([[0, width - 1, 0, width - 1], [0, 0, height - 1, height - 1], [1, 1, 1, 1]], dtype=np.float64)
-    mapped = m[:2] @ corners
-    return bool(
-        np.allclose(mapped, np.round(mapped), atol=1e-6)
-        and mapped[0].min() > -1e-6 and mapped[0].max() < width - 1 + 1e-6
-        and mapped[1].min() > -1e-6 and mapped[1].max() < height - 1 + 1e-6
-    )
+    right, bottom = width - 1.0, height - 1.0
+    for x, y in ((0.0, 0.0), (right, 0.0), (0.0, bottom), (right, bottom)):
+        u, v = a * x + b * y + c, d * x + e * y + f
+        if abs(u - round(u)) > 1e-6 or abs(v - round(v)) > 1e-6 or not (-1e-6 <= u <= right + 1e-6) \
+                or not (-1e-6 <= v <= bottom + 1e-6):
+            return False
+    return True
 
 
 def apply_symmetry(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -279,7 +265,7 @@ def hue_matrix(shift: float) -> np.ndarray:
     theta = float(shift) * 2.0 * math.pi
     c, s = math.cos(theta), math.sin(theta)
     rotation = np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
-    return _affine(_FROM_YIQ @ rotation @ _TO_YIQ)
+    return _affine(FROM_YIQ @ rotation @ TO_YIQ)
 
 
 def illuminant(image: np.ndarray, power: float = 6.0, *, step: int = 1) -> np.ndarray:

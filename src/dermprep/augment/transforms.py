@@ -58,6 +58,32 @@ def _lerp(u: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
     return bounds[0] + (bounds[1] - bounds[0]) * u
 
 
+def _centred(linear: np.ndarray, height: int, width: int, shift: np.ndarray | None = None) -> np.ndarray:
+    """Batched :func:`functional._about_centre`: ``input = linear @ (output - c) + c + shift``, shape (n, 3, 3)."""
+    n = linear.shape[0]
+    centre = np.array([(width - 1) / 2.0, (height - 1) / 2.0])
+    out = np.zeros((n, 3, 3))
+    out[:, :2, :2] = linear
+    out[:, :2, 2] = centre - linear @ centre
+    if shift is not None:
+        out[:, :2, 2] += shift
+    out[:, 2, 2] = 1.0
+    return out
+
+
+def _diagonal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    out = np.zeros((a.shape[0], 2, 2))
+    out[:, 0, 0], out[:, 1, 1] = a, b
+    return out
+
+
+def _linear_maps(linear: np.ndarray) -> np.ndarray:
+    """(n, 3, 3) linear colour maps as (n, 3, 4) affine ones with no offset."""
+    out = np.zeros((linear.shape[0], 3, 4))
+    out[:, :, :3] = linear
+    return out
+
+
 def as_batch(params: Params) -> BatchParams:
     """One element's parameters as a batch of one."""
     return {key: np.asarray([value]) for key, value in params.items()}
@@ -123,12 +149,12 @@ class GeometryOp(Op):
 
     def matrix(self, params: BatchParams, height: int, width: int) -> np.ndarray:
         """Inverse maps (output -> input pixel coordinates), shape (n, 3, 3); identity where not applied."""
-        out = np.broadcast_to(np.eye(3), (len(params["applied"]), 3, 3)).copy()
-        for i in np.flatnonzero(params["applied"]):
-            out[i] = self._matrix_of({k: v[i] for k, v in params.items()}, height, width)
+        out = self._matrices(params, height, width)
+        out[~np.asarray(params["applied"], bool)] = np.eye(3)
         return out
 
-    def _matrix_of(self, params: Params, height: int, width: int) -> np.ndarray:
+    def _matrices(self, params: BatchParams, height: int, width: int) -> np.ndarray:
+        """The maps of every element, applied or not (vectorised)."""
         raise NotImplementedError
 
     def applies_to(self, height: int, width: int) -> bool:
@@ -164,8 +190,10 @@ class Flip(GeometryOp):
         vertical = self._fires(u[:, 1]) & self.vertical
         return {"applied": horizontal | vertical, "horizontal": horizontal, "vertical": vertical}
 
-    def _matrix_of(self, params: Params, height: int, width: int) -> np.ndarray:
-        return F.flip_matrix(height, width, horizontal=bool(params["horizontal"]), vertical=bool(params["vertical"]))
+    def _matrices(self, params: BatchParams, height: int, width: int) -> np.ndarray:
+        sx = np.where(np.asarray(params["horizontal"], bool), -1.0, 1.0)
+        sy = np.where(np.asarray(params["vertical"], bool), -1.0, 1.0)
+        return _centred(_diagonal(sx, sy), height, width)
 
 
 @dataclass(frozen=True)
@@ -188,10 +216,11 @@ class Dihedral(GeometryOp):
     def applies_to(self, height: int, width: int) -> bool:
         return height == width
 
-    def _matrix_of(self, params: Params, height: int, width: int) -> np.ndarray:
+    def _matrices(self, params: BatchParams, height: int, width: int) -> np.ndarray:
+        k = np.asarray(params["k"], np.int64)
         if height != width:
-            return np.eye(3)
-        return F.dihedral_matrix(height, int(params["k"]))
+            return np.broadcast_to(np.eye(3), (k.size, 3, 3)).copy()
+        return _centred(F.DIHEDRAL[k], height, width)
 
 
 @dataclass(frozen=True)
@@ -210,8 +239,10 @@ class Rotate(GeometryOp):
         on = self._fires(u[:, 0])
         return {"applied": on, "angle": np.where(on, _lerp(u[:, 1], self.angle_range), 0.0)}
 
-    def _matrix_of(self, params: Params, height: int, width: int) -> np.ndarray:
-        return F.rotation_matrix(height, width, float(params["angle"]))
+    def _matrices(self, params: BatchParams, height: int, width: int) -> np.ndarray:
+        theta = np.radians(np.asarray(params["angle"], np.float64))
+        c, s_ = np.cos(theta), np.sin(theta)
+        return _centred(np.stack([np.stack([c, -s_], -1), np.stack([s_, c], -1)], 1), height, width)
 
 
 @dataclass(frozen=True)
@@ -230,8 +261,9 @@ class Zoom(GeometryOp):
         on = self._fires(u[:, 0])
         return {"applied": on, "zoom": np.where(on, _lerp(u[:, 1], self.zoom_range), 1.0)}
 
-    def _matrix_of(self, params: Params, height: int, width: int) -> np.ndarray:
-        return F.zoom_matrix(height, width, float(params["zoom"]))
+    def _matrices(self, params: BatchParams, height: int, width: int) -> np.ndarray:
+        inverse = 1.0 / np.asarray(params["zoom"], np.float64)
+        return _centred(_diagonal(inverse, inverse), height, width)
 
 
 @dataclass(frozen=True)
@@ -254,8 +286,10 @@ class Shift(GeometryOp):
             "dy": np.where(on, (2.0 * u[:, 2] - 1.0) * self.fraction, 0.0),
         }
 
-    def _matrix_of(self, params: Params, height: int, width: int) -> np.ndarray:
-        return F.shift_matrix(height, width, float(params["dx"]) * width, float(params["dy"]) * height)
+    def _matrices(self, params: BatchParams, height: int, width: int) -> np.ndarray:
+        n = len(params["dx"])
+        shift = -np.stack([np.asarray(params["dx"], float) * width, np.asarray(params["dy"], float) * height], -1)
+        return _centred(np.broadcast_to(np.eye(2), (n, 2, 2)).copy(), height, width, shift)
 
 
 @dataclass(frozen=True)
@@ -286,10 +320,11 @@ class RandomResizedCrop(GeometryOp):
             "y": np.where(on, (u[:, 4] - 0.5) * (1.0 - height), 0.0),
         }
 
-    def _matrix_of(self, params: Params, height: int, width: int) -> np.ndarray:
-        cx, cy = (0.5 + float(params["x"])) * width, (0.5 + float(params["y"])) * height
-        half_w, half_h = float(params["width"]) * width / 2.0, float(params["height"]) * height / 2.0
-        return F.crop_matrix(height, width, (cx - half_w, cy - half_h, cx + half_w, cy + half_h))
+    def _matrices(self, params: BatchParams, height: int, width: int) -> np.ndarray:
+        # the crop box, centred at (0.5 + x, 0.5 + y) of the frame, read stretched to the whole frame
+        bw, bh = np.asarray(params["width"], float), np.asarray(params["height"], float)
+        shift = np.stack([np.asarray(params["x"], float) * width, np.asarray(params["y"], float) * height], -1)
+        return _centred(_diagonal(bw, bh), height, width, shift)
 
 
 # ----------------------------------------------------------------------------
@@ -311,13 +346,14 @@ class ColourOp(Op):
 
     def colour_matrix(self, params: BatchParams, mean: np.ndarray, sample: np.ndarray) -> np.ndarray:
         """Colour matrices (n, 3, 4); identity where not applied."""
-        out = np.zeros((len(params["applied"]), 3, 4))
-        out[:, :, :3] = np.eye(3)
-        for i in np.flatnonzero(params["applied"]):
-            out[i] = self._colour_matrix_of({k: v[i] for k, v in params.items()}, mean[i], sample[i])
+        out = self._colour_matrices(params, mean, sample)
+        identity = np.zeros((3, 4))
+        identity[:, :3] = np.eye(3)
+        out[~np.asarray(params["applied"], bool)] = identity
         return out
 
-    def _colour_matrix_of(self, params: Params, mean: np.ndarray, sample: np.ndarray) -> np.ndarray:
+    def _colour_matrices(self, params: BatchParams, mean: np.ndarray, sample: np.ndarray) -> np.ndarray:
+        """The matrices of every element, applied or not (vectorised)."""
         raise NotImplementedError
 
     def apply(self, image: np.ndarray, params: Params, *, mask: np.ndarray | None = None) -> Any:
@@ -347,8 +383,8 @@ class Brightness(_Factor):
 
     name: ClassVar[str] = "brightness"
 
-    def _colour_matrix_of(self, params: Params, mean: np.ndarray, sample: np.ndarray) -> np.ndarray:
-        return F.brightness_matrix(float(params["factor"]))
+    def _colour_matrices(self, params: BatchParams, mean: np.ndarray, sample: np.ndarray) -> np.ndarray:
+        return _linear_maps(np.asarray(params["factor"], float)[:, None, None] * np.eye(3))
 
 
 @dataclass(frozen=True)
@@ -357,8 +393,11 @@ class Contrast(_Factor):
 
     name: ClassVar[str] = "contrast"
 
-    def _colour_matrix_of(self, params: Params, mean: np.ndarray, sample: np.ndarray) -> np.ndarray:
-        return F.contrast_matrix(float(params["factor"]), float(np.mean(mean)))
+    def _colour_matrices(self, params: BatchParams, mean: np.ndarray, sample: np.ndarray) -> np.ndarray:
+        f = np.asarray(params["factor"], float)
+        out = _linear_maps(f[:, None, None] * np.eye(3))
+        out[:, :, 3] = ((1.0 - f) * mean.mean(axis=1))[:, None]
+        return out
 
 
 @dataclass(frozen=True)
@@ -367,8 +406,9 @@ class Saturation(_Factor):
 
     name: ClassVar[str] = "saturation"
 
-    def _colour_matrix_of(self, params: Params, mean: np.ndarray, sample: np.ndarray) -> np.ndarray:
-        return F.saturation_matrix(float(params["factor"]))
+    def _colour_matrices(self, params: BatchParams, mean: np.ndarray, sample: np.ndarray) -> np.ndarray:
+        f = np.asarray(params["factor"], float)[:, None, None]
+        return _linear_maps(f * np.eye(3) + (1.0 - f) * np.outer(np.ones(3), F.LUMA))
 
 
 @dataclass(frozen=True)
@@ -386,8 +426,13 @@ class Hue(ColourOp):
         on = self._fires(u[:, 0])
         return {"applied": on, "shift": np.where(on, _lerp(u[:, 1], self.shift_range), 0.0)}
 
-    def _colour_matrix_of(self, params: Params, mean: np.ndarray, sample: np.ndarray) -> np.ndarray:
-        return F.hue_matrix(float(params["shift"]))
+    def _colour_matrices(self, params: BatchParams, mean: np.ndarray, sample: np.ndarray) -> np.ndarray:
+        theta = np.asarray(params["shift"], float) * 2.0 * np.pi
+        rotation = np.zeros((theta.size, 3, 3))
+        rotation[:, 0, 0] = 1.0
+        rotation[:, 1, 1], rotation[:, 1, 2] = np.cos(theta), -np.sin(theta)
+        rotation[:, 2, 1], rotation[:, 2, 2] = np.sin(theta), np.cos(theta)
+        return _linear_maps(F.FROM_YIQ @ rotation @ F.TO_YIQ)
 
 
 @dataclass(frozen=True)
@@ -412,9 +457,11 @@ class ShadesOfGray(ColourOp):
     def sample(self, u: np.ndarray) -> BatchParams:
         return {"applied": self._fires(u[:, 0])}
 
-    def _colour_matrix_of(self, params: Params, mean: np.ndarray, sample: np.ndarray) -> np.ndarray:
-        e = np.mean(np.maximum(sample, 1e-6) ** self.power, axis=0) ** (1.0 / self.power)
-        return F.shades_of_gray_matrix(e / max(float(np.linalg.norm(e)), 1e-12))
+    def _colour_matrices(self, params: BatchParams, mean: np.ndarray, sample: np.ndarray) -> np.ndarray:
+        e = np.mean(np.maximum(sample, 1e-6) ** self.power, axis=1) ** (1.0 / self.power)  # (n, 3)
+        e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+        gains = 1.0 / (np.maximum(e, 1e-12) * np.sqrt(3.0))
+        return _linear_maps(gains[:, :, None] * np.eye(3))
 
 
 # ----------------------------------------------------------------------------

@@ -174,6 +174,7 @@ def from_arrays(
     labels: Any,
     *,
     batch_size: int = 32,
+    features: np.ndarray | None = None,
     sampling: str | np.ndarray | None = None,
     pipeline: Pipeline | None = None,
     seed: int = 0,
@@ -196,6 +197,9 @@ def from_arrays(
     images : ndarray, shape (N, H, W, 3), uint8
     labels : array_like, shape (N,), int
     batch_size : int
+    features : ndarray, shape (N, F), optional
+        Per-image features (e.g. :func:`dermprep.ham10000.encode_metadata`);
+        batches then are ``({"image": images, "metadata": features}, labels)``.
     sampling : None, "shuffle", "oversample", "undersample" or per-class counts
         ``None``: file order (evaluation). ``"shuffle"``: every image once,
         in the order of ``default_rng([seed, epoch])``. ``"oversample"`` /
@@ -240,6 +244,10 @@ def from_arrays(
     num_parallel_calls = check_parallel_calls(num_parallel_calls)
     if pipeline is not None and not isinstance(pipeline, Pipeline):
         raise TypeError(f"pipeline must be a dermprep.augment.Pipeline or None; got {pipeline!r}")
+    if features is not None:
+        features = np.asarray(features, dtype=np.float32)
+        if features.ndim != 2 or features.shape[0] != n or not np.isfinite(features).all():
+            raise ValueError(f"features must be finite with shape (N={n}, F); got {features.shape}")
     if sampling is None:
         size = n
         order: Callable[[int], np.ndarray] = lambda _: np.arange(n)  # noqa: E731
@@ -259,7 +267,7 @@ def from_arrays(
         raise ValueError(f"an epoch of {size} images makes no batch of {batch_size} with drop_remainder=True")
     cache: dict[int, np.ndarray] = {}
 
-    def batch(epoch_value: np.int64, step: np.int64) -> tuple[np.ndarray, np.ndarray]:
+    def batch(epoch_value: np.int64, step: np.int64) -> tuple[np.ndarray, ...]:
         e = int(epoch_value)
         if e not in cache:  # one order per epoch (batches of one epoch share it)
             cache.clear()
@@ -271,20 +279,24 @@ def from_arrays(
             x, _ = pipeline.augment_batch(x, seed=seed, epoch=e, indices=np.arange(start, start + index.size))
         y = labels[index]
         if one_hot:
-            hot = np.full((index.size, classes), smoothing / classes, np.float32)
-            hot[np.arange(index.size), y] += 1.0 - smoothing
-            return x, hot
-        return x, y
+            y = np.full((index.size, classes), smoothing / classes, np.float32)
+            y[np.arange(index.size), labels[index]] += 1.0 - smoothing
+        return (x, y) if features is None else (x, features[index], y)
 
     label_spec = tf.float32 if one_hot else tf.int64
     shape = images.shape[1:]
 
-    def produce(step: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        x, y = tf.numpy_function(batch, [tf.cast(epoch, tf.int64), step], (tf.uint8, label_spec), stateful=False,
-                                 name="from_arrays")
+    def produce(step: tf.Tensor) -> Any:
+        types = (tf.uint8, label_spec) if features is None else (tf.uint8, tf.float32, label_spec)
+        outputs = tf.numpy_function(batch, [tf.cast(epoch, tf.int64), step], types, stateful=False, name="from_arrays")
+        x, y = outputs[0], outputs[-1]
         x.set_shape((None, *shape))
         y.set_shape((None, classes) if one_hot else (None,))
-        return x, y
+        if features is None:
+            return x, y
+        f = outputs[1]
+        f.set_shape((None, features.shape[1]))
+        return {"image": x, "metadata": f}, y
 
     return tf.data.Dataset.range(steps).map(produce, num_parallel_calls=num_parallel_calls, deterministic=True)
 
