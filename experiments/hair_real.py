@@ -51,6 +51,8 @@ def _methods() -> dict[str, object]:
 
     return {
         "dermprep": lambda image, mask: remove_hair(image),
+        "dermprep 0.1 (no lesion safety, no edges)": lambda image, mask: remove_hair(image, lesion_safety=False,
+                                                                                        edge_radius=0),
         "opencv recipe": lambda image, mask: remove_hair(image, method="opencv"),
     }
 
@@ -62,11 +64,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ham-images", type=int, default=1000, help="images of the 200x150 set (seeded sample)")
     parser.add_argument("--gallery", type=int, default=8, help="most-changed images to draw per method")
     parser.add_argument("--methods", nargs="*", default=None, help="only these methods")
+    parser.add_argument("--summary", default="experiments/results/hair_real.json",
+                        help="where the summary table goes (the per-image rows stay in --out)")
     args = parser.parse_args(argv)
 
     from dermprep.figures import save_panel
     from dermprep.hair.evaluation import change_inside_and_outside
-    from dermprep.io import read_rgb
+    from dermprep.io import atomic_write_json, read_rgb
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -81,18 +85,40 @@ def main(argv: list[str] | None = None) -> int:
                 restored = run(image, lesion)
                 change = change_inside_and_outside(image, restored, lesion)
                 rows.append({"set": set_name, "method": method, "image": image_path.stem, **change.as_dict()})
-            print(f"{set_name:18s} {method:14s} {len(pairs)} images in {time.perf_counter() - started:.1f} s",
+            print(f"{set_name:18s} {method:42s} {len(pairs)} images in {time.perf_counter() - started:.1f} s",
                   flush=True)
     (out / "hair_real.json").write_text(json.dumps(rows, indent=1))
 
-    print(f"\n{'set':18s} {'method':14s} {'lesion mean':>11s} {'median':>8s} {'worst':>7s} {'skin mean':>9s}")
+    # "hair-free": images on which both methods change almost no skin (two independent detectors agree)
+    by_image: dict[tuple[str, str], dict[str, dict]] = {}
+    for r in rows:
+        by_image.setdefault((r["set"], r["image"]), {})[r["method"]] = r
+    hair_free = {key for key, found in by_image.items()
+                 if found.get("dermprep", {}).get("skin", 1) < 0.003 and found.get("opencv recipe", {}).get("skin", 1) < 0.015}
+    summary: dict[str, object] = {"command": "experiments/hair_real.py " + " ".join(argv if argv is not None
+                                                                                     else sys.argv[1:]),
+                                  "threshold_grey_levels": 8, "sets": {}}
+    print(f"\n{'set':18s} {'method':42s} {'images':>6s} {'lesion mean':>11s} {'median':>8s} {'worst':>7s} "
+          f"{'skin mean':>9s}   hair-free: {'images':>6s} {'lesion mean':>11s} {'worst':>7s}")
     for set_name in dict.fromkeys(r["set"] for r in rows):
         for method in methods:
             subset = [r for r in rows if r["set"] == set_name and r["method"] == method]
+            clean = [r for r in subset if (set_name, r["image"]) in hair_free]
             lesion = np.array([r["lesion"] for r in subset], float)
             skin = np.array([r["skin"] for r in subset], float)
-            print(f"{set_name:18s} {method:14s} {np.nanmean(lesion):11.2%} {np.nanmedian(lesion):8.2%} "
-                  f"{np.nanmax(lesion):7.1%} {np.nanmean(skin):9.2%}")
+            clean_lesion = np.array([r["lesion"] for r in clean], float) if clean else None
+            entry = {"images": len(subset), "lesion_mean": float(np.nanmean(lesion)),
+                     "lesion_median": float(np.nanmedian(lesion)), "lesion_worst": float(np.nanmax(lesion)),
+                     "skin_mean": float(np.nanmean(skin)), "hair_free_images": len(clean),
+                     "hair_free_lesion_mean": float(np.nanmean(clean_lesion)) if clean else None,
+                     "hair_free_lesion_worst": float(np.nanmax(clean_lesion)) if clean else None,
+                     "most_changed": [r["image"] for r in sorted(subset, key=lambda r: -float(r["lesion"]))[:5]]}
+            summary["sets"].setdefault(set_name, {})[method] = entry  # type: ignore[union-attr]
+            print(f"{set_name:18s} {method:42s} {len(subset):6d} {entry['lesion_mean']:11.2%} "
+                  f"{entry['lesion_median']:8.2%} {entry['lesion_worst']:7.1%} {entry['skin_mean']:9.2%}   "
+                  f"           {len(clean):6d} " + (f"{entry['hair_free_lesion_mean']:11.2%} "
+                                                     f"{entry['hair_free_lesion_worst']:7.1%}" if clean else ""))
+    atomic_write_json(args.summary, summary)
 
     for method in methods:  # the images whose lesions changed most, to look at
         subset = sorted((r for r in rows if r["method"] == method and r["set"] != "ham10000_200x150"),
@@ -111,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             panel.append([(f"{r['image']} ({r['set']})", outline), (f"{method}", restored),
                           (f"changed: lesion {float(r['lesion']):.1%}", changed)])
         if panel:
-            save_panel(out / f"most_changed_{method.replace(' ', '_')}.png", panel,
+            save_panel(out / f"most_changed_{''.join(c if c.isalnum() else '_' for c in method)}.png", panel,
                        f"{method}: the images whose lesion changed most (green: official lesion outline)")
     print(f"\nwritten to {out.resolve()}")
     return 0

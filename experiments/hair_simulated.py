@@ -24,7 +24,6 @@ HAM10000: Tschandl et al., Sci. Data 5, 180161 (2018); segmentations Tschandl et
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -60,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     from dermprep import remove_hair
     from dermprep.hair import dice
     from dermprep.hair.evaluation import change_inside_and_outside
+    from dermprep.io import atomic_write_json
     from dermprep.synthetic import add_hair, simulate_hair
 
     def psnr(a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None) -> float:
@@ -70,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     methods = {
         "dermprep": lambda image, truth: remove_hair(image, return_mask=True),
         "dermprep, no lesion safety": lambda image, truth: remove_hair(image, return_mask=True, lesion_safety=False),
+        "dermprep 0.1 (no lesion safety, no edges)": lambda image, truth: remove_hair(
+            image, return_mask=True, lesion_safety=False, edge_radius=0),
         "opencv recipe": lambda image, truth: remove_hair(image, method="opencv", return_mask=True),
         "oracle (true mask + TELEA)": lambda image, truth: (
             cv2.inpaint(image, truth.astype(np.uint8) * 255, 6, cv2.INPAINT_TELEA), truth),
@@ -96,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             results.setdefault(sim_name, {})[method] = {k: float(np.nanmean(v)) for k, v in scores.items()}
             print(sim_name, method, {k: round(v, 4) for k, v in results[sim_name][method].items()}, flush=True)
     untouched: dict[str, dict[str, float]] = {}
-    for method in ("dermprep", "dermprep, no lesion safety", "opencv recipe"):
+    for method in ("dermprep", "dermprep, no lesion safety", "dermprep 0.1 (no lesion safety, no edges)",
+                   "opencv recipe"):
         changes = [change_inside_and_outside(image, methods[method](image, None)[0], lesion)
                    for _, image, lesion in bases]
         untouched[method] = {"lesion_mean": float(np.mean([c.lesion for c in changes])),
@@ -106,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         print("hair-free bases", method, {k: round(v, 5) for k, v in untouched[method].items()}, flush=True)
     out = {"bases": [name for name, _, _ in bases], "simulated": results, "hair_free_bases": untouched,
            "command": "experiments/hair_simulated.py " + " ".join(argv if argv is not None else sys.argv[1:])}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
+    atomic_write_json(args.out, out)
     return 0
 
 

@@ -1,18 +1,18 @@
 """dermmodels: MobileNetV2 skin-lesion classifiers built on dermprep's pipelines.
 
-- :func:`build_mobilenetv2_classifier`: the paper's transfer-learning model
+- `build_mobilenetv2_classifier()`: the paper's transfer-learning model
   (ImageNet MobileNetV2, GAP, dropout, ReLU dense, softmax), input scaling
   inside, optional metadata branch;
-- :class:`Recipe`, :data:`PRESETS`: every setting of a training run, and the
+- `Recipe`, `PRESETS`: every setting of a training run, and the
   measured ``cpu`` recipe, its ``gpu`` scale-up and the ``paper`` setup;
-- :func:`fit` / :class:`Run`: train a recipe into a resumable run folder,
+- `fit()` / `Run`: train a recipe into a resumable run folder,
   then load it and predict with exactly the run's preprocessing;
-- :func:`train` / :func:`fine_tune`: the lower-level Keras helpers (Adam,
+- `train()` / `fine_tune()`: the lower-level Keras helpers (Adam,
   early stopping, crash-safe checkpoints, resumable state);
-- :func:`evaluate`: accuracy, balanced accuracy (with a bootstrap interval
+- `evaluate()`: accuracy, balanced accuracy (with a bootstrap interval
   over lesions), F1, per-class metrics, confusion matrix, ROC-AUC, figures
   and a self-contained HTML report;
-- :func:`export_tflite`: float32 / float16 / dynamic / int8 TFLite with a parity check.
+- `export_tflite()`: float32 / float16 / dynamic / int8 TFLite with a parity check.
 
 dermmodels depends on dermprep, never the reverse. Importing it does not
 import TensorFlow; building, training and exporting do.

@@ -1,6 +1,6 @@
 """The ``dermmodels`` command line: ``train``, ``evaluate``, ``predict``, ``export`` and ``demo``.
 
-``train`` reads labelled images in any layout :func:`dermprep.datasets.read_records`
+``train`` reads labelled images in any layout `dermprep.datasets.read_records()`
 knows (HAM10000, ISIC one-hot, ISIC 2020, a class-per-subfolder tree, a generic
 CSV), splits them by lesion or patient, and fits a recipe (``--preset``, with
 explicit options overriding single settings) into a run folder that holds

@@ -35,7 +35,7 @@ _HAM10000_CITATION = (
 
 
 def resolve_weights(weights: str | os.PathLike[str] | None, alpha: float, image_size: int) -> str | None:
-    """Turn the demo's ``weights`` setting into what :func:`build_mobilenetv2_classifier` takes.
+    """Turn the demo's ``weights`` setting into what `build_mobilenetv2_classifier()` takes.
 
     ``"auto"`` uses ImageNet weights when Keras already has them cached
     (``~/.keras/models``, or ``$KERAS_HOME/models``) and trains from scratch
@@ -370,7 +370,7 @@ def run_demo(
     alpha : float
         MobileNetV2 width.
     weights : "auto", "imagenet", "none" or path
-        See :func:`resolve_weights`. Pretrained weights train the paper's
+        See `resolve_weights()`. Pretrained weights train the paper's
         frozen-base head; without them the whole network trains from scratch.
     epochs, batch_size : int
         Training length (early stopping may end it sooner) and batch size.

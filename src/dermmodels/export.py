@@ -86,14 +86,14 @@ def export_tflite(
     Parameters
     ----------
     model : keras.Model
-        A single-input image classifier (see :func:`dermmodels.build_mobilenetv2_classifier`).
+        A single-input image classifier (see `dermmodels.build_mobilenetv2_classifier()`).
     path : path
         Output ``.tflite`` file (written atomically).
     quantize : {None, "float16", "dynamic", "int8"}
         None: float32. "float16": float16 weights (half the size; the
         closest to float32). "dynamic": dynamic-range (int8 weights). "int8":
         full integer weights, activations, input and output (int8 tensors
-        with their scale/zero point; :func:`run_tflite` converts), calibrated
+        with their scale/zero point; `run_tflite()` converts), calibrated
         on ``representative_data``. How closely int8 follows the float model
         depends on the model: read ``top1_agreement`` in the report.
     representative_data : ndarray [N, H, W, 3], optional

@@ -60,7 +60,7 @@ def build_mobilenetv2_classifier(
         Freeze the pretrained base (the paper's setting).
     metadata_features : int, optional
         Add a second input of this many metadata features (e.g.
-        :func:`dermprep.ham10000.encode_metadata`, 20), passed through a
+        `dermprep.ham10000.encode_metadata()`, 20), passed through a
         small dense layer and concatenated with the image features. The
         model's inputs are then ``{"image": ..., "metadata": ...}``.
     pixel_range : float

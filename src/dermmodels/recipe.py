@@ -1,8 +1,8 @@
 """Training recipes: every setting of a run in one checked object, and the named presets.
 
-A :class:`Recipe` says how images are prepared, sampled, augmented, how
+A `Recipe` says how images are prepared, sampled, augmented, how
 the MobileNetV2 classifier is built and trained, and how it decides.
-:func:`dermmodels.runs.fit` carries it out; ``dermmodels train --preset
+`dermmodels.runs.fit()` carries it out; ``dermmodels train --preset
 NAME`` starts from a preset, explicit options override single settings.
 
 Presets
@@ -71,13 +71,13 @@ class Recipe:
         Square model input (pixels).
     aspect : {"stretch", "crop", "pad"}
         How a non-square image is fitted to the square input
-        (:func:`dermprep.preprocess.frame`).
+        (`dermprep.preprocess.frame()`).
     remove_hair : bool
         Dull Razor at the file's resolution, cached on disk.
     shades_of_gray : bool
         Shades-of-Gray colour constancy after resizing.
     augment : {"none", "default", "strong"}
-        :func:`augmentation_pipeline`.
+        `augmentation_pipeline()`.
     sampling : {"none", "sqrt", "oversample", "undersample", "class-weight"}
         ``"none"``: every image once per epoch, shuffled. ``"sqrt"``: epochs
         of the same length with class ``c`` drawn in proportion to
@@ -112,7 +112,7 @@ class Recipe:
         quarter turns) at validation, test and prediction time.
     metadata : bool
         Add the model's metadata branch, fed with
-        :func:`dermprep.ham10000.encode_metadata` (age, sex, site). Off in
+        `dermprep.ham10000.encode_metadata()` (age, sex, site). Off in
         every preset: external test sets often have no metadata.
     seed : int
         Seed of the split, sampling, augmentation and initial weights.
@@ -176,12 +176,12 @@ class Recipe:
                              "train the base (fine_tune_layers=None) or give pretrained weights")
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (JSON); :meth:`from_dict` rebuilds it."""
+        """Plain data (JSON); `from_dict()` rebuilds it."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> Recipe:
-        """Rebuild from :meth:`to_dict`; unknown keys are refused by name."""
+        """Rebuild from `to_dict()`; unknown keys are refused by name."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:

@@ -1,7 +1,7 @@
-"""A training run in a folder: fit a :class:`~dermmodels.recipe.Recipe`, resume it, load it, predict and evaluate.
+"""A training run in a folder: fit a `Recipe`, resume it, load it, predict and evaluate.
 
-:func:`fit` decodes every image once into memory (through the recipe's
-:class:`~dermprep.preprocess.Preprocessing`, hair removal cached on disk),
+`fit()` decodes every image once into memory (through the recipe's
+`Preprocessing`, hair removal cached on disk),
 then trains on explicit epochs: epoch ``e``'s class sampling and
 augmentation depend only on ``(seed, e)``, dropout is re-seeded from
 ``(seed, e)``, and TensorFlow runs deterministically, so a run killed at
@@ -58,7 +58,7 @@ def _write_json(path: Path, value: Any) -> None:
 
 
 def sampling_targets(recipe: Recipe, labels: np.ndarray, num_classes: int) -> np.ndarray | str:
-    """What :func:`dermprep.tfdata.from_arrays` gets as ``sampling`` for this recipe."""
+    """What `dermprep.tfdata.from_arrays()` gets as ``sampling`` for this recipe."""
     from dermprep.sampling import class_counts, target_counts  # noqa: PLC0415
 
     counts = class_counts(labels, num_classes)
@@ -122,7 +122,7 @@ def tta_views(images: np.ndarray, *, tta: bool) -> list[np.ndarray]:
 
 def predict_with_tta(model: Any, images: np.ndarray, *, tta: bool, batch_size: int = 64,
                      metadata: np.ndarray | None = None) -> np.ndarray:
-    """Class probabilities for images (N, H, W, 3); with ``tta`` averaged over :func:`tta_views`."""
+    """Class probabilities for images (N, H, W, 3); with ``tta`` averaged over `tta_views()`."""
     views = tta_views(images, tta=tta)
     total = np.zeros((images.shape[0], int(model.outputs[0].shape[-1])))
     for view in views:
@@ -132,7 +132,7 @@ def predict_with_tta(model: Any, images: np.ndarray, *, tta: bool, batch_size: i
 
 
 def metadata_features(records: Any) -> np.ndarray:
-    """The metadata branch's features of records (:func:`dermprep.ham10000.encode_metadata`)."""
+    """The metadata branch's features of records (`dermprep.ham10000.encode_metadata()`)."""
     from dermprep.ham10000 import encode_metadata  # noqa: PLC0415
 
     return encode_metadata(records)
@@ -312,12 +312,12 @@ def fit(
     recipe : Recipe
     train, val : pandas.DataFrame
         Records with ``path`` and integer ``label`` columns (from
-        :mod:`dermprep.ham10000` or :mod:`dermprep.datasets`); split by
+        `dermprep.ham10000` or `dermprep.datasets`); split by
         lesion or patient beforehand.
     run_dir : path
         Created if needed. A folder holding the same run (same recipe,
         classes and data) is resumed; a folder holding another run raises
-        :class:`RunConflictError` before anything in it changes.
+        `RunConflictError` before anything in it changes.
     class_names : sequence of str
     preset : str, optional
         Recorded in ``config.json``.
@@ -469,7 +469,7 @@ class Run:
     Parameters
     ----------
     path : path
-        A folder written by :func:`fit` (``dermmodels train``).
+        A folder written by `fit()` (``dermmodels train``).
     model : keras.Model, optional
         The model, if already in memory (otherwise ``best.keras`` is loaded
         on first use, in Keras' safe mode).

@@ -1,6 +1,6 @@
 """Lower-level Keras training helpers: Adam, early stopping with best-weight restore, crash-safe resumable runs.
 
-:func:`dermmodels.fit` runs whole recipes; these helpers train a model you
+`dermmodels.fit()` runs whole recipes; these helpers train a model you
 built on datasets you built. With ``run_dir``, every file is written
 atomically after each epoch (a ``kill -9`` never leaves a truncated
 checkpoint), and ``state.json`` keeps the epoch, the best validation loss
@@ -95,7 +95,7 @@ def train(
     epochs, learning_rate, patience : training settings
     run_dir : path, optional
     class_weight : dict, optional
-        Loss weights (e.g. :func:`dermprep.sampling.class_weights`), as an
+        Loss weights (e.g. `dermprep.sampling.class_weights()`), as an
         alternative to a balanced dataset; keys are class indices of the model.
     resume : bool
     strategy : tf.distribute.Strategy, optional
@@ -201,7 +201,7 @@ def fine_tune(
     BatchNorm layers stay frozen and the base runs in inference mode (the
     factory calls it with ``training=False``): naive fine-tuning with
     BatchNorm in training mode destroys the ImageNet statistics. Other
-    options go to :func:`train`.
+    options go to `train()`.
     """
     from .model import set_base_trainable  # noqa: PLC0415
 

@@ -2,14 +2,14 @@
 
 The NumPy API (this namespace) works without TensorFlow:
 
-- :func:`remove_hair`, :func:`hair_mask`: numba Dull Razor hair removal
+- `remove_hair()`, `hair_mask()`: numba Dull Razor hair removal
   (Lee et al. 1997) on one image (H, W, 3) or a batch (N, H, W, 3), uint8 or
   float32;
-- :mod:`dermprep.synthetic`: seeded dermoscopy-like images with known hair
+- `dermprep.synthetic`: seeded dermoscopy-like images with known hair
   masks (ground truth and the embedded demo data);
-- :data:`CLASS_NAMES`: the HAM10000 classes in label order.
+- `CLASS_NAMES`: the HAM10000 classes in label order.
 
-The tf.data face is :mod:`dermprep.tfdata` (imports TensorFlow).
+The tf.data face is `dermprep.tfdata` (imports TensorFlow).
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -59,7 +59,7 @@ class FolderReport:
 
 
 def mask_name(relative: str | os.PathLike[str]) -> Path:
-    """The hair mask's path for an image's relative path: the full file name plus :data:`MASK_SUFFIX`.
+    """The hair mask's path for an image's relative path: the full file name plus `MASK_SUFFIX`.
 
     Unique per image: ``twin.jpg`` and ``twin.png`` get ``twin.jpg.mask.png`` and ``twin.png.mask.png``.
     """
@@ -152,7 +152,7 @@ def remove_hair_folder(
         Source and destination folders; neither may be inside the other.
     masks_dir : path, optional
         Also write each hair mask as a PNG (255 = hair), named
-        :func:`mask_name` (the image's file name plus ``.mask.png``). A
+        `mask_name()` (the image's file name plus ``.mask.png``). A
         folder of its own: not the input or output folder, nor inside them.
     workers : int, optional
         Processes (spawned; one image at a time each); default and cap: the
@@ -168,7 +168,7 @@ def remove_hair_folder(
     max_pixels : int
         Larger images are refused (reported as failed) before decoding.
     **options
-        Passed to :func:`dermprep.remove_hair`.
+        Passed to `dermprep.remove_hair()`.
 
     Returns
     -------
@@ -295,7 +295,7 @@ _MOVED = {"read_rgb": "dermprep.io.read_rgb", "find_images": "dermprep.io.find_i
 
 
 def __getattr__(name: str) -> Any:
-    """Names that moved to :mod:`dermprep.io`, kept for one release with a DeprecationWarning."""
+    """Names that moved to `dermprep.io`, kept for one release with a DeprecationWarning."""
     if name in _MOVED:
         import warnings  # noqa: PLC0415
 

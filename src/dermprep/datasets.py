@@ -1,10 +1,10 @@
 """Labelled image collections in the layouts people have: one table of records for all of them.
 
-:func:`read_records` turns any of these into a :class:`Records` table
+`read_records()` turns any of these into a `Records` table
 (``path``, ``label``, ``group``, ``image_id``) with its class names:
 
 - **HAM10000** ``HAM10000_metadata.csv`` (``lesion_id, image_id, dx, ...``):
-  the seven classes in :data:`dermprep.CLASS_NAMES` order; groups are lesions;
+  the seven classes in `dermprep.CLASS_NAMES` order; groups are lesions;
 - **ISIC 2019/2018 ground truth** (``image, MEL, NV, BCC, AK, BKL, DF, VASC,
   SCC, UNK`` one-hot): the classes that occur, with HAM10000's names where
   there is one (``AK`` is ``akiec``); groups from an optional metadata CSV's
@@ -18,7 +18,7 @@
 
 Layouts are recognised by their columns. Rows are never dropped silently:
 a missing image, an unknown label or an empty id is an error that names it.
-:func:`group_split` splits any of them by group, stratified by class.
+`group_split()` splits any of them by group, stratified by class.
 """
 
 from __future__ import annotations
@@ -198,7 +198,7 @@ def read_records(
     class_names : sequence of str, optional
         Fix the classes and their order (e.g. a trained run's); labels
         outside them are an error. By default the classes come from the
-        data (HAM10000: :data:`dermprep.CLASS_NAMES`).
+        data (HAM10000: `dermprep.CLASS_NAMES`).
 
     Returns
     -------
@@ -354,7 +354,7 @@ def group_split(records: Records | pd.DataFrame, *, val: float = 0.15, test: flo
 
     All images of a group land in the same part; within each class, groups
     are shuffled (seeded) and each goes to the part furthest below its share
-    of that class's images (as :func:`dermprep.ham10000.lesion_split`).
+    of that class's images (as `dermprep.ham10000.lesion_split()`).
     """
     frame = records.frame if isinstance(records, Records) else records
     if not isinstance(frame, pd.DataFrame) or not {"group", "label"} <= set(frame.columns):

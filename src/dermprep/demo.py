@@ -5,7 +5,7 @@ real images), Dull Razor vs the OpenCV recipe timed side by side and scored
 against the clean images, before / after / mask panels as PNG, and a short
 text and JSON summary. It needs no TensorFlow. The whole main job (data,
 hair removal, split, augmentation, balancing, training, evaluation, export,
-one HTML report) is :func:`dermmodels.demo.run_demo`, what ``make demo`` runs.
+one HTML report) is `dermmodels.demo.run_demo()`, what ``make demo`` runs.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def hair_removal_demo(
 
 
 def __getattr__(name: str) -> Any:
-    """``save_panel`` moved to :mod:`dermprep.figures`; kept for one release with a DeprecationWarning."""
+    """``save_panel`` moved to `dermprep.figures`; kept for one release with a DeprecationWarning."""
     if name == "save_panel":
         import warnings  # noqa: PLC0415
 

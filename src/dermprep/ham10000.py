@@ -111,7 +111,7 @@ def read_metadata(
     pandas.DataFrame
         One row per image with ``lesion_id, image_id, dx`` (+ ``dx_type, age,
         sex, localization`` where present), ``label`` (index into
-        :data:`CLASS_NAMES`) and, with ``images_dir``, ``path``. Ages are
+        `CLASS_NAMES`) and, with ``images_dir``, ``path``. Ages are
         floats (NaN where missing); missing sex/localization become "unknown".
 
     Raises
@@ -264,7 +264,7 @@ def lesion_split(metadata: pd.DataFrame, *, val: float = 0.15, test: float = 0.1
     Parameters
     ----------
     metadata : pandas.DataFrame
-        From :func:`read_metadata` (needs ``lesion_id`` and ``label``).
+        From `read_metadata()` (needs ``lesion_id`` and ``label``).
     val, test : float
         Fractions of images for validation and test (``val + test < 1``; either may be 0).
     seed : int
@@ -297,7 +297,7 @@ def lesion_kfold(metadata: pd.DataFrame, k: int = 5, *, seed: int = 0) -> list[t
     """``k`` lesion-grouped, class-stratified folds as ``(train, val)`` pairs.
 
     Each lesion is in exactly one validation fold. Uses the same assignment
-    as :func:`lesion_split` with ``k`` equal parts.
+    as `lesion_split()` with ``k`` equal parts.
     """
     metadata = _check_metadata(metadata)
     k = check_positive_int(k, "k", minimum=2)
@@ -315,7 +315,7 @@ def encode_metadata(metadata: pd.DataFrame) -> np.ndarray:
     """Metadata features for a model's metadata branch, float32 (N, 20).
 
     Columns: age / 100 (0 where missing), an age-missing flag, sex one-hot
-    (:data:`SEXES`), localization one-hot (:data:`LOCALIZATIONS`; values not
+    (`SEXES`), localization one-hot (`LOCALIZATIONS`; values not
     in the list count as "unknown"). Missing columns encode as unknown.
     """
     if not isinstance(metadata, pd.DataFrame):

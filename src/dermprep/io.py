@@ -1,16 +1,16 @@
 """Reading and writing images and files: one decoder, a pixel limit, atomic writes.
 
-- :func:`read_rgb` is the one image decoder of dermprep and dermmodels
+- `read_rgb()` is the one image decoder of dermprep and dermmodels
   (training, caching, prediction, the folder tool): OpenCV, with the EXIF
   orientation applied, so every path sees the same upright image; the
   header is read first and images above ``max_pixels`` are refused before
   any memory is spent on them (decompression bombs).
-- :func:`atomic_write_bytes` / :func:`write_image` / :func:`atomic_path`
+- `atomic_write_bytes()` / `write_image()` / `atomic_path()`
   never leave a half-written file: they write to a new, unpredictable
   temporary file in the destination folder (``mkstemp``, which never
   follows an existing link) and rename it into place; the result gets the
   permissions a plain ``open()`` would give (``0o666`` minus the umask).
-- :func:`find_images` lists image files below a folder, following
+- `find_images()` lists image files below a folder, following
   symbolic links to folders (once each).
 """
 
@@ -133,7 +133,7 @@ def read_rgb(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) -> n
 
     The EXIF orientation is applied. 16-bit images are scaled to 8 bits,
     grey images repeated to RGB and an alpha channel dropped (use
-    :func:`read_image` to keep them).
+    `read_image()` to keep them).
 
     Parameters
     ----------
@@ -162,7 +162,7 @@ def read_rgb(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) -> n
 
 
 def read_image(path: str | os.PathLike[str], *, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, np.ndarray | None, int]:
-    """Read an image keeping what :func:`read_rgb` drops: its bit depth and alpha channel.
+    """Read an image keeping what `read_rgb()` drops: its bit depth and alpha channel.
 
     Returns
     -------
@@ -260,7 +260,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (see :func:`atomic_path`)."""
+    """Write ``data`` to ``path`` atomically (see `atomic_path()`)."""
     with atomic_path(path) as temp, open(temp, "wb") as handle:
         handle.write(data)
         handle.flush()

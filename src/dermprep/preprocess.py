@@ -1,20 +1,20 @@
 """From an image file to a model input, the same way for training and for prediction.
 
-:class:`Preprocessing` holds the steps and their settings; each step is
+`Preprocessing` holds the steps and their settings; each step is
 also a function of its own:
 
-1. decode, upright (:func:`dermprep.io.read_rgb`, EXIF orientation applied);
-2. remove hair at the file's own resolution (:func:`dermprep.remove_hair`,
-   optional, cached on disk by :class:`HairCache`);
-3. frame to the target aspect (:func:`frame`: stretch, centre crop or pad)
+1. decode, upright (`dermprep.io.read_rgb()`, EXIF orientation applied);
+2. remove hair at the file's own resolution (`dermprep.remove_hair()`,
+   optional, cached on disk by `HairCache`);
+3. frame to the target aspect (`frame()`: stretch, centre crop or pad)
    and resize;
 4. optional Shades-of-Gray colour constancy
-   (:func:`dermprep.augment.functional.shades_of_gray`).
+   (`dermprep.augment.functional.shades_of_gray()`).
 
-A run of :mod:`dermmodels` stores its ``Preprocessing`` (``to_dict``), so
+A run of `dermmodels` stores its ``Preprocessing`` (``to_dict``), so
 predictions on new images go through exactly the steps training saw.
-:func:`dermprep.tfdata.from_records` runs ``Preprocessing.load`` inside
-tf.data; ``load`` and :meth:`Preprocessing.load_many` are its NumPy twins.
+`dermprep.tfdata.from_records()` runs ``Preprocessing.load`` inside
+tf.data; ``load`` and `Preprocessing.load_many()` are its NumPy twins.
 """
 
 from __future__ import annotations
@@ -140,15 +140,15 @@ class Preprocessing:
     image_size : (int, int)
         Output ``(height, width)``.
     aspect : {"stretch", "crop", "pad"}
-        See :func:`frame`.
+        See `frame()`.
     remove_hair : bool
         Remove hair (Dull Razor) at the file's own resolution, before resizing.
     hair_options : dict
-        Options for :func:`dermprep.remove_hair`.
+        Options for `dermprep.remove_hair()`.
     shades_of_gray : bool
         Shades-of-Gray colour constancy (power 6) after resizing.
     max_pixels : int
-        Largest image file accepted (see :func:`dermprep.io.read_rgb`).
+        Largest image file accepted (see `dermprep.io.read_rgb()`).
 
     Examples
     --------
@@ -182,7 +182,7 @@ class Preprocessing:
         return hash(repr(self.to_dict()))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (JSON-serialisable); :meth:`from_dict` rebuilds it."""
+        """Plain data (JSON-serialisable); `from_dict()` rebuilds it."""
         out = asdict(self)
         out["image_size"] = list(self.image_size)
         out["hair_options"] = dict(self.hair_options)
@@ -190,7 +190,7 @@ class Preprocessing:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> Preprocessing:
-        """Rebuild from :meth:`to_dict`'s output; unknown keys are refused."""
+        """Rebuild from `to_dict()`'s output; unknown keys are refused."""
         if not isinstance(values, Mapping):
             raise TypeError(f"values must be a dict; got {type(values).__name__}")
         known = {f for f in cls.__dataclass_fields__}
@@ -253,7 +253,7 @@ class Preprocessing:
         ----------
         paths : sequence of paths
         cache_dir : path, optional
-            A :class:`HairCache` folder (with ``remove_hair``).
+            A `HairCache` folder (with ``remove_hair``).
         workers : int, optional
             Threads (default: the number of cores).
         progress : bool or callable

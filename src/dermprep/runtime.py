@@ -1,6 +1,6 @@
 """Process-level set-up that the command lines (and notebooks, worker pools) rely on.
 
-- :func:`import_tensorflow_quietly`: TensorFlow without its C++ start-up
+- `import_tensorflow_quietly()`: TensorFlow without its C++ start-up
   notices drowning progress output.
 """
 

@@ -1,6 +1,6 @@
 """Class balancing in NumPy: exact per-epoch quotas, class weights, distributions.
 
-The tf.data face is :func:`dermprep.tfdata.balance`; this module holds the
+The tf.data face is `dermprep.tfdata.balance()`; this module holds the
 sampling logic it runs (and that users can call on label arrays directly).
 
 An *epoch* of a balanced dataset holds exactly ``targets[c]`` elements of
@@ -137,7 +137,7 @@ def target_counts(
     Parameters
     ----------
     counts : sequence of int
-        Elements available per class (:func:`class_counts`).
+        Elements available per class (`class_counts()`).
     strategy : {"oversample", "undersample", "target"}
         ``"oversample"``: every class up to ``count`` (default: the largest
         class). ``"undersample"``: every class down to ``count`` (default: the
@@ -236,7 +236,7 @@ def epoch_indices(labels: Any, targets: Sequence[int] | np.ndarray, *, seed: int
     ----------
     labels : array_like, shape (N,) or (N, C) one-hot
     targets : sequence of int
-        Elements of each class in the epoch (:func:`target_counts`).
+        Elements of each class in the epoch (`target_counts()`).
     seed, epoch : int
         The epoch's randomness is ``default_rng([seed, epoch])``.
 

@@ -2,18 +2,18 @@
 
 Three layers, each usable on its own:
 
-- :mod:`dermprep.augment.functional`: pure functions on NumPy images
+- `dermprep.augment.functional`: pure functions on NumPy images
   (affine matrices, resampling, colour matrices, gamma, vignette, Shades of
   Gray colour constancy);
-- :mod:`dermprep.augment.transforms`: operations that hold checked
+- `dermprep.augment.transforms`: operations that hold checked
   parameters, sample their random parameters (``op.sample(u)``) and apply
   them (``op.apply(image, params)``);
-- :class:`Pipeline`: orders operations; ``pipeline.sample(seed=, index=,
+- `Pipeline`: orders operations; ``pipeline.sample(seed=, index=,
   epoch=)`` gives the parameters an element gets, ``pipeline.apply_params``
   applies them, ``pipeline(image, ...)`` does both; its engine fuses all
   geometry into one resampling and all linear colour ops into one pass.
 
-:func:`dermprep.tfdata.augment` runs a pipeline in tf.data. Importing this
+`dermprep.tfdata.augment()` runs a pipeline in tf.data. Importing this
 package does not import TensorFlow.
 """
 

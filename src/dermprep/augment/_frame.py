@@ -2,8 +2,8 @@
 
 This decides *which* sampled geometric operations an image keeps, so it
 works on parameters (``"applied"`` flags), before anything is applied: the
-decision is visible in :meth:`Pipeline.sample(image=...) <dermprep.augment.Pipeline.sample>`
-and replayed exactly by :meth:`~dermprep.augment.Pipeline.apply_params`.
+decision is visible in `Pipeline.sample(image=...)`
+and replayed exactly by `apply_params()`.
 """
 
 from __future__ import annotations

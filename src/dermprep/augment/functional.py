@@ -1,6 +1,6 @@
 """Pure augmentation functions on NumPy images: no randomness, no state.
 
-Every random operation of :mod:`dermprep.augment` is built from these: a
+Every random operation of `dermprep.augment` is built from these: a
 transform samples its parameters, then calls them. They are usable on their
 own (figures, custom pipelines, tests).
 
@@ -127,7 +127,7 @@ def is_symmetry(matrix: np.ndarray, height: int, width: int) -> bool:
 
 
 def apply_symmetry(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """Apply a flip, transpose or quarter turn (see :func:`is_symmetry`) exactly, by reindexing (any dtype)."""
+    """Apply a flip, transpose or quarter turn (see `is_symmetry()`) exactly, by reindexing (any dtype)."""
     (a, b), (c, d) = np.round(np.asarray(matrix)[:2, :2]).astype(int).tolist()
     if image.dtype.type not in (np.uint8, np.uint16, np.int16, np.int32, np.float32, np.float64):
         if b != 0:  # other dtypes (bool, int64): NumPy views, copied once

@@ -60,13 +60,13 @@ class Pipeline:
     Randomness is keyed on ``(seed, index, epoch)``: element ``index`` of
     epoch ``epoch`` gets the same parameters whatever the batching, threads
     or ``num_parallel_calls``. Geometry that would push the lesion out of
-    frame is switched off for that image (:mod:`dermprep.augment._frame`).
+    frame is switched off for that image (`dermprep.augment._frame`).
 
     Parameters
     ----------
     ops : sequence of Op or of dicts
         Operation objects, or dicts ``{"op": name, **parameters}`` (see
-        :data:`dermprep.augment.OPS` for the names). Each op at most once.
+        `dermprep.augment.OPS` for the names). Each op at most once.
 
     Examples
     --------
@@ -142,7 +142,7 @@ class Pipeline:
         """Parameters of the elements ``indices`` of epoch ``epoch``, one array entry per element.
 
         With ``images`` (and optional ``masks``), geometry each image cannot
-        take is switched off, exactly as :meth:`augment_batch` does.
+        take is switched off, exactly as `augment_batch()` does.
         """
         indices = np.asarray(indices, dtype=np.int64).reshape(-1)
         u = uniforms(seed, epoch, indices, self._draws)
@@ -166,7 +166,7 @@ class Pipeline:
         Without ``image`` these are the sampled parameters; with it (and an
         optional lesion ``mask``) they are exactly what that image gets:
         geometry that would push its lesion out of frame is switched off.
-        :meth:`apply_params` applies them.
+        `apply_params()` applies them.
         """
         seed, index, epoch = (check_seed(v, name) for v, name in ((seed, "seed"), (index, "index"), (epoch, "epoch")))
         images = masks = None
@@ -181,7 +181,7 @@ class Pipeline:
 
     def apply_params(self, image: np.ndarray, params: Mapping[str, Mapping[str, Any]], *,
                      mask: np.ndarray | None = None) -> Any:
-        """Apply one element's parameters (from :meth:`sample`) to a NumPy image, exactly as given.
+        """Apply one element's parameters (from `sample()`) to a NumPy image, exactly as given.
 
         Parameters
         ----------
@@ -234,7 +234,7 @@ class Pipeline:
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Augment images [n, H, W, 3] that are elements ``indices`` of epoch ``epoch`` (what tf.data runs).
 
-        Each image gets what :meth:`__call__` gives it. ``masks`` [n, H, W]
+        Each image gets what `__call__()` gives it. ``masks`` [n, H, W]
         (bool or integer labels) get the same geometry.
         """
         images = check_image(images, "images", min_size=8)

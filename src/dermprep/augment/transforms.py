@@ -7,13 +7,13 @@ parameters. It owns two things:
   (rows of ``u``) into parameters, vectorised over elements; every op
   returns an ``"applied"`` flag with its other parameters;
 - **application**: ``apply(image, params)`` applies one element's
-  parameters with :mod:`dermprep.augment.functional` (unfused, one image).
+  parameters with `dermprep.augment.functional` (unfused, one image).
 
 Geometric ops also give their transformation as a matrix (``matrix``) and
 linear colour ops as a colour matrix (``colour_matrix``), which is what
-lets a :class:`~dermprep.augment.Pipeline` fuse all geometry into one
+lets a `Pipeline` fuse all geometry into one
 resampling and all linear colour changes into one pass. Adding an
-operation is writing one class here and listing it in :data:`OPS`.
+operation is writing one class here and listing it in `OPS`.
 
 Importing this module does not import TensorFlow.
 """
@@ -59,7 +59,7 @@ def _lerp(u: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
 
 
 def _centred(linear: np.ndarray, height: int, width: int, shift: np.ndarray | None = None) -> np.ndarray:
-    """Batched :func:`functional._about_centre`: ``input = linear @ (output - c) + c + shift``, shape (n, 3, 3)."""
+    """Batched `functional._about_centre()`: ``input = linear @ (output - c) + c + shift``, shape (n, 3, 3)."""
     n = linear.shape[0]
     centre = np.array([(width - 1) / 2.0, (height - 1) / 2.0])
     out = np.zeros((n, 3, 3))
@@ -549,7 +549,7 @@ class Cutout(Op):
 
 @dataclass(frozen=True)
 class Hair(Op):
-    """Draw simulated hair (:func:`dermprep.synthetic.add_hair`).
+    """Draw simulated hair (`dermprep.synthetic.add_hair()`).
 
     Runs a numba rasteriser per image, so it costs more than the other ops;
     off by default.

@@ -1,4 +1,4 @@
-"""Public NumPy API of hair removal: :func:`remove_hair` and :func:`hair_mask`."""
+"""Public NumPy API of hair removal: `remove_hair()` and `hair_mask()`."""
 
 from __future__ import annotations
 
@@ -29,9 +29,9 @@ _MIN_SIZE = 16
 class DullRazorParams:
     """Parameters of the Dull Razor algorithm, in pixels of the image processed.
 
-    Use :func:`dull_razor_params` to get the defaults for an image size; any
+    Use `dull_razor_params()` to get the defaults for an image size; any
     field can be overridden through the keyword arguments of
-    :func:`remove_hair` and :func:`hair_mask`.
+    `remove_hair()` and `hair_mask()`.
 
     Attributes
     ----------
@@ -75,7 +75,7 @@ class DullRazorParams:
         followed from the hair mask; 0 turns it off. Never into the lesion.
     lesion_safety : bool
         Leave the lesion's own structures alone: inside the lesion (the
-        ``protect`` mask where given, else :func:`estimate_lesion`), only
+        ``protect`` mask where given, else `estimate_lesion()`), only
         structures that continue outside it, or that are long, thin and dark,
         count as hair; pigment network, dots, globules, streaks and white
         lines do not.
@@ -103,7 +103,7 @@ class DullRazorParams:
 
 
 def _check_field(name: str, value: Any) -> None:
-    """Check one :class:`DullRazorParams` field (the same rules for parameters and user overrides)."""
+    """Check one `DullRazorParams` field (the same rules for parameters and user overrides)."""
     if name in ("detect_light", "smooth", "lesion_safety"):
         check_bool(value, name)
     elif name in ("threshold", "light_threshold", "low_threshold", "edge_threshold"):
@@ -125,7 +125,7 @@ _FIELDS = tuple(f.name for f in fields(DullRazorParams))
 def check_hair_options(method: Any = "dullrazor", **options: Any) -> dict[str, Any]:
     """Validate a hair-removal method and its option overrides without an image; return the options.
 
-    Raises the same errors :func:`remove_hair` would: an unknown method, an
+    Raises the same errors `remove_hair()` would: an unknown method, an
     unknown option name, a value of the wrong type or range, or options
     given to ``method="opencv"`` (which has none).
 
@@ -156,7 +156,7 @@ def dull_razor_params(shape: tuple[int, ...], **overrides: Any) -> DullRazorPara
     shape : tuple
         ``(H, W)``, ``(H, W, 3)`` or ``(N, H, W, 3)``.
     **overrides
-        Any :class:`DullRazorParams` field.
+        Any `DullRazorParams` field.
 
     Returns
     -------
@@ -312,9 +312,9 @@ def hair_mask(
         short side (network and streaks reach past a drawn border): inside
         it only structures that continue outside it, or that are long, thin
         and dark, are hair. Without it, the lesion is estimated
-        (:func:`estimate_lesion`; ``lesion_safety=False`` turns this off).
+        (`estimate_lesion()`; ``lesion_safety=False`` turns this off).
     **options
-        Overrides of :class:`DullRazorParams` (``dullrazor`` only).
+        Overrides of `DullRazorParams` (``dullrazor`` only).
 
     Returns
     -------
@@ -358,7 +358,7 @@ def remove_hair(
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Remove hair from a dermoscopic image (Dull Razor).
 
-    Hair is found as in :func:`hair_mask`; each hair pixel (and a one-pixel
+    Hair is found as in `hair_mask()`; each hair pixel (and a one-pixel
     border) is replaced by linear interpolation between the nearest hair-free
     pixels across the hair, then smoothed. Pixels away from hair are returned
     bit-for-bit unchanged.
@@ -379,9 +379,9 @@ def remove_hair(
         short side (network and streaks reach past a drawn border): inside
         it only structures that continue outside it, or that are long, thin
         and dark, are hair. Without it, the lesion is estimated
-        (:func:`estimate_lesion`; ``lesion_safety=False`` turns this off).
+        (`estimate_lesion()`; ``lesion_safety=False`` turns this off).
     **options
-        Overrides of :class:`DullRazorParams`, e.g. ``threshold=15``.
+        Overrides of `DullRazorParams`, e.g. ``threshold=15``.
 
     Returns
     -------

@@ -1,7 +1,7 @@
 """Private numba kernels of the Dull Razor hair-removal algorithm.
 
 No checks happen here: callers pass C-contiguous arrays of the documented
-dtypes (see :mod:`dermprep.hair._dullrazor`). Every kernel is ``nogil``; the
+dtypes (see `dermprep.hair._dullrazor`). Every kernel is ``nogil``; the
 batch entry point runs one image per thread with ``prange``.
 
 The stages follow Lee et al. (1997), on a pyramid level of factor ``pool``
@@ -541,7 +541,7 @@ def _detect(
     """Hair mask of one uint8 RGB image into ``mask`` (H, W) bool; ``lesion`` (pooled size) is protected.
 
     ``closed`` and ``opened`` (3, pooled H, pooled W) receive the background estimates (the per-channel
-    generalised closing and opening) for the soft-edge growth of :func:`_grow_faint`.
+    generalised closing and opening) for the soft-edge growth of `_grow_faint()`.
     """
     height, width = image.shape[0], image.shape[1]
     hc = (height + pool - 1) // pool

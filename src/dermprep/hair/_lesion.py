@@ -69,7 +69,7 @@ def _field(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def lesion_grid(image: np.ndarray, size: tuple[int, int], margin: float = LESION_MARGIN) -> np.ndarray:
-    """:func:`estimate_lesion` of a uint8 RGB image, at ``size = (rows, columns)`` (unchecked: for the kernels' callers)."""
+    """`estimate_lesion()` of a uint8 RGB image, at ``size = (rows, columns)`` (unchecked: for the kernels' callers)."""
     height, width = image.shape[:2]
     scale = 64.0 / min(height, width)
     small_size = (max(8, round(width * scale)), max(8, round(height * scale)))

@@ -1,6 +1,6 @@
 """Slow, plain NumPy/Python reference of the Dull Razor kernels (the test oracle).
 
-Written independently of :mod:`._kernels` from the same description, so that
+Written independently of `._kernels` from the same description, so that
 the two can be compared pixel for pixel on small images. Not for production:
 it is orders of magnitude slower.
 """

@@ -100,7 +100,7 @@ def compare_methods(
 
 
 def format_comparison(rows: list[ThroughputResult], quality: dict[str, HairRemovalQuality]) -> str:
-    """A plain-text table of :func:`compare_methods`' results."""
+    """A plain-text table of `compare_methods()`' results."""
     best_opencv = max((r.images_per_second for r in rows if r.name.startswith("opencv")), default=float("nan"))
     lines = [f"{'method':32s} {'images/s':>10s} {'vs best opencv':>15s}"]
     for r in rows:

@@ -4,7 +4,7 @@ On real images there is no clean ground truth, but there is a lesion mask
 (HAM10000 publishes one for every image), and the lesion's own structures
 (pigment network, streaks, dots, globules, white lines, vessels) are what a
 dermatologist or a classifier reads. A hair remover should change lesion
-pixels only where hair crosses the lesion. :func:`change_inside_and_outside`
+pixels only where hair crosses the lesion. `change_inside_and_outside()`
 measures it per image; the benchmark and ``experiments/hair_real.py`` run it
 over whole folders.
 """

@@ -3,8 +3,8 @@
 The ground truth for hair-removal quality (restored vs clean image, predicted
 vs true mask), the embedded default data set of ``dermmodels demo``, and the
 source of simulated hair for augmentation. Two independent hair simulators:
-:func:`add_hair` (opaque painted curves, the one hair removal was first tuned
-on) and :func:`simulate_hair` (semi-transparent, soft, tapered, clumped hair
+`add_hair()` (opaque painted curves, the one hair removal was first tuned
+on) and `simulate_hair()` (semi-transparent, soft, tapered, clumped hair
 whose ranges were measured on real images). Everything is seeded: the same
 seed gives the same pixels.
 """

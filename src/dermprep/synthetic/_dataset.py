@@ -65,7 +65,7 @@ def write_ham10000_like(
     """Write a synthetic data set in HAM10000's layout: JPEG images and a metadata CSV.
 
     The classes follow HAM10000's imbalance (67% ``nv``, 1% ``df``), each
-    lesion takes its class's look (see :func:`make_lesion_image`), a quarter
+    lesion takes its class's look (see `make_lesion_image()`), a quarter
     of the lesions are photographed 2-4 times (other hair, flipped), and
     ``hair_probability`` of the images carry simulated hair. Point any tool
     that reads HAM10000 at it (``dermprep demo`` does, ``dermmodels train``

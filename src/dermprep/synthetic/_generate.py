@@ -42,7 +42,7 @@ class SyntheticSample:
     lesion_mask : ndarray, shape (H, W), bool
         True inside the lesion.
     label : int
-        Index into :data:`dermprep.CLASS_NAMES` of the lesion's class.
+        Index into `dermprep.CLASS_NAMES` of the lesion's class.
     """
 
     image: np.ndarray
@@ -94,7 +94,7 @@ def make_lesion_image(
     rng : None, int or numpy.random.Generator
         Seed or generator; the same seed gives the same image.
     label : int, optional
-        Class index (see :data:`dermprep.CLASS_NAMES`) whose look the lesion takes;
+        Class index (see `dermprep.CLASS_NAMES`) whose look the lesion takes;
         drawn from the HAM10000 class frequencies when omitted.
     vignette : bool, optional
         Darken the corners like a dermoscope's circular field of view; drawn
@@ -341,9 +341,9 @@ def make_sample(
     hair : bool
         Whether to draw hair (``False`` gives an empty hair mask).
     num_hairs, width_range, light_fraction
-        Passed to :func:`add_hair`.
+        Passed to `add_hair()`.
     vignette : bool, optional
-        Passed to :func:`make_lesion_image`.
+        Passed to `make_lesion_image()`.
 
     Returns
     -------

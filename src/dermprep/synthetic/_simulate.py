@@ -1,6 +1,6 @@
-"""A second hair simulator, independent of :func:`add_hair`, with its ranges set by measurements of real hair.
+"""A second hair simulator, independent of `add_hair()`, with its ranges set by measurements of real hair.
 
-:func:`add_hair` (the first simulator) paints opaque, anti-aliased curves of
+`add_hair()` (the first simulator) paints opaque, anti-aliased curves of
 an absolute colour; dermprep's hair removal was tuned on it, so it cannot be
 the only judge. This one differs in every part of the model:
 

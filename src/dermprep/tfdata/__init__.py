@@ -6,9 +6,9 @@ Transformations (each returns a ``Dataset -> Dataset`` callable)::
     ds = ds.apply(dermprep.tfdata.augment(seed=0, epoch=e))
     records = records.apply(dermprep.tfdata.balance(seed=0, epoch=e))
 
-Builders: :func:`from_records` (image files through
-:class:`dermprep.preprocess.Preprocessing`), :func:`from_arrays` (images in
-memory), :func:`epochs` (one dataset per explicit epoch, chained).
+Builders: `from_records()` (image files through
+`dermprep.preprocess.Preprocessing`), `from_arrays()` (images in
+memory), `epochs()` (one dataset per explicit epoch, chained).
 
 **Elements** (one convention for every operation): an image tensor; a dict
 with ``"image"`` and optional ``"mask"`` and ``"label"`` keys; or a tuple

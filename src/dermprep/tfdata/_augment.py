@@ -38,22 +38,22 @@ def augment(
 
     Element ``i`` of the dataset gets ``pipeline(image, seed=seed, index=i,
     epoch=epoch)``: the same whatever ``num_parallel_calls`` or batching,
-    and replayable on NumPy images (:meth:`dermprep.augment.Pipeline.sample`
+    and replayable on NumPy images (`dermprep.augment.Pipeline.sample()`
     shows its parameters). ``epoch`` is explicit: one pass over the result
     is one epoch's augmentation; build the next epoch with ``epoch + 1``, or
-    let :func:`dermprep.tfdata.epochs` chain them (a tensor works too).
+    let `dermprep.tfdata.epochs()` chain them (a tensor works too).
 
     Parameters
     ----------
     pipeline : dermprep.augment.Pipeline, list of ops/dicts, or None
-        ``None``: :func:`dermprep.augment.default_pipeline`.
+        ``None``: `dermprep.augment.default_pipeline()`.
     seed : int
     epoch : int or scalar int64 tensor
     value_range : (0, 1) or (0, 255), optional
-        Pixel range of float32 images (see :func:`remove_hair`).
+        Pixel range of float32 images (see `remove_hair()`).
     layout : tuple of str, optional
         Names of tuple components, e.g. ``("image", "mask", "label")``
-        (see :mod:`dermprep.tfdata`); a ``"mask"`` gets the same geometry
+        (see `dermprep.tfdata`); a ``"mask"`` gets the same geometry
         (nearest neighbour, label values kept).
     group : int
         Unbatched images are augmented ``group`` at a time in one

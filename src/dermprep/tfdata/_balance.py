@@ -31,26 +31,26 @@ def balance(
     """Resample a finite dataset of records to a balanced class distribution, exactly.
 
     The result is one epoch holding exactly the target count of every class
-    (:func:`dermprep.sampling.target_counts`), every element of a class
+    (`dermprep.sampling.target_counts()`), every element of a class
     repeated as evenly as possible and the epoch shuffled: the order of
-    :func:`dermprep.sampling.epoch_indices` for ``(seed, epoch)``. ``epoch``
+    `dermprep.sampling.epoch_indices()` for ``(seed, epoch)``. ``epoch``
     is explicit (an int, or a scalar tensor inside
-    :func:`dermprep.tfdata.epochs`): the same epoch is the same order on
+    `dermprep.tfdata.epochs()`): the same epoch is the same order on
     every pass.
 
     Apply it to *records* (paths or indices with labels) before images are
-    decoded, as :func:`from_records` does: the records are read once and
+    decoded, as `from_records()` does: the records are read once and
     kept in memory. Elements bigger than ``max_element_bytes`` are refused
     so that a dataset of decoded images is not silently copied into memory.
 
     Parameters
     ----------
     strategy : {"oversample", "undersample", "target"}
-        See :func:`dermprep.sampling.target_counts`.
+        See `dermprep.sampling.target_counts()`.
     seed : int
     epoch : int or scalar int64 tensor
     count, target, size
-        Passed to :func:`dermprep.sampling.target_counts`.
+        Passed to `dermprep.sampling.target_counts()`.
     num_classes : int, optional
         Number of classes (default: from one-hot labels, else max label + 1).
     layout : tuple of str, optional
@@ -92,13 +92,13 @@ def balance(
 
 
 class _Balance:
-    """The transformation :func:`balance` returns: ``Dataset -> Dataset``, and the epoch's order for known labels."""
+    """The transformation `balance()` returns: ``Dataset -> Dataset``, and the epoch's order for known labels."""
 
     def __init__(self, **settings: Any) -> None:
         self.__dict__.update(settings)
 
     def order(self, labels: np.ndarray) -> tf.Tensor:
-        """The epoch's indices into ``labels`` (int64 tensor; works inside a graph, e.g. :func:`epochs`)."""
+        """The epoch's indices into ``labels`` (int64 tensor; works inside a graph, e.g. `epochs()`)."""
         labels = as_class_indices(np.asarray(labels), self.num_classes)
         targets = target_counts(class_counts(labels, self.num_classes), self.strategy, count=self.count,
                                 target=self.target, size=self.size)

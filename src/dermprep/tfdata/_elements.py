@@ -211,7 +211,7 @@ def to_unit(image: np.ndarray, top: float, operation: str) -> np.ndarray:
 
 
 def from_unit(image: np.ndarray, top: float) -> np.ndarray:
-    """Back from :func:`to_unit`'s convention to [0, ``top``]."""
+    """Back from `to_unit()`'s convention to [0, ``top``]."""
     return image if image.dtype == np.uint8 or top == 1.0 else (image * np.float32(top)).astype(np.float32)
 
 

@@ -33,7 +33,7 @@ def remove_hair(
 ) -> DatasetTransform:
     """Hair removal as a dataset transformation.
 
-    Runs :func:`dermprep.remove_hair` on each element's image (single or
+    Runs `dermprep.remove_hair()` on each element's image (single or
     batched) through ``tf.numpy_function``; the numba kernel releases the
     GIL, so parallel calls run on all cores. The result does not depend on
     ``num_parallel_calls`` (the algorithm is deterministic; order is kept).
@@ -41,17 +41,17 @@ def remove_hair(
     Parameters
     ----------
     method : {"dullrazor", "opencv"}
-        As in :func:`dermprep.remove_hair`.
+        As in `dermprep.remove_hair()`.
     value_range : (0, 1) or (0, 255), optional
         Pixel range of float32 images; ``None``: uint8 in [0, 255], float32
         in [0, 1]. Keras' ``image_dataset_from_directory`` gives float32 in
         [0, 255]: pass ``value_range=(0, 255)``.
     layout : tuple of str, optional
-        Names of tuple components (see :mod:`dermprep.tfdata`).
+        Names of tuple components (see `dermprep.tfdata`).
     num_parallel_calls : int or tf.data.AUTOTUNE
         Passed to ``Dataset.map``.
     **options
-        Overrides of :class:`dermprep.DullRazorParams`, checked here.
+        Overrides of `dermprep.DullRazorParams`, checked here.
 
     Returns
     -------

@@ -52,7 +52,7 @@ def from_records(
 ) -> tf.data.Dataset:
     """A dataset of decoded, preprocessed images and labels from image files.
 
-    Each file goes through :meth:`dermprep.preprocess.Preprocessing.load`
+    Each file goes through `dermprep.preprocess.Preprocessing.load()`
     (decode upright, optional cached hair removal, frame and resize): the
     NumPy twin of this dataset is ``[preprocessing.load(p) for p in paths]``.
 
@@ -65,9 +65,9 @@ def from_records(
     preprocessing : Preprocessing, optional
         All image settings at once; otherwise built from ``image_size``,
         ``aspect``, ``remove_hair`` and ``hair_options`` (see
-        :class:`~dermprep.preprocess.Preprocessing`).
+        `Preprocessing`).
     cache_dir : str, optional
-        With hair removal: a :class:`~dermprep.preprocess.HairCache` folder,
+        With hair removal: a `HairCache` folder,
         so hair removal runs once per image across epochs and runs.
     dtype : {"uint8", "float32"}
         uint8 in [0, 255] or float32 in [0, 1].
@@ -75,10 +75,10 @@ def from_records(
         One-hot float32 labels of length ``num_classes`` instead of int64.
     num_classes : int
     metadata : array_like, shape (N, F), optional
-        Per-record features (e.g. :func:`dermprep.ham10000.encode_metadata`);
+        Per-record features (e.g. `dermprep.ham10000.encode_metadata()`);
         elements then are ``({"image": ..., "metadata": ...}, label)``.
     balance : callable, optional
-        A :func:`balance` transformation, applied to the records (before
+        A `balance()` transformation, applied to the records (before
         decoding, so no image is held in memory). Balanced epochs come shuffled.
     shuffle_seed : int, optional
         Shuffle the records of each epoch in the order
@@ -198,13 +198,13 @@ def from_arrays(
     labels : array_like, shape (N,), int
     batch_size : int
     features : ndarray, shape (N, F), optional
-        Per-image features (e.g. :func:`dermprep.ham10000.encode_metadata`);
+        Per-image features (e.g. `dermprep.ham10000.encode_metadata()`);
         batches then are ``({"image": images, "metadata": features}, labels)``.
     sampling : None, "shuffle", "oversample", "undersample" or per-class counts
         ``None``: file order (evaluation). ``"shuffle"``: every image once,
         in the order of ``default_rng([seed, epoch])``. ``"oversample"`` /
-        ``"undersample"``: :func:`dermprep.sampling.target_counts`; an array of
-        per-class counts: exactly those (:func:`dermprep.sampling.epoch_indices`).
+        ``"undersample"``: `dermprep.sampling.target_counts()`; an array of
+        per-class counts: exactly those (`dermprep.sampling.epoch_indices()`).
     pipeline : dermprep.augment.Pipeline, optional
         Augmentation (none by default).
     seed : int
