@@ -237,8 +237,16 @@ def test_kill_9_mid_run_leaves_no_workers_and_resumes_to_the_same_result(tmp_pat
     time.sleep(2.0)
     assert workers, "no worker processes were seen"
     assert not [pid for pid in workers if _alive(pid)]  # the workers died with their parent
-    assert not [p for p in out.rglob("*") if "partial" in p.name]
+    # A killed worker may leave its hidden temporary file (nothing can clean up after SIGKILL), but never a
+    # half-written output under the real name; the resumed run removes those temporaries.
+    planted = out / ".07.abcd_123.dermprep-partial.png"  # as if killed while writing 07.png
+    planted.write_bytes(b"half an image")
+    unrelated = out / ".notes.abcd_123.dermprep-partial.txt"  # not an output of this run: left alone
+    unrelated.write_bytes(b"x")
+    (out / "07.png").unlink(missing_ok=True)
     assert main(["remove-hair", str(root), str(out), "--workers", "2", "--quiet"]) == 0
+    assert [p.name for p in out.rglob("*") if "partial" in p.name] == [unrelated.name]
+    unrelated.unlink()
     assert _digest(out) == _digest(reference)
 
 

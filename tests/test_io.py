@@ -20,6 +20,7 @@ from dermprep.io import (
     image_info,
     read_image,
     read_rgb,
+    remove_partial_files,
     write_image,
 )
 
@@ -88,6 +89,29 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path):
         temp.write_bytes(b"half")
         raise RuntimeError("killed")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_temporaries_left_by_a_killed_writer_are_found_for_their_targets_only(tmp_path):
+    import multiprocessing  # noqa: PLC0415
+
+    context = multiprocessing.get_context("spawn")
+    process = context.Process(target=_write_forever, args=(str(tmp_path / ("y" * 200 + ".tar.gz")),))
+    process.start()
+    while not list(tmp_path.iterdir()):
+        process.join(0.01)
+    process.kill()
+    process.join()
+    (tmp_path / ".other.abcdefgh.dermprep-partial.tar.gz").write_bytes(b"another target's")
+    assert remove_partial_files([tmp_path / "z.tar.gz"]) == 0
+    assert remove_partial_files([tmp_path / ("y" * 200 + ".tar.gz"), tmp_path / "missing" / "a.png"]) == 1
+    assert [p.name for p in tmp_path.iterdir()] == [".other.abcdefgh.dermprep-partial.tar.gz"]
+
+
+def _write_forever(path: str) -> None:
+    with atomic_path(path) as temp, open(temp, "wb") as handle:
+        while True:
+            handle.write(b"x" * 1024)
+            handle.flush()
 
 
 def test_long_file_names_fit_the_temporary_name(tmp_path):

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .io import MAX_PIXELS, find_images, read_image, write_image
+from .io import MAX_PIXELS, find_images, read_image, remove_partial_files, write_image
 from .validation import check_positive_int
 
 __all__ = ["FolderReport", "MASK_SUFFIX", "mask_name", "remove_hair_folder"]
@@ -223,6 +223,9 @@ def remove_hair_folder(
             continue
         jobs.append((str(source_root / relative), str(target), str(mask_target) if mask_target else None))
 
+    stale = remove_partial_files(path for job in jobs for path in job[1:] if path is not None)
+    if stale:
+        report.notes.append(f"removed {stale} half-written temporary file(s) left by an interrupted run")
     cores = os.cpu_count() or 1
     requested = workers or cores
     workers = max(1, min(requested, cores, len(jobs)))

@@ -46,12 +46,14 @@ def _shard(text: str) -> tuple[int, int]:
 def _parser() -> argparse.ArgumentParser:
     from . import __version__  # noqa: PLC0415
 
-    parser = argparse.ArgumentParser(prog="dermprep", description="Preprocessing for dermoscopic images.")
+    formatter = argparse.ArgumentDefaultsHelpFormatter
+    parser = argparse.ArgumentParser(prog="dermprep", description="Preprocessing for dermoscopic images. "
+                                     "Exit codes: 0 success, 1 failure, 2 wrong usage.", formatter_class=formatter)
     parser.add_argument("--version", action="version", version=f"dermprep {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     rh = sub.add_parser(
-        "remove-hair",
+        "remove-hair", formatter_class=formatter,
         help="remove hair from every image in a folder tree",
         description="Remove hair (Dull Razor) from every image below INPUT_DIR into OUTPUT_DIR, keeping "
         "the folder structure and file names. Inputs are never modified; outputs are written atomically; "
@@ -60,38 +62,41 @@ def _parser() -> argparse.ArgumentParser:
     rh.add_argument("input_dir")
     rh.add_argument("output_dir")
     rh.add_argument("--masks", metavar="DIR", help="also write hair masks (PNG, 255 = hair) here")
-    rh.add_argument("--workers", type=_positive_int, default=None, help="processes (default: all cores)")
+    rh.add_argument("--workers", type=_positive_int, default=None,
+                    help="processes (default: all cores; never more than the cores or the files)")
     rh.add_argument("--shard", type=_shard, default=None, metavar="I/N",
                     help="process only shard I of N (0-based; stable hash of the relative path), "
                     "to split one archive over N machines or jobs")
     rh.add_argument("--method", choices=("dullrazor", "opencv"), default="dullrazor")
     rh.add_argument("--threshold", type=int, default=None, help="Dull Razor closing-residue threshold (grey levels)")
     rh.add_argument("--no-light", action="store_true", help="do not look for light (blond/grey/white) hair")
+    rh.add_argument("--no-lesion-safety", action="store_true",
+                    help="also remove hair-like structures inside the lesion (network, streaks, white lines)")
     rh.add_argument("--max-pixels", type=_positive_int, default=MAX_PIXELS,
-                    help="refuse larger images before decoding them (default: %(default)s)")
+                    help="refuse larger images before decoding them")
     rh.add_argument("--quiet", action="store_true", help="no progress bar (it is only drawn on a terminal anyway)")
 
-    bench = sub.add_parser("bench", help="throughput of Dull Razor vs the OpenCV recipe on synthetic images")
-    bench.add_argument("--images", type=_positive_int, default=32, help="number of synthetic images (default 32)")
-    bench.add_argument("--size", type=_size, default=(450, 600), help="WIDTHxHEIGHT (default 600x450)")
-    bench.add_argument("--workers", type=_positive_int, default=None, help="processes for the OpenCV pool")
+    bench = sub.add_parser("bench", formatter_class=formatter, help="throughput of Dull Razor vs the OpenCV recipe on synthetic images")
+    bench.add_argument("--images", type=_positive_int, default=32, help="number of synthetic images")
+    bench.add_argument("--size", type=_size, default="600x450", help="WIDTHxHEIGHT")
+    bench.add_argument("--workers", type=_positive_int, default=None, help="processes for the OpenCV pool (None: all cores)")
     bench.add_argument("--seed", type=int, default=0)
 
     demo = sub.add_parser(
-        "demo",
+        "demo", formatter_class=formatter,
         help="hair removal on synthetic images with known hair (and optionally a folder of real ones): "
         "Dull Razor vs the OpenCV recipe, timed and scored, with before/after panels",
         description="Time and score Dull Razor against the OpenCV recipe on synthetic images with known "
         "hair, and draw before/after/mask panels (no TensorFlow needed). The whole training job "
         "(data, split, augmentation, balancing, training, evaluation, export) is `dermmodels demo`.",
     )
-    demo.add_argument("--out", default="demo-output", help="output folder (default: %(default)s)")
-    demo.add_argument("--images", type=_positive_int, default=16, help="synthetic images (default: %(default)s)")
-    demo.add_argument("--size", type=_size, default=(450, 600), help="WIDTHxHEIGHT (default 600x450)")
+    demo.add_argument("--out", default="demo-output", help="output folder")
+    demo.add_argument("--images", type=_positive_int, default=16, help="synthetic images")
+    demo.add_argument("--size", type=_size, default="600x450", help="WIDTHxHEIGHT")
     demo.add_argument("--real", metavar="DIR", help="also show panels for up to 6 real images in DIR")
     demo.add_argument("--workers", type=_positive_int, default=None,
-                      help="processes for the OpenCV baseline (default: all cores)")
-    demo.add_argument("--seed", type=int, default=0, help="seed of the synthetic images (default: %(default)s)")
+                      help="processes for the OpenCV baseline (None: all cores)")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the synthetic images")
     demo.add_argument("--hair-only", action="store_true", help=argparse.SUPPRESS)  # the old flag: now the default
     return parser
 
@@ -141,6 +146,8 @@ def _remove_hair(args: argparse.Namespace) -> int:
         options["threshold"] = args.threshold
     if args.no_light:
         options["detect_light"] = False
+    if args.no_lesion_safety:
+        options["lesion_safety"] = False
     try:
         report = remove_hair_folder(
             args.input_dir, args.output_dir, masks_dir=args.masks, workers=args.workers,

@@ -20,7 +20,7 @@ import contextlib
 import io as _io
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ __all__ = [
     "image_info",
     "read_image",
     "read_rgb",
+    "remove_partial_files",
     "write_image",
 ]
 
@@ -246,9 +247,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    suffix = "".join(target.suffixes[-2:]) if target.suffixes else ""
-    stem = target.name[: len(target.name) - len(suffix)][:100]  # long names: the temporary one must fit too
-    fd, temp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f"{TEMP_MARK}{suffix}", dir=target.parent)
+    prefix, suffix = _temp_affixes(target)
+    fd, temp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=target.parent)
     os.close(fd)
     try:
         yield Path(temp)
@@ -257,6 +257,53 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def _temp_affixes(target: Path) -> tuple[str, str]:
+    """The prefix and suffix of `atomic_path()`'s temporary names for ``target``."""
+    suffix = "".join(target.suffixes[-2:]) if target.suffixes else ""
+    stem = target.name[: len(target.name) - len(suffix)][:100]  # long names: the temporary one must fit too
+    return f".{stem}.", f"{TEMP_MARK}{suffix}"
+
+
+def remove_partial_files(targets: Iterable[str | os.PathLike[str]]) -> int:
+    """Remove the temporary files that `atomic_path()` left for ``targets`` when its process was killed.
+
+    A process killed with ``SIGKILL`` (or by a power cut) cannot clean up:
+    its half-written temporary file stays next to the target, hidden, and
+    the target itself is untouched. A resumed run calls this for the files
+    it is about to write; only temporaries of exactly those targets are
+    removed, so runs writing other files of the same folder (shards) are
+    not disturbed.
+
+    Returns
+    -------
+    int
+        The number of files removed.
+    """
+    if isinstance(targets, (str, bytes, os.PathLike)) or not isinstance(targets, Iterable):
+        raise TypeError(f"targets must be an iterable of paths (a list, not one path); got {targets!r}")
+    wanted: dict[Path, list[tuple[str, str]]] = {}
+    for target in map(Path, targets):
+        wanted.setdefault(target.parent, []).append(_temp_affixes(target))
+    removed = 0
+    for folder, affixes in wanted.items():
+        try:
+            names = [entry.name for entry in os.scandir(folder) if TEMP_MARK in entry.name]
+        except FileNotFoundError:
+            continue
+        for name in names:
+            for prefix, suffix in affixes:
+                middle = name[len(prefix): len(name) - len(suffix)]
+                if (name.startswith(prefix) and name.endswith(suffix) and len(middle) == 8
+                        and middle.replace("_", "").isalnum()):  # mkstemp's eight random characters
+                    try:
+                        (folder / name).unlink()
+                        removed += 1
+                    except FileNotFoundError:
+                        pass
+                    break
+    return removed
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:

@@ -68,6 +68,8 @@ CASES: list[tuple[str, Callable[[Any], Any], list[Any], str]] = [
     ("make_batch(n)", lambda v: synthetic.make_batch(v, (32, 32)), BAD_COUNTS, "n"),
     ("make_batch(seed)", lambda v: synthetic.make_batch(1, (32, 32), seed=v), BAD_SEEDS, "seed"),
     ("read_rgb(path)", lambda v: io.read_rgb(v), [None, 3, b"\x00"], "path"),
+    ("remove_partial_files(targets)", lambda v: io.remove_partial_files(v), ["out.png", b"out.png", None, 3],
+     "targets"),
     ("read_rgb(max_pixels)", lambda v: io.read_rgb("x.png", max_pixels=v), BAD_COUNTS, "max_pixels"),
     ("frame(image_size)", lambda v: preprocess.frame(IMAGE, v), [(8, 8), 224, (224.0, 224), None, ("a", 1)],
      "image_size"),

@@ -169,3 +169,23 @@ def test_missing_tensorflow_is_one_clear_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorflow" else real(name, *a))
     assert main(["evaluate", str(tmp_path)]) == 1
     assert "TensorFlow is not installed" in capsys.readouterr().err
+
+
+def test_train_on_an_isic_2019_one_hot_csv_with_lesion_groups(tmp_path):
+    rows = ["image,MEL,NV,BCC,AK,BKL,DF,VASC,SCC,UNK"]
+    meta = ["image,age_approx,anatom_site_general,lesion_id,sex"]
+    for i in range(24):
+        k = [0, 1, 2][i % 3]
+        _write(tmp_path / "ISIC_2019_Training_Input" / f"ISIC_{i:07d}.jpg", 900 + i, k)
+        rows.append(f"ISIC_{i:07d}," + ",".join("1.0" if j == k else "0.0" for j in range(9)))
+        meta.append(f"ISIC_{i:07d},50,anterior torso,{f'BCN_{i // 2}' if i % 4 else ''},male")
+    (tmp_path / "truth.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "meta.csv").write_text("\n".join(meta) + "\n")
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(tmp_path / "ISIC_2019_Training_Input"), "--labels", str(tmp_path / "truth.csv"),
+                 "--groups-from", str(tmp_path / "meta.csv"), "--out", str(run), "--preset", "cpu",
+                 "--no-remove-hair", "--val", "0.25", "--test", "0.25", *TINY]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["class_names"] == ["bcc", "mel", "nv"] and config["data"]["layout"] == "isic-onehot"
+    split = (run / "split.csv").read_text().splitlines()
+    assert len(split) == 25  # every image in one part: none dropped for a missing lesion_id

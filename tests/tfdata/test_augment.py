@@ -104,3 +104,22 @@ def test_dataset_errors(data):
     nan = tf.data.Dataset.from_tensor_slices(np.full((2, 16, 16, 3), np.nan, np.float32)).apply(T.augment())
     with pytest.raises(tf.errors.InvalidArgumentError, match="NaN"):
         list(nan)
+
+
+def test_keras_image_dataset_from_directory_output_as_it_comes(tmp_path):
+    import cv2
+
+    keras = pytest.importorskip("keras")
+    for name in ("benign", "malignant"):
+        (tmp_path / name).mkdir()
+        for k in range(3):
+            image = make_sample((64, 64), rng=k + (10 if name == "malignant" else 0), hair=True).image
+            cv2.imwrite(str(tmp_path / name / f"{k}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    ds = keras.utils.image_dataset_from_directory(tmp_path, image_size=(64, 64), batch_size=4, shuffle=False)
+    assert ds.element_spec[0].dtype == tf.float32  # batched float32 in [0, 255]
+    out = ds.apply(T.remove_hair(value_range=(0, 255))).apply(T.augment(seed=0, value_range=(0, 255)))
+    images = np.concatenate([x for x, _ in out.as_numpy_iterator()])
+    assert images.shape == (6, 64, 64, 3) and images.dtype == np.float32 and 20 < images.mean() < 255
+    refused = ds.apply(T.remove_hair())
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"value_range=\(0, 255\)"):
+        list(refused.take(1))
