@@ -34,6 +34,11 @@ def pytest_terminal_summary(terminalreporter):
                        ("augment: keras preprocessing layers images/s", "augment / keras layers")):
         if aug and RESULTS.get(key):
             terminalreporter.write_line(f"{label:45s} {aug / RESULTS[key]:10.2f}x")
+    batched = RESULTS.get("augment: dermprep default on batches of 32, images/s")
+    album = RESULTS.get("augment: albumentations, one numpy_function per batch of 32, images/s")
+    if batched and album:
+        terminalreporter.write_line(f"{'augment on batches / albumentations (both batch form)':45s} "
+                                    f"{batched / album:10.2f}x")
     ours = RESULTS.get("dullrazor batch images/s")
     best = max((v for k, v in RESULTS.items() if k.startswith("opencv") and k.endswith("images/s")), default=None)
     if ours and best:

@@ -54,6 +54,11 @@ def test_dermprep_default(benchmark, images):
     _run(benchmark, ds, "augment: dermprep default images/s")
 
 
+def test_dermprep_default_on_batches(benchmark, images):
+    ds = _source(images).batch(32).apply(T.augment(seed=0)).prefetch(2)
+    _run(benchmark, ds, "augment: dermprep default on batches of 32, images/s")
+
+
 def _albumentations_transform():
     A = pytest.importorskip("albumentations")
     import cv2
