@@ -9,46 +9,43 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import matplotlib
+from matplotlib.figure import Figure  # drawn without pyplot: no backend is chosen or changed
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from dermprep import remove_hair  # noqa: E402
-from dermprep.augment import OPS, Pipeline, default_pipeline  # noqa: E402
-from dermprep.synthetic import make_sample  # noqa: E402
+from dermprep import remove_hair
+from dermprep.augment import OPS, Pipeline, default_pipeline
+from dermprep.synthetic import make_sample
 
 
 def augmentation_grid(path: Path) -> None:
     sample = make_sample((224, 224), rng=12, hair=False, label=4)
     pipeline = default_pipeline()
-    fig, axes = plt.subplots(3, 6, figsize=(12, 6.4))
+    fig = Figure(figsize=(12, 6.4))
+    axes = fig.subplots(3, 6)
     for k, ax in enumerate(axes.flat):
-        image = sample.image if k == 0 else pipeline.apply(sample.image, seed=0, index=k)
+        image = sample.image if k == 0 else pipeline(sample.image, seed=0, index=k)
         ax.imshow(image)
         ax.set_title("input" if k == 0 else f"index {k}", fontsize=8)
         ax.axis("off")
     fig.suptitle("default_pipeline(), seed 0")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
-    plt.close(fig)
 
 
 def op_catalogue(path: Path) -> None:
     sample = make_sample((160, 160), rng=3, hair=False, label=5)
     names = sorted(OPS)
-    fig, axes = plt.subplots(2, (len(names) + 2) // 2, figsize=(16, 4.6))
+    fig = Figure(figsize=(16, 4.6))
+    axes = fig.subplots(2, (len(names) + 2) // 2)
     axes = axes.flat
     axes[0].imshow(sample.image)
     axes[0].set_title("input", fontsize=8)
-    for ax, name in zip(axes[1:], names):
-        ax.imshow(Pipeline([OPS[name](p=1.0)]).apply(sample.image, seed=1, index=2))
+    for ax, name in zip(axes[1:], names, strict=False):  # spare axes stay empty
+        ax.imshow(Pipeline([OPS[name](p=1.0)])(sample.image, seed=1, index=2))
         ax.set_title(name, fontsize=8)
     for ax in axes:
         ax.axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
-    plt.close(fig)
 
 
 def hair_panel(path: Path) -> None:
@@ -60,14 +57,14 @@ def hair_panel(path: Path) -> None:
 
 def _row(path: Path, panels: list, width: float) -> None:
     """One row of titled images (2-D ones in grey) saved as PNG."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(width, 2.9))
-    for ax, (title, image) in zip(axes, panels):
+    fig = Figure(figsize=(width, 2.9))
+    axes = fig.subplots(1, len(panels))
+    for ax, (title, image) in zip(axes, panels, strict=True):
         ax.imshow(image, cmap="gray" if image.ndim == 2 else None)
         ax.set_title(title, fontsize=9)
         ax.axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
-    plt.close(fig)
 
 
 def readme_overview(path: Path) -> None:
@@ -77,7 +74,7 @@ def readme_overview(path: Path) -> None:
     pipeline = default_pipeline()
     square = restored[:, 50:350]  # the augmentations on a square crop, as a classifier would see it
     panels = [("hairy input", sample.image), ("dermprep.remove_hair", restored), ("hair mask", mask)]
-    panels += [(f"augment, epoch {e}", pipeline.apply(square, seed=0, index=3, epoch=e)) for e in range(3)]
+    panels += [(f"augment, epoch {e}", pipeline(square, seed=0, index=3, epoch=e)) for e in range(3)]
     _row(path, panels, width=15)
 
 

@@ -21,8 +21,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "ham10000.jsonl"
 
-#: The reduced budget every ablation row shares.
-BUDGET = {"image_size": 160, "epochs": 10}
+#: The reduced budget every ablation row shares. The rows were run when the cpu preset still removed hair,
+#: so the baseline keeps it on (each row's recorded recipe lists every setting).
+BUDGET = {"image_size": 160, "epochs": 10, "remove_hair": True}
 
 #: (name, seed, settings changed from the budget) for the ablation.
 ABLATION: list[tuple[str, int, dict[str, object]]] = [
@@ -51,6 +52,7 @@ ABLATION: list[tuple[str, int, dict[str, object]]] = [
 HEADLINE: list[tuple[str, int, dict[str, object]]] = [
     ("cpu preset", 0, {}),
     ("cpu preset", 1, {}),
+    ("cpu preset with hair removal", 0, {"remove_hair": True}),
 ]
 
 

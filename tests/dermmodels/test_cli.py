@@ -43,7 +43,7 @@ def ham_folder(tmp_path_factory):
 def trained_run(ham_folder, tmp_path_factory):
     run = tmp_path_factory.mktemp("run") / "run"
     code = main(["train", "--data", str(ham_folder), "--metadata", str(ham_folder / "HAM10000_metadata.csv"),
-                 "--out", str(run), "--preset", "cpu", "--val", "0.25", "--test", "0.25", *TINY])
+                 "--out", str(run), "--preset", "cpu", "--remove-hair", "--val", "0.25", "--test", "0.25", *TINY])
     return code, run
 
 
@@ -56,13 +56,14 @@ def test_train_with_a_preset_records_every_setting(trained_run):
     assert config["preset"] == "cpu" and config["recipe"]["image_size"] == 48
     assert config["recipe"]["sampling"] == "sqrt" and config["recipe"]["aspect"] == "crop"  # from the preset
     assert config["class_names"] == list(CLASS_NAMES)
+    assert config["recipe"]["remove_hair"] is True  # the explicit option over the preset's default (off)
     assert list((run / "hair-cache").glob("*.png"))  # hair removal ran once per image and was cached
 
 
 def test_resume_and_contradictions(trained_run, ham_folder, capsys):
     _, run = trained_run
     base = ["train", "--data", str(ham_folder), "--metadata", str(ham_folder / "HAM10000_metadata.csv"),
-            "--out", str(run), "--preset", "cpu", "--val", "0.25", "--test", "0.25"]
+            "--out", str(run), "--preset", "cpu", "--remove-hair", "--val", "0.25", "--test", "0.25"]
     capsys.readouterr()
     assert main([*base, *TINY]) == 0  # the same run again: nothing to redo
     before = (run / "config.json").read_text()

@@ -24,6 +24,7 @@ def test_presets_resolve_and_round_trip():
     assert set(PRESETS) == {"cpu", "gpu", "paper"}
     cpu = recipe_from("cpu")
     assert cpu.alpha == 0.5 and cpu.fine_tune_layers is None and cpu.prior_correction
+    assert not cpu.remove_hair and PRESETS["paper"].remove_hair  # the ablation measured no gain from it
     assert PRESETS["paper"].fine_tune_layers == 0 and PRESETS["gpu"].alpha == 1.0
     assert Recipe.from_dict(cpu.to_dict()) == cpu
     assert recipe_from("cpu", epochs=3, tta=False).epochs == 3
