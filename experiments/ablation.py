@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [(name, seed, {**BUDGET, **change}, True) for name, seed, change in ABLATION]
     rows += [(name, seed, change, False) for name, seed, change in HEADLINE]
     done = _done(Path(args.results))
+    failures = 0
     for name, seed, settings, ablation in rows:
         if args.only is not None and name not in args.only:
             continue
@@ -87,9 +88,11 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in settings.items():
             command += ["--set", f"{key}={json.dumps(value)}"]
         print("running:", " ".join(command), flush=True)
-        if subprocess.run(command, check=False).returncode != 0:
-            print(f"failed: {name} (seed {seed})", flush=True)
-    return 0
+        code = subprocess.run(command, check=False).returncode
+        if code != 0:  # negative: killed by that signal (e.g. -9, the kernel's out-of-memory killer)
+            print(f"failed: {name} (seed {seed}), exit status {code}", flush=True)
+            failures += 1
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
