@@ -158,7 +158,10 @@ def main(argv: list[str] | None = None) -> int:
             "training": timings.get("training"),
             "calibration": timings.get("calibration"),
             "test_scoring": scoring,
-            "total": time.perf_counter() - started,
+            # The sum of the parts, so that a run resumed after an interruption reports the whole cost.
+            "total": sum(v or 0.0 for v in (timings.get("images"), timings.get("training"),
+                                             timings.get("calibration"), scoring)),
+            "this_process": time.perf_counter() - started,
         },
         "hair_cache": "shared" if args.hair_cache else "cold (built in this run)",
         "machine": {"cores": os.cpu_count(), "cpu": _cpu(), "python": sys.version.split()[0]},
