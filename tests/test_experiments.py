@@ -55,6 +55,31 @@ def test_harness_records_one_row_and_resumes(tiny):
         harness.main([*argv[:-2], "--set", "epoch=3", "--results", str(results)])
 
 
+def test_an_ensemble_of_two_seeds_is_scored_and_costed(tiny, tmp_path):
+    root, images, csv = tiny
+    harness = _load("ham10000_recipe")
+    ensemble = _load("ham10000_ensemble")
+    results = tmp_path / "results.jsonl"
+    common = ["--preset", "cpu", "--images", str(images), "--metadata", str(csv), "--set", "weights=null",
+              "--set", "alpha=0.35", "--set", "image_size=32", "--set", "epochs=1", "--results", str(results)]
+    for seed in (0, 1):
+        assert harness.main(["--name", "member", "--seed", str(seed), "--out", str(tmp_path / f"run{seed}"),
+                             *common]) == 0
+    assert ensemble.main(["--name", "both", "--images", str(images), "--metadata", str(csv), "--results",
+                          str(results), str(tmp_path / "run0"), str(tmp_path / "run1")]) == 0
+    members = [json.loads(line) for line in results.read_text().splitlines()[:2]]
+    row = json.loads(results.read_text().splitlines()[2])
+    assert row["name"] == "both" and [m["seed"] for m in row["members"]] == [0, 1]
+    assert row["seconds"]["training"] == pytest.approx(sum(m["seconds"]["training"] for m in members))
+    assert row["seconds"]["total"] > row["seconds"]["training"]
+    low, high = row["test"]["balanced_accuracy_ci95"]
+    assert 0.0 <= low <= row["test"]["balanced_accuracy"] <= high <= 1.0
+    with pytest.raises(SystemExit, match="share one recipe"):
+        harness.main(["--name", "other", "--out", str(tmp_path / "other"), *common, "--set", "image_size=40"])
+        ensemble.main(["--name", "mixed", "--images", str(images), "--metadata", str(csv), "--results",
+                       str(results), str(tmp_path / "run0"), str(tmp_path / "other")])
+
+
 def test_the_gpu_preset_trains_too(tiny, tmp_path):
     from dermmodels.cli import main
 
