@@ -821,7 +821,9 @@ def _replace(
         out[y, x, 2] = v2 / inv + rounding
 
 
-def _process_images(
+@jit()
+def _process_one(
+    n: int,
     detect_images: np.ndarray,
     images: np.ndarray,
     pool: int,
@@ -845,35 +847,60 @@ def _process_images(
     masks: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    """Detect (and optionally replace) hair in every image (one image per thread in the parallel build).
+    """Detect (and optionally replace) hair in image ``n`` of the batch.
 
     ``detect_images`` is the uint8 view used for detection; ``images`` the
     data whose hair pixels are replaced into ``out`` (same dtype).
     """
     height, width = detect_images.shape[1], detect_images.shape[2]
     hc, wc = (height + pool - 1) // pool, (width + pool - 1) // pool
-    for n in prange(detect_images.shape[0]):
-        closed = np.empty((3, hc, wc), np.uint8)
-        opened = np.empty((3, hc, wc), np.uint8)
-        _detect(
-            detect_images[n], pool, k, light, threshold, light_threshold, low_threshold,
-            offsets, min_length, max_width, grow, lesions[n], masks[n], closed, opened,
-        )
-        if replace:
-            region = np.empty_like(masks[n])
-            if dilation > 0:
-                _dilate(masks[n], dilation, region)
-            else:
-                _copy(masks[n], region)
-            if edge_radius > 0:  # the hair's soft edges, shadow and tips: replaced too
-                _grow_faint(region, detect_images[n], closed, opened, pool, light, edge_threshold, edge_radius,
-                            lesions[n])
-            _replace(images[n], region, max_distance, smooth, rounding, out[n])
+    closed = np.empty((3, hc, wc), np.uint8)
+    opened = np.empty((3, hc, wc), np.uint8)
+    _detect(
+        detect_images[n], pool, k, light, threshold, light_threshold, low_threshold,
+        offsets, min_length, max_width, grow, lesions[n], masks[n], closed, opened,
+    )
+    if replace:
+        region = np.empty_like(masks[n])
+        if dilation > 0:
+            _dilate(masks[n], dilation, region)
+        else:
+            _copy(masks[n], region)
+        if edge_radius > 0:  # the hair's soft edges, shadow and tips: replaced too
+            _grow_faint(region, detect_images[n], closed, opened, pool, light, edge_threshold, edge_radius,
+                        lesions[n])
+        _replace(images[n], region, max_distance, smooth, rounding, out[n])
 
 
-# Two builds of the same body: the parallel one for batches (one image per core), the serial one for single
+# Two drivers of `_process_one`: the parallel one for batches (one image per core), the serial one for single
 # images, which callers such as tf.data run from several threads at once. Numba's fork-safe "workqueue"
 # threading layer must not launch parallel regions from two threads concurrently (the caller serialises
-# batches); the serial build has no parallel region at all.
-process_batch = jit(parallel=True)(_process_images)
-process_serial = jit(parallel=False)(_process_images)
+# batches); the serial driver has no parallel region at all. They must be two functions: numba's on-disk
+# cache keys compiled code by function and signature, not by the ``parallel`` flag, so one function jitted
+# twice would load whichever build was cached first for both (a batch then ran on one core).
+@jit(parallel=True)
+def process_batch(
+    detect_images: np.ndarray, images: np.ndarray, pool: int, k: int, light: bool, threshold: int,
+    light_threshold: int, low_threshold: int, offsets: np.ndarray, min_length: int, max_width: int, grow: int,
+    replace: bool, dilation: int, edge_threshold: int, edge_radius: int, max_distance: int, smooth: bool,
+    rounding: float, lesions: np.ndarray, masks: np.ndarray, out: np.ndarray,
+) -> None:
+    """Every image of the batch, one image per thread."""
+    for n in prange(detect_images.shape[0]):
+        _process_one(n, detect_images, images, pool, k, light, threshold, light_threshold, low_threshold, offsets,
+                     min_length, max_width, grow, replace, dilation, edge_threshold, edge_radius, max_distance,
+                     smooth, rounding, lesions, masks, out)
+
+
+@jit()
+def process_serial(
+    detect_images: np.ndarray, images: np.ndarray, pool: int, k: int, light: bool, threshold: int,
+    light_threshold: int, low_threshold: int, offsets: np.ndarray, min_length: int, max_width: int, grow: int,
+    replace: bool, dilation: int, edge_threshold: int, edge_radius: int, max_distance: int, smooth: bool,
+    rounding: float, lesions: np.ndarray, masks: np.ndarray, out: np.ndarray,
+) -> None:
+    """Every image of the batch, one after the other in the calling thread."""
+    for n in range(detect_images.shape[0]):
+        _process_one(n, detect_images, images, pool, k, light, threshold, light_threshold, low_threshold, offsets,
+                     min_length, max_width, grow, replace, dilation, edge_threshold, edge_radius, max_distance,
+                     smooth, rounding, lesions, masks, out)
