@@ -69,7 +69,8 @@ def headline_table(rows: list[dict]) -> str:
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | " + " | ".join(["---:"] * 7) + " |"]
     for row in sorted((r for r in rows if not r["name"].startswith("budget:")), key=lambda r: (r["name"], r["seed"])):
         test, seconds = row["test"], row["seconds"]
-        cells = [row["name"], str(row["seed"]),
+        seeds = " + ".join(str(m["seed"]) for m in row["members"]) if "members" in row else str(row["seed"])
+        cells = [row["name"], seeds,
                  f"**{test['balanced_accuracy']:.3f}** ({test['balanced_accuracy_ci95'][0]:.3f}-"
                  f"{test['balanced_accuracy_ci95'][1]:.3f})",
                  f"{test['accuracy']:.3f}", f"{test['macro_f1']:.3f}",
