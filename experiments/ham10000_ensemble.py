@@ -22,7 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from ham10000_recipe import RESULTS, _commit, _cpu  # noqa: E402
+from ham10000_recipe import RESULTS, _commit, _cpu, test_scores  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,8 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from dermmodels.evaluation import report_from_predictions
-    from dermmodels.runs import Run, balanced_accuracy, choose_tau, correct, predict_with_tta
+    from dermmodels.runs import Run, balanced_accuracy, choose_tau, predict_with_tta
     from dermprep import CLASS_NAMES
     from dermprep.ham10000 import lesion_split, read_metadata
 
@@ -57,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     for part, records in (("val", split.val), ("test", split.test)):
         images = runs[0].load_images(records["path"].tolist(), progress=False)
         tta = [predict_with_tta(r.model, images, tta=True) for r in runs]
-        plain = [predict_with_tta(r.model, images, tta=False) for r in runs]
+        # without TTA: only the test part's score uses it
+        plain = [predict_with_tta(r.model, images, tta=False) for r in runs] if part == "test" else tta
         scored[part] = (np.mean(tta, axis=0), np.mean(plain, axis=0), records)
     val_probabilities, _, val_records = scored["val"]
     val_labels = val_records["label"].to_numpy()
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     averaged, plain, test_records = scored["test"]
     labels = test_records["label"].to_numpy()
     groups = test_records["lesion_id"].to_numpy()
-    report = report_from_predictions(labels, correct(averaged, prior, tau), CLASS_NAMES, groups=groups)
+    report, scores = test_scores(labels, groups, averaged, plain, prior, tau)
     scoring = time.perf_counter() - started
     members = [json.loads((r.path / "timings.json").read_text()) for r in runs]
 
@@ -79,19 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed": 0,
         "members": [{"run": str(r.path), "seed": r.recipe.seed} for r in runs],
         "recipe": {k: v for k, v in runs[0].recipe.to_dict().items() if k not in ("weights", "seed")},
-        "test": {
-            "balanced_accuracy": report.balanced_accuracy,
-            "balanced_accuracy_ci95": report.balanced_accuracy_interval,
-            "accuracy": report.accuracy,
-            "macro_f1": report.macro_f1,
-            "recall": {name: report.per_class[name]["recall"] for name in CLASS_NAMES},
-            "balanced_accuracy_without_tta": balanced_accuracy(
-                labels, correct(plain, prior, tau).argmax(axis=1), len(CLASS_NAMES)),
-            "balanced_accuracy_without_prior_correction": balanced_accuracy(
-                labels, averaged.argmax(axis=1), len(CLASS_NAMES)),
-            "images": int(labels.size),
-            "lesions": int(np.unique(groups).size),
-        },
+        "test": scores,
         "validation": {
             "tau": tau,
             "val_balanced_accuracy": balanced_accuracy(val_labels, val_probabilities.argmax(axis=1),

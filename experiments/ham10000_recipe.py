@@ -75,6 +75,31 @@ def _cpu() -> str:
     return platform.processor() or "unknown"
 
 
+def test_scores(labels, groups, averaged, plain, prior, tau):  # type: ignore[no-untyped-def]
+    """The results row's ``test`` part, and the report it comes from: the final (TTA-averaged, prior-corrected) scores with a lesion
+    bootstrap interval, and balanced accuracy without TTA and without the prior correction."""
+    import numpy as np
+
+    from dermmodels.evaluation import report_from_predictions
+    from dermmodels.runs import balanced_accuracy, correct
+    from dermprep import CLASS_NAMES
+
+    report = report_from_predictions(labels, correct(averaged, prior, tau), CLASS_NAMES, groups=groups)
+    return report, {
+        "balanced_accuracy": report.balanced_accuracy,
+        "balanced_accuracy_ci95": report.balanced_accuracy_interval,
+        "accuracy": report.accuracy,
+        "macro_f1": report.macro_f1,
+        "recall": {name: report.per_class[name]["recall"] for name in CLASS_NAMES},
+        "balanced_accuracy_without_tta": balanced_accuracy(
+            labels, correct(plain, prior, tau).argmax(axis=1), len(CLASS_NAMES)),
+        "balanced_accuracy_without_prior_correction": balanced_accuracy(
+            labels, averaged.argmax(axis=1), len(CLASS_NAMES)),
+        "images": int(labels.size),
+        "lesions": int(np.unique(groups).size),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -92,11 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", default=str(RESULTS))
     args = parser.parse_args(argv)
 
-    import numpy as np
 
-    from dermmodels.evaluation import report_from_predictions
     from dermmodels.recipe import recipe_from
-    from dermmodels.runs import balanced_accuracy, correct, fit, metadata_features, predict_with_tta
+    from dermmodels.runs import fit, metadata_features, predict_with_tta
     from dermprep import CLASS_NAMES
     from dermprep.ham10000 import lesion_split, read_metadata
 
@@ -124,8 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     features = metadata_features(split.test) if recipe.metadata else None
     plain = predict_with_tta(run.model, test_images, tta=False, metadata=features)
     averaged = predict_with_tta(run.model, test_images, tta=True, metadata=features) if recipe.tta else plain
-    final = correct(averaged, run.prior, run.tau)
-    report = report_from_predictions(labels, final, CLASS_NAMES, groups=groups)
+    report, scores = test_scores(labels, groups, averaged, plain, run.prior, run.tau)
     scoring = time.perf_counter() - scoring
     timings = json.loads((out / "timings.json").read_text())
     history = json.loads((out / "history.json").read_text())
@@ -136,19 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         "overrides": {k: v for k, v in overrides.items() if k != "seed"},
         "seed": args.seed,
         "recipe": {k: v for k, v in recipe.to_dict().items() if k != "weights"},
-        "test": {
-            "balanced_accuracy": report.balanced_accuracy,
-            "balanced_accuracy_ci95": report.balanced_accuracy_interval,
-            "accuracy": report.accuracy,
-            "macro_f1": report.macro_f1,
-            "recall": {name: report.per_class[name]["recall"] for name in CLASS_NAMES},
-            "balanced_accuracy_without_tta": balanced_accuracy(
-                labels, correct(plain, run.prior, run.tau).argmax(axis=1), len(CLASS_NAMES)),
-            "balanced_accuracy_without_prior_correction": balanced_accuracy(
-                labels, averaged.argmax(axis=1), len(CLASS_NAMES)),
-            "images": int(labels.size),
-            "lesions": int(np.unique(groups).size),
-        },
+        "test": scores,
         "validation": json.loads((out / "calibration.json").read_text()),
         "best_epoch": state.get("best_epoch"),
         "epochs_run": state.get("epoch"),
