@@ -17,20 +17,24 @@ $(VENV)/.installed-tf: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[tf]"
 	touch $@ $(VENV)/.installed-core
 
+$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[demo]"
+	touch $@ $(VENV)/.installed-tf $(VENV)/.installed-core
+
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
-	touch $@ $(VENV)/.installed-tf $(VENV)/.installed-core
+	touch $@ $(VENV)/.installed-demo $(VENV)/.installed-tf $(VENV)/.installed-core
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
-	touch $@ $(VENV)/.installed-test $(VENV)/.installed-tf $(VENV)/.installed-core
+	touch $@ $(VENV)/.installed-test $(VENV)/.installed-demo $(VENV)/.installed-tf $(VENV)/.installed-core
 
 $(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[docs]"
 	touch $@
 
 ## demo: the main job end to end on the embedded synthetic data; report in demo-output/report.html
-demo: $(VENV)/.installed-tf
+demo: $(VENV)/.installed-demo
 	$(BIN)/dermmodels demo --out demo-output
 
 ## test: the whole test suite (the command CI runs)

@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
 
+    from dermmodels.model import imagenet_weights_filename
     from dermmodels.recipe import recipe_from
     from dermmodels.runs import fit, metadata_features, predict_with_tta
     from dermprep import CLASS_NAMES
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides["seed"] = args.seed
     recipe = recipe_from(args.preset, **overrides)
     if args.weights_dir != "imagenet" and recipe.weights == "imagenet":
-        name = f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{recipe.alpha:g}_224_no_top.h5"
+        name = imagenet_weights_filename(recipe.alpha)
         recipe = recipe_from(args.preset, **{**overrides, "weights": str(Path(args.weights_dir).resolve() / name)})
     metadata = read_metadata(args.metadata, images_dir=args.images)
     split = lesion_split(metadata, val=0.15, test=0.15, seed=0)

@@ -29,7 +29,12 @@ from .export import (
     export_tflite,
     run_tflite,
 )
-from .model import build_mobilenetv2_classifier, feature_extractor, set_base_trainable
+from .model import (
+    build_mobilenetv2_classifier,
+    feature_extractor,
+    imagenet_weights_filename,
+    set_base_trainable,
+)
 from .recipe import PRESETS, Recipe, augmentation_pipeline, recipe_from
 from .runs import Run, RunConflictError, fit
 from .training import check_dataset, fine_tune, train
@@ -59,6 +64,7 @@ __all__ = [
     "feature_extractor",
     "fine_tune",
     "fit",
+    "imagenet_weights_filename",
     "recipe_from",
     "report_from_predictions",
     "run_tflite",

@@ -448,15 +448,37 @@ def _demo(args: argparse.Namespace, log: Any) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``dermmodels`` command; returns the exit code (0 ok, 1 failure, 2 usage)."""
-    args = _parser().parse_args(argv)
-    import importlib.util  # noqa: PLC0415
+#: What each command needs beyond dermprep's core, checked before any work starts. The demo's hair-removal
+#: quality table (PSNR, SSIM: scikit-image) is optional: without it the report says how to add it.
+_NEEDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "train": (("tensorflow", "training"),),
+    "evaluate": (("tensorflow", "evaluation"), ("sklearn", "evaluation metrics"), ("matplotlib", "the report's figures")),
+    "predict": (("tensorflow", "prediction"),),
+    "export": (("tensorflow", "export"),),
+    "demo": (("tensorflow", "the demo"), ("sklearn", "the demo's evaluation"), ("matplotlib", "the demo's figures")),
+}
 
-    if importlib.util.find_spec("tensorflow") is None:
-        print(f"dermmodels {args.command}: error: TensorFlow is not installed; install it with "
-              "`pip install 'dermprep[tf]'`", file=sys.stderr)
-        return 1
+
+def _missing_requirement(command: str) -> str | None:
+    """The message for the first optional dependency ``command`` needs that is not installed, else ``None``."""
+    from dermprep.runtime import MissingDependencyError, available  # noqa: PLC0415
+
+    for module, purpose in _NEEDS.get(command, ()):
+        if not available(module):
+            return str(MissingDependencyError(f"dermmodels {command} ({purpose})", module))
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``dermmodels`` command; returns the exit code (0 ok, 1 failure, 2 usage or a missing
+    optional dependency)."""
+    from dermprep.runtime import missing_dependency  # noqa: PLC0415
+
+    args = _parser().parse_args(argv)
+    missing = _missing_requirement(args.command)
+    if missing is not None:
+        print(f"dermmodels {args.command}: error: {missing}", file=sys.stderr)
+        return 2
     from dermprep.runtime import import_tensorflow_quietly  # noqa: PLC0415
 
     import_tensorflow_quietly()  # TensorFlow's C++ notices would drown the progress
@@ -472,9 +494,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"dermmodels {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except ImportError as exc:
+        message = missing_dependency(exc)
+        if message is None:
+            raise
+        print(f"dermmodels {args.command}: error: {message}", file=sys.stderr)
+        return 2
     except (OSError, ValueError, TypeError, RuntimeError) as exc:
         print(f"dermmodels {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"dermmodels {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,7 +27,6 @@ from dermprep.validation import check_choice, check_positive_int, check_seed
 
 __all__ = ["run_demo", "resolve_weights"]
 
-_KERAS_WEIGHTS = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha}_{rows}_no_top.h5"
 _HAM10000_CITATION = (
     "HAM10000: Tschandl, Rosendahl &amp; Kittler, Sci. Data 5, 180161 (2018), doi:10.1038/sdata.2018.161; "
     "licence CC BY-NC 4.0 (non-commercial use, attribution)."
@@ -45,8 +44,9 @@ def resolve_weights(weights: str | os.PathLike[str] | None, alpha: float, image_
     if weights is None or weights == "none":
         return None
     if weights == "auto":
-        rows = image_size if image_size in (96, 128, 160, 192, 224) else 224
-        name = _KERAS_WEIGHTS.format(alpha=f"{alpha:g}" if alpha != 1.0 else "1.0", rows=rows)
+        from .model import imagenet_weights_filename  # noqa: PLC0415
+
+        name = imagenet_weights_filename(alpha, image_size)
         home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
         return "imagenet" if (home / "models" / name).is_file() else None
     return str(weights)
@@ -465,7 +465,8 @@ def _report_html(summary: dict[str, Any], hair: dict[str, Any], report: Any, exp
         _embed(figures / "hair_removal_synthetic.png",
                "Synthetic images with known hair: input, Dull Razor, OpenCV recipe, predicted and true masks"),
         _hair_speed(hair),
-        _table(["method", "PSNR dB", "SSIM", "PSNR in hair dB", "mask Dice"], quality_rows),
+        _table(["method", "PSNR dB", "SSIM", "PSNR in hair dB", "mask Dice"], quality_rows) if quality_rows
+        else f"<p class='small'>Note: {html.escape(hair.get('quality_note') or 'no quality scores')}.</p>",
         _embed(figures / "hair_removal_dataset.png", "Dull Razor on images of the training set"),
         "<h2>3. Augmentation</h2>",
         _embed(figures / "augmentation.png", "dermprep.augment.default_pipeline(), replayed per epoch by calling it"),

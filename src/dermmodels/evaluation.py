@@ -107,14 +107,12 @@ def report_from_predictions(labels: Any, probabilities: Any, class_names: Sequen
     With ``groups`` (a lesion or patient id per image), the balanced
     accuracy gets a 95% bootstrap interval resampling groups.
     """
-    from sklearn.metrics import (  # noqa: PLC0415
-        accuracy_score,
-        balanced_accuracy_score,
-        confusion_matrix,
-        f1_score,
-        precision_recall_fscore_support,
-        roc_auc_score,
-    )
+    from dermprep.runtime import require  # noqa: PLC0415
+
+    metrics = require("sklearn.metrics", "evaluation metrics")
+    accuracy_score, balanced_accuracy_score = metrics.accuracy_score, metrics.balanced_accuracy_score
+    confusion_matrix, f1_score, roc_auc_score = metrics.confusion_matrix, metrics.f1_score, metrics.roc_auc_score
+    precision_recall_fscore_support = metrics.precision_recall_fscore_support
 
     labels = np.asarray(labels)
     probabilities = np.asarray(probabilities, dtype=np.float64)

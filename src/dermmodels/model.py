@@ -8,7 +8,13 @@ from typing import Any
 
 from dermprep.validation import check_bool, check_choice, check_number, check_positive_int
 
-__all__ = ["build_mobilenetv2_classifier", "feature_extractor", "set_base_trainable"]
+__all__ = ["ALPHAS", "WEIGHT_SIZES", "build_mobilenetv2_classifier", "feature_extractor", "imagenet_weights_filename",
+           "set_base_trainable"]
+
+#: MobileNetV2 widths Keras Applications ships ImageNet weights for.
+ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
+#: Square input sizes with their own ImageNet weight files; any other size uses the 224 file.
+WEIGHT_SIZES = (96, 128, 160, 192, 224)
 
 _WEIGHTS_HELP = (
     'weights must be "imagenet" (Keras downloads and caches the file; needs internet), None (random '
@@ -86,7 +92,7 @@ def build_mobilenetv2_classifier(
     if input_shape[2] != 3:
         raise ValueError(f"input_shape must be (height, width, 3); got {input_shape!r}")
     input_shape = (height, width, 3)
-    alpha = check_choice(alpha, "alpha", (0.35, 0.5, 0.75, 1.0, 1.3, 1.4))
+    alpha = check_choice(alpha, "alpha", ALPHAS)
     dropout = check_number(dropout, "dropout", lower=0.0, upper=0.95)
     dense_units = check_positive_int(dense_units, "dense_units")
     freeze_base = check_bool(freeze_base, "freeze_base")
@@ -140,6 +146,28 @@ def build_mobilenetv2_classifier(
     x = keras.layers.Dense(dense_units, activation="relu", name="dense")(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name=f"mobilenetv2_{alpha}_classifier")
+
+
+def imagenet_weights_filename(alpha: float, image_size: int = 224) -> str:
+    """The name of Keras' no-top ImageNet MobileNetV2 weights file for ``alpha`` at ``image_size``.
+
+    It is the name ``weights="imagenet"`` downloads and caches
+    (``~/.keras/models``), and the name to look for in a folder of local
+    copies. Keras writes the width as a float (``1.0``, not ``1``) and uses
+    the 224 file for sizes it has no file of its own for. The no-top weights
+    do not depend on the input size, so any of them loads at any size.
+
+    Examples
+    --------
+    >>> imagenet_weights_filename(1.0)
+    'mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5'
+    >>> imagenet_weights_filename(0.35, 96)
+    'mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_96_no_top.h5'
+    """
+    alpha = check_choice(alpha, "alpha", ALPHAS)
+    image_size = check_positive_int(image_size, "image_size")
+    rows = image_size if image_size in WEIGHT_SIZES else 224
+    return f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}_no_top.h5"
 
 
 def _base_of(model: Any) -> Any:

@@ -45,13 +45,14 @@ from dermprep.augment import (
 from dermprep.preprocess import ASPECTS, Preprocessing
 from dermprep.validation import check_bool, check_choice, check_number, check_positive_int, check_seed
 
+from .model import ALPHAS
+
 __all__ = ["AUGMENTATIONS", "PRESETS", "Recipe", "SAMPLINGS", "augmentation_pipeline", "recipe_from"]
 
 #: ``Recipe.sampling`` values: how often each class appears in a training epoch.
 SAMPLINGS = ("none", "sqrt", "oversample", "undersample", "class-weight")
 #: ``Recipe.augment`` values.
 AUGMENTATIONS = ("none", "default", "strong")
-ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
 
 
 @dataclass(frozen=True)

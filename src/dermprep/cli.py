@@ -102,37 +102,54 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``dermprep`` command; returns the exit code."""
-    args = _parser().parse_args(argv)
-    if args.command == "remove-hair":
-        return _remove_hair(args)
-    if args.command == "bench":
-        from .hair.bench import compare_methods, format_comparison  # noqa: PLC0415
-        from .synthetic import make_batch  # noqa: PLC0415
+    """Entry point of the ``dermprep`` command; returns the exit code (0 ok, 1 failure, 2 usage or a missing
+    optional dependency)."""
+    from .runtime import missing_dependency  # noqa: PLC0415
 
-        print(f"generating {args.images} synthetic {args.size[1]}x{args.size[0]} images ...", flush=True)
-        images, clean, masks, _ = make_batch(args.images, args.size, seed=args.seed)
-        rows, quality, _ = compare_methods(images, clean, masks, workers=args.workers)
-        print(f"{os.cpu_count()} cores; best of 3 runs for dermprep, 1 run for OpenCV")
-        print(format_comparison(rows, quality))
-        return 0
-    if args.command == "demo":
-        return _demo(args)
-    return 2  # pragma: no cover - argparse rejects unknown commands
+    args = _parser().parse_args(argv)
+    commands = {"remove-hair": _remove_hair, "bench": _bench, "demo": _demo}
+    try:
+        return commands[args.command](args)
+    except ImportError as exc:
+        message = missing_dependency(exc)
+        if message is None:
+            raise
+        print(f"dermprep {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError, TypeError, RuntimeError) as exc:
+        print(f"dermprep {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"dermprep {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .hair.bench import compare_methods, format_comparison  # noqa: PLC0415
+    from .runtime import available  # noqa: PLC0415
+    from .synthetic import make_batch  # noqa: PLC0415
+
+    print(f"generating {args.images} synthetic {args.size[1]}x{args.size[0]} images ...", flush=True)
+    images, clean, masks, _ = make_batch(args.images, args.size, seed=args.seed)
+    scored = available("skimage")
+    rows, quality, _ = compare_methods(images, clean if scored else None, masks, workers=args.workers)
+    print(f"{os.cpu_count()} cores; best of 3 runs for dermprep, 1 run for OpenCV")
+    print(format_comparison(rows, quality))
+    if not scored:
+        print('note: quality (PSNR, SSIM) not scored: it needs scikit-image: pip install "dermprep[quality]"')
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
     from .demo import hair_removal_demo  # noqa: PLC0415
+    from .runtime import require  # noqa: PLC0415
 
     if args.real is not None and not Path(args.real).is_dir():
         print(f"dermprep demo: error: --real must be an existing folder; got {args.real!r}", file=sys.stderr)
         return 2
-    try:
-        hair_removal_demo(args.out, n_images=args.images, shape=args.size, seed=args.seed,
-                          images_dir=args.real, workers=args.workers)
-    except (OSError, ValueError, TypeError) as exc:
-        print(f"dermprep demo: error: {exc}", file=sys.stderr)
-        return 1
+    require("matplotlib", "dermprep demo (its before/after panels)")  # before any work
+    hair_removal_demo(args.out, n_images=args.images, shape=args.size, seed=args.seed,
+                      images_dir=args.real, workers=args.workers)
     return 0
 
 

@@ -19,9 +19,14 @@ from .figures import save_panel
 from .hair import remove_hair
 from .hair.bench import compare_methods, format_comparison
 from .io import atomic_write_json, atomic_write_text, find_images, read_rgb
+from .runtime import available
 from .synthetic import make_batch
 
-__all__ = ["hair_removal_demo"]
+__all__ = ["QUALITY_NOTE", "hair_removal_demo"]
+
+#: What the demo says when scikit-image (the ``quality`` extra) is missing and PSNR/SSIM are left out.
+QUALITY_NOTE = ('hair-removal quality (PSNR, SSIM against the clean images) not scored: it needs scikit-image: '
+                'pip install "dermprep[quality]"')
 
 
 def hair_removal_demo(
@@ -73,9 +78,13 @@ def hair_removal_demo(
     compile_start = time.perf_counter()
     remove_hair(images[:1])
     first_call = time.perf_counter() - compile_start
-    rows, quality, outputs = compare_methods(images, clean, true_masks, workers=workers)
+    scored = available("skimage")  # PSNR/SSIM are optional (the "quality" extra): without them, say so
+    rows, quality, outputs = compare_methods(images, clean if scored else None, true_masks, workers=workers)
     table = format_comparison(rows, quality)
     log("\n".join("  " + line for line in table.splitlines()))
+    quality_note = None if scored else QUALITY_NOTE
+    if quality_note:
+        log(f"  note: {quality_note}")
 
     log("  drawing before/after/mask panels")
     restored, masks = outputs["dullrazor"]
@@ -114,6 +123,7 @@ def hair_removal_demo(
         "first_call_seconds": first_call,
         "throughput_images_per_second": {r.name: r.images_per_second for r in rows},
         "quality": {name: q.as_dict() for name, q in quality.items()},
+        "quality_note": quality_note,
         "outputs": written,
         "elapsed_seconds": time.perf_counter() - started,
         "table": table,
@@ -124,6 +134,7 @@ def hair_removal_demo(
     atomic_write_text(out / "summary.txt",
         f"dermprep hair-removal demo: {n_images} synthetic {shape[1]}x{shape[0]} images, seed {seed}\n"
         f"first call (JIT compile or cache load): {first_call:.2f} s\n\n{table}\n"
+        + (f"\nnote: {quality_note}\n" if quality_note else "")
     )
     log(f"done in {summary['elapsed_seconds']:.1f} s; outputs in {out.resolve()}")
     return summary

@@ -13,17 +13,15 @@ from typing import Any
 import numpy as np
 
 from .io import atomic_write_bytes
+from .runtime import require
 
 __all__ = ["new_figure", "save_figure", "save_panel"]
 
 
 def new_figure(width: float, height: float) -> Any:
     """A ``matplotlib.figure.Figure`` of ``width`` x ``height`` inches, attached to no backend or pyplot state."""
-    try:
-        from matplotlib.figure import Figure  # noqa: PLC0415 - plotting only when asked
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError('drawing figures needs matplotlib: pip install "dermprep[plots]"') from None
-    return Figure(figsize=(width, height))
+    figure_module = require("matplotlib.figure", "drawing figures")  # plotting only when asked
+    return figure_module.Figure(figsize=(width, height))
 
 
 def save_figure(figure: Any, path: str | os.PathLike[str], *, dpi: int = 90) -> None:

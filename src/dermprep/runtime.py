@@ -2,16 +2,90 @@
 
 - `import_tensorflow_quietly()`: TensorFlow without its C++ start-up
   notices drowning progress output.
+- `require()` / `available()`: optional dependencies (the ``plots``,
+  ``quality`` and ``tf`` extras) imported in one place, so a missing one is
+  a `MissingDependencyError` whose message is the ``pip install`` that adds
+  it, never a bare ``ModuleNotFoundError`` from deep inside a function.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 import sys
 import tempfile
 from types import ModuleType
 
-__all__ = ["import_tensorflow_quietly"]
+__all__ = ["EXTRAS", "MissingDependencyError", "available", "import_tensorflow_quietly", "missing_dependency",
+           "require"]
+
+#: Each optional top-level module: (the PyPI package that provides it, the dermprep extra that installs it).
+EXTRAS: dict[str, tuple[str, str]] = {
+    "matplotlib": ("matplotlib", "plots"),
+    "skimage": ("scikit-image", "quality"),
+    "tensorflow": ("TensorFlow", "tf"),
+    "keras": ("TensorFlow", "tf"),
+    "sklearn": ("scikit-learn", "tf"),
+    "ai_edge_litert": ("ai-edge-litert", "tf"),
+}
+
+
+class MissingDependencyError(ImportError):
+    """An optional dependency is not installed; the message says what needs it and the ``pip install`` that adds it.
+
+    Attributes
+    ----------
+    package : str
+        The PyPI package that is missing.
+    extra : str
+        The dermprep extra that installs it (``pip install "dermprep[extra]"``).
+    """
+
+    def __init__(self, purpose: str, module: str) -> None:
+        package, extra = EXTRAS.get(module.split(".")[0], (module.split(".")[0], "tf"))
+        self.package, self.extra = package, extra
+        super().__init__(f'{purpose} needs {package}, which is not installed: pip install "dermprep[{extra}]"',
+                         name=module)
+
+
+def available(module: str) -> bool:
+    """Whether ``module`` can be imported (without importing it when it is not yet loaded)."""
+    if module in sys.modules:
+        return sys.modules[module] is not None
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def require(module: str, purpose: str) -> ModuleType:
+    """Import an optional dependency, or raise `MissingDependencyError` naming ``purpose`` and the fix.
+
+    Examples
+    --------
+    >>> require("numpy", "this example").__name__
+    'numpy'
+    """
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or module
+        if missing.split(".")[0] != module.split(".")[0] and missing.split(".")[0] not in EXTRAS:
+            raise  # a broken installation of the package itself, not a missing extra
+        raise MissingDependencyError(purpose, missing) from None
+
+
+def missing_dependency(exc: BaseException) -> str | None:
+    """The one-line message for a command line when ``exc`` is a missing optional dependency, else ``None``.
+
+    Command lines print it and exit with status 2 instead of a traceback.
+    """
+    if isinstance(exc, MissingDependencyError):
+        return str(exc)
+    if isinstance(exc, ModuleNotFoundError) and exc.name and exc.name.split(".")[0] in EXTRAS:
+        return str(MissingDependencyError("this command", exc.name))
+    return None
 
 # Lines TensorFlow's C++ side prints on import whatever TF_CPP_MIN_LOG_LEVEL says (absl logs them before
 # its log level is read). Everything else printed during the import is passed on.

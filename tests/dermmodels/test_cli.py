@@ -164,12 +164,13 @@ def test_errors_are_reported(tmp_path, capsys):
 
 
 def test_missing_tensorflow_is_one_clear_line(tmp_path, monkeypatch, capsys):
-    import importlib.util
+    import dermprep.runtime
 
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorflow" else real(name, *a))
-    assert main(["evaluate", str(tmp_path)]) == 1
-    assert "TensorFlow is not installed" in capsys.readouterr().err
+    real = dermprep.runtime.available
+    monkeypatch.setattr(dermprep.runtime, "available", lambda name: name != "tensorflow" and real(name))
+    assert main(["evaluate", str(tmp_path)]) == 2  # before any work (a subprocess test hides the package itself)
+    assert capsys.readouterr().err.strip() == ('dermmodels evaluate: error: dermmodels evaluate (evaluation) needs '
+                                               'TensorFlow, which is not installed: pip install "dermprep[tf]"')
 
 
 def test_train_on_an_isic_2019_one_hot_csv_with_lesion_groups(tmp_path):

@@ -72,13 +72,14 @@ def test_demo_rejects_inconsistent_arguments(tmp_path, capsys):
 
 
 def test_demo_without_tensorflow_says_what_to_install(tmp_path, monkeypatch, capsys):
-    import importlib.util
+    import dermprep.runtime
 
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorflow" else real(name, *a))
-    assert main(["demo", "--out", str(tmp_path)]) == 1
+    real = dermprep.runtime.available
+    monkeypatch.setattr(dermprep.runtime, "available", lambda name: name != "tensorflow" and real(name))
+    assert main(["demo", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "TensorFlow is not installed" in err and "dermprep[tf]" in err
+    assert "needs TensorFlow" in err and 'pip install "dermprep[tf]"' in err
+    assert not any(tmp_path.iterdir())  # refused before any work
 
 
 def test_run_demo_names_bad_arguments(tmp_path):

@@ -6,6 +6,7 @@ Small and offline: alpha 0.35, 64x64 or 96x96 inputs, weights=None or local file
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -68,6 +69,44 @@ def test_shared_imagenet_weights_load(shared_dir):
         pytest.skip(f"{path} is absent")
     model = build_mobilenetv2_classifier(7, input_shape=(96, 96, 3), weights=path, alpha=0.35)
     assert model.output_shape == (None, 7)
+
+
+@pytest.mark.parametrize("alpha", [0.35, 0.5, 0.75, 1.0, 1.3, 1.4])
+@pytest.mark.parametrize("size", [96, 224, 200])
+def test_weights_file_name_is_the_one_keras_downloads(alpha, size, monkeypatch):
+    from keras.src.applications import mobilenet_v2 as keras_mobilenet_v2
+
+    from dermmodels import imagenet_weights_filename
+
+    asked = []
+
+    def get_file(fname, origin, **kwargs):  # Keras' downloader: record the name, download nothing
+        asked.append(fname)
+        raise _Stop
+
+    monkeypatch.setattr(keras_mobilenet_v2.file_utils, "get_file", get_file)
+    with pytest.raises(_Stop), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Keras: "Weights for input shape (224, 224) will be loaded"
+        keras.applications.MobileNetV2(input_shape=(size, size, 3), alpha=alpha, include_top=False,
+                                       weights="imagenet")
+    written = {0.35: "0.35", 0.5: "0.5", 0.75: "0.75", 1.0: "1.0", 1.3: "1.3", 1.4: "1.4"}[alpha]
+    expected = f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{written}_{224 if size == 200 else size}_no_top.h5"
+    assert asked == [expected] == [imagenet_weights_filename(alpha, size)]
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_weights_file_name_errors():
+    from dermmodels import imagenet_weights_filename
+
+    with pytest.raises(ValueError, match="alpha must be one of"):
+        imagenet_weights_filename(0.9)
+    with pytest.raises(ValueError, match="image_size"):
+        imagenet_weights_filename(0.5, 0)
+    with pytest.raises(TypeError, match="image_size"):
+        imagenet_weights_filename(0.5, "224")
 
 
 def test_factory_errors(tmp_path):

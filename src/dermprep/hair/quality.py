@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..runtime import require
 from ..validation import check_image, check_mask
 
 __all__ = ["HairRemovalQuality", "hair_removal_quality", "dice"]
@@ -53,11 +54,8 @@ def dice(predicted: np.ndarray, true: np.ndarray) -> float:
 
 
 def _metrics() -> tuple:
-    try:
-        from skimage.metrics import peak_signal_noise_ratio, structural_similarity  # noqa: PLC0415
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError('hair-removal quality metrics (PSNR, SSIM) need scikit-image: pip install "dermprep[quality]"') from None
-    return peak_signal_noise_ratio, structural_similarity
+    metrics = require("skimage.metrics", "hair-removal quality metrics (PSNR, SSIM)")
+    return metrics.peak_signal_noise_ratio, metrics.structural_similarity
 
 
 def _to_u8(image: np.ndarray) -> np.ndarray:

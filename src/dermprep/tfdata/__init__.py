@@ -26,10 +26,14 @@ epoch is the same on every pass.
 Importing this package imports TensorFlow; ``import dermprep`` does not.
 """
 
-from ._augment import augment
-from ._balance import balance
-from ._elements import DatasetTransform
-from ._hair import remove_hair
-from ._records import epochs, from_arrays, from_records
+from ..runtime import require
+
+require("tensorflow", "dermprep.tfdata (the tf.data face)")
+
+from ._augment import augment  # noqa: E402 - after the check, so a missing TensorFlow says how to install it
+from ._balance import balance  # noqa: E402
+from ._elements import DatasetTransform  # noqa: E402
+from ._hair import remove_hair  # noqa: E402
+from ._records import epochs, from_arrays, from_records  # noqa: E402
 
 __all__ = ["DatasetTransform", "augment", "balance", "epochs", "from_arrays", "from_records", "remove_hair"]
