@@ -12,8 +12,9 @@ import math
 
 import numpy as np
 
+from .._pixels import pixel_scale
+from ._interface import BatchParams, Geometry
 from .functional import LUMA
-from .transforms import BatchParams, GeometryOp
 
 __all__ = ["fit_geometry", "lesion_boxes"]
 
@@ -49,7 +50,7 @@ def lesion_boxes(images: np.ndarray, masks: np.ndarray | None) -> np.ndarray:
         mu = np.cumsum(prob * np.arange(64), axis=1)
         between = (mu[:, -1:] * omega - mu) ** 2 / np.maximum(omega * (1.0 - omega), 1e-12)
         threshold = np.argmax(between, axis=1)
-        flat = span[:, 0, 0] < (8.0 if images.dtype == np.uint8 else 8.0 / 255.0)  # nothing to protect
+        flat = span[:, 0, 0] < 8.0 / (255.0 / pixel_scale(images.dtype))  # under 8 grey levels: nothing to protect
         m = (bins <= threshold[:, None, None]) & ~flat[:, None, None]
         sy, sx = float(step_y), float(step_x)
     rows = m.any(axis=2)
@@ -65,7 +66,7 @@ def lesion_boxes(images: np.ndarray, masks: np.ndarray | None) -> np.ndarray:
     return boxes
 
 
-def compose(ops: list[GeometryOp], params: dict[str, BatchParams], height: int, width: int) -> np.ndarray:
+def compose(ops: list[Geometry], params: dict[str, BatchParams], height: int, width: int) -> np.ndarray:
     """The fused inverse maps [n, 3, 3] of the geometric ops, in pipeline order."""
     n = len(next(iter(params.values()))["applied"])
     matrix = np.broadcast_to(np.eye(3), (n, 3, 3)).copy()
@@ -75,7 +76,7 @@ def compose(ops: list[GeometryOp], params: dict[str, BatchParams], height: int, 
 
 
 def fit_geometry(
-    ops: list[GeometryOp],
+    ops: list[Geometry],
     params: dict[str, BatchParams],
     images: np.ndarray,
     masks: np.ndarray | None,
