@@ -4,7 +4,9 @@ Transformations (each returns a ``Dataset -> Dataset`` callable)::
 
     ds = ds.apply(dermprep.tfdata.remove_hair())
     ds = ds.apply(dermprep.tfdata.augment(seed=0, epoch=e))
-    records = records.apply(dermprep.tfdata.balance(seed=0, epoch=e))
+    records = records.apply(dermprep.tfdata.balance(seed=0, epoch=e))   # a Balance spec
+
+`Balance` is the checked balancing spec `balance()` returns; `from_records(balance=)` orders records with it.
 
 Builders: `from_records()` (image files through
 `dermprep.preprocess.Preprocessing`), `from_arrays()` (images in
@@ -27,9 +29,9 @@ Importing this package imports TensorFlow; ``import dermprep`` does not.
 """
 
 from ._augment import augment
-from ._balance import balance
+from ._balance import Balance, balance
 from ._elements import DatasetTransform
 from ._hair import remove_hair
 from ._records import epochs, from_arrays, from_records
 
-__all__ = ["DatasetTransform", "augment", "balance", "epochs", "from_arrays", "from_records", "remove_hair"]
+__all__ = ["Balance", "DatasetTransform", "augment", "balance", "epochs", "from_arrays", "from_records", "remove_hair"]
