@@ -117,12 +117,8 @@ def _check_counts(values: Any, name: str) -> np.ndarray:
 
 
 def target_counts(
-    counts: Sequence[int] | np.ndarray,
-    strategy: str = "oversample",
-    *,
-    count: int | None = None,
-    target: Mapping[int, int] | Sequence[int] | Sequence[float] | None = None,
-    size: int | None = None,
+    counts: Sequence[int] | np.ndarray, strategy: str = "oversample", *, count: int | None = None,
+    target: Mapping[int, int] | Sequence[int] | Sequence[float] | None = None, size: int | None = None,
 ) -> np.ndarray:
     """Elements of each class in one balanced epoch.
 
@@ -164,6 +160,20 @@ def target_counts(
     [4, 2, 2]
     """
     counts = _check_counts(counts, "counts")
+    _check_strategy(counts, strategy, count, target)
+    if strategy in ("oversample", "undersample"):
+        return _equal_targets(counts, strategy, count)
+    targets = _explicit_targets(counts, target, size)
+    empty = np.nonzero((targets > 0) & (counts == 0))[0].tolist()
+    if empty:
+        raise ValueError(f"classes {empty} have no elements but a positive target; set their target to 0")
+    if targets.sum() == 0:
+        raise ValueError("the target asks for an empty epoch (all counts are 0)")
+    return targets
+
+
+def _check_strategy(counts: np.ndarray, strategy: Any, count: Any, target: Any) -> None:
+    """A known strategy with the settings it uses (and none it ignores), over at least one element."""
     if counts.sum() == 0:
         raise ValueError(f"counts must hold at least one element; got {counts.tolist()} (every class empty)")
     if strategy not in STRATEGIES:
@@ -172,17 +182,8 @@ def target_counts(
         raise ValueError(f"target is only used with strategy='target'; got strategy={strategy!r}")
     if strategy == "target" and count is not None:
         raise ValueError("count is only used with strategy='oversample' or 'undersample'")
-    if strategy in ("oversample", "undersample"):
-        return _equal_targets(counts, strategy, count)
-    if target is None:
+    if strategy == "target" and target is None:
         raise ValueError("strategy='target' needs target= (per-class counts or a distribution)")
-    targets = _explicit_targets(counts, target, size)
-    empty = np.nonzero((targets > 0) & (counts == 0))[0].tolist()
-    if empty:
-        raise ValueError(f"classes {empty} have no elements but a positive target; set their target to 0")
-    if targets.sum() == 0:
-        raise ValueError("the target asks for an empty epoch (all counts are 0)")
-    return targets
 
 
 def _equal_targets(counts: np.ndarray, strategy: str, count: int | None) -> np.ndarray:

@@ -34,15 +34,8 @@ from ._random import uniforms
 __all__ = ["augment_image", "run", "sample"]
 
 
-def sample(
-    ops: Sequence[Operation],
-    *,
-    seed: int,
-    epoch: int,
-    indices: Sequence[int] | np.ndarray,
-    images: np.ndarray | None = None,
-    masks: np.ndarray | None = None,
-) -> dict[str, BatchParams]:
+def sample(ops: Sequence[Operation], *, seed: int, epoch: int, indices: Sequence[int] | np.ndarray,
+           images: np.ndarray | None = None, masks: np.ndarray | None = None) -> dict[str, BatchParams]:
     """The parameters of elements ``indices`` of epoch ``epoch``: each op samples its own columns of the draws.
 
     With ``images`` (and optional ``masks``), geometry each image cannot take
