@@ -167,3 +167,27 @@ def test_cost_in_a_mobilenetv2_training_step(benchmark, images):
     cpu = (time.process_time() - start) / 10
     RESULTS["augmentation CPU s per batch of 32"] = cpu
     RESULTS["augmentation CPU, % of plain step time"] = 100.0 * cpu / plain
+
+
+@pytest.mark.parametrize("size", [160, 224])
+def test_lesion_box_estimators(benchmark, size):
+    """The two lesion estimators on one batch of 32: augmentation's box (``_frame.lesion_boxes``, batched, on a
+    ~32x32 subsample) against hair removal's mask (``dermprep.hair.estimate_lesion``, per image, ~64 px high),
+    reduced to a box. Why the augmentation keeps its own is in ``_frame.lesion_boxes``'s docstring."""
+    from dermprep.augment._frame import lesion_boxes
+    from dermprep.hair import estimate_lesion
+
+    batch, _, _, _ = make_batch(32, (size, size), seed=1, hair=False)
+
+    def boxes_from_masks():
+        return [np.argwhere(estimate_lesion(image)) for image in batch]
+
+    boxes_from_masks()
+    start = time.perf_counter()
+    for _ in range(5):
+        boxes_from_masks()
+    per_image_mask = (time.perf_counter() - start) / (5 * 32)
+    benchmark.pedantic(lesion_boxes, args=(batch, None), rounds=20, warmup_rounds=2)
+    if benchmark.stats is not None:
+        RESULTS[f"lesion box {size}px: _frame.lesion_boxes ms/image"] = 1e3 * benchmark.stats.stats.min / 32
+        RESULTS[f"lesion box {size}px: hair.estimate_lesion ms/image"] = 1e3 * per_image_mask

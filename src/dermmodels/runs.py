@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from dermprep.io import atomic_path, atomic_write_json
+from dermprep.validation import check_labels
 
 from .recipe import Recipe, augmentation_pipeline
 
@@ -153,9 +154,7 @@ def _check_records(records: Any, name: str, num_classes: int) -> Any:
         raise ValueError(f"{name} must have columns 'path' and 'label'; missing {missing}")
     if records.empty:
         raise ValueError(f"{name} has no rows")
-    labels = records["label"].to_numpy()
-    if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= num_classes:
-        raise ValueError(f"{name} labels must be integers in [0, {num_classes - 1}]")
+    check_labels(records["label"].to_numpy(), f"{name} labels", num_classes=num_classes)
     return records
 
 

@@ -27,13 +27,14 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .classes import CLASS_NAMES
 from .io import IMAGE_SUFFIXES
-from .validation import check_fraction, check_seed
+from .validation import check_fraction, check_labels, check_seed
 
 __all__ = ["ISIC_CLASSES", "Records", "assign_groups", "detect_layout", "group_split", "read_records"]
 
@@ -213,53 +214,67 @@ def read_records(
         return _folder_tree(root, class_names)
     source = Path(labels)
     frame = _read_csv(source)
-    layout = detect_layout(frame.columns)
+    read = {"ham10000": _ham10000, "isic-onehot": _isic_onehot, "isic2020": _isic2020, "generic": _generic}
     fixed = list(class_names) if class_names is not None else None
-    if layout == "ham10000":
-        id_col, label_col, group_col = (_column(frame, [n]) for n in ("image_id", "dx", "lesion_id"))
-        _check_ids(frame, id_col, source)  # type: ignore[arg-type]
-        names = [str(v).strip().lower() for v in frame[label_col]]  # type: ignore[index]
-        frame = _attach_paths(frame, root, id_col, _column(frame, _PATH_COLUMNS), source)
-        frame["group"] = _own_groups(frame, group_col)
-        default = list(CLASS_NAMES) if set(names) <= set(CLASS_NAMES) else sorted(set(names))
-        return _finish(frame, names, fixed or default, layout, source)
-    if layout == "isic-onehot":
-        id_col = _column(frame, ["image"])
-        _check_ids(frame, id_col, source)  # type: ignore[arg-type]
-        columns = [c for c in frame.columns if c.upper() in ISIC_CLASSES]
-        values = frame[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-        bad = np.flatnonzero(~np.isfinite(values).all(axis=1) | ((values != 0) & (values != 1)).any(axis=1)
-                             | (values.sum(axis=1) != 1))
-        if bad.size:
-            raise ValueError(f"{str(source)!r}: one-hot rows must hold exactly one 1 and zeros; CSV lines "
-                             f"{(bad + 2).tolist()[:10]} do not")
-        names = [ISIC_CLASSES[columns[j].upper()] for j in values.argmax(axis=1)]
-        frame = _attach_paths(frame, root, id_col, None, source)
-        group_col = None
-        if metadata is not None:
-            extra = _read_csv(Path(metadata))
-            key = _column(extra, ["image", "image_id", "image_name"])
-            lesion = _column(extra, ["lesion_id"])
-            if key is None or lesion is None:
-                raise ValueError(f"metadata {str(metadata)!r} needs 'image' and 'lesion_id' columns; "
-                                 f"found {list(extra.columns)}")
-            frame = frame.merge(extra[[key, lesion]].rename(columns={key: "_image", lesion: "lesion_id"}),
-                                left_on="image_id", right_on="_image", how="left").drop(columns="_image")
-            group_col = "lesion_id"
-        frame["group"] = _own_groups(frame, group_col)
-        present = [ISIC_CLASSES[c.upper()] for c in columns]
-        default = [n for n in CLASS_NAMES if n in set(names)] + sorted({n for n in names if n not in CLASS_NAMES})
-        return _finish(frame, names, fixed or (default if default else present), layout, source)
-    if layout == "isic2020":
-        id_col, group_col, target_col = (_column(frame, [n]) for n in ("image_name", "patient_id", "target"))
-        _check_ids(frame, id_col, source)  # type: ignore[arg-type]
-        targets = frame[target_col].astype(str).str.strip()  # type: ignore[index]
-        if not targets.isin(["0", "1"]).all():
-            raise ValueError(f"{str(source)!r}: target must be 0 or 1; got {sorted(set(targets) - {'0', '1'})[:5]}")
-        names = ["malignant" if t == "1" else "benign" for t in targets]
-        frame = _attach_paths(frame, root, id_col, None, source)
-        frame["group"] = _own_groups(frame, group_col)
-        return _finish(frame, names, fixed or ["benign", "malignant"], layout, source)
+    return read[detect_layout(frame.columns)](frame, root, source, fixed, metadata)
+
+
+def _ham10000(frame: pd.DataFrame, root: Path | None, source: Path, fixed: list[str] | None, metadata: Any) -> Records:
+    id_col, label_col, group_col = (_column(frame, [n]) for n in ("image_id", "dx", "lesion_id"))
+    _check_ids(frame, id_col, source)  # type: ignore[arg-type]
+    names = [str(v).strip().lower() for v in frame[label_col]]  # type: ignore[index]
+    frame = _attach_paths(frame, root, id_col, _column(frame, _PATH_COLUMNS), source)
+    frame["group"] = _own_groups(frame, group_col)
+    default = list(CLASS_NAMES) if set(names) <= set(CLASS_NAMES) else sorted(set(names))
+    return _finish(frame, names, fixed or default, "ham10000", source)
+
+
+def _isic_onehot(frame: pd.DataFrame, root: Path | None, source: Path, fixed: list[str] | None,
+                 metadata: Any) -> Records:
+    id_col = _column(frame, ["image"])
+    _check_ids(frame, id_col, source)  # type: ignore[arg-type]
+    columns = [c for c in frame.columns if c.upper() in ISIC_CLASSES]
+    values = frame[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(values).all(axis=1) | ((values != 0) & (values != 1)).any(axis=1)
+                         | (values.sum(axis=1) != 1))
+    if bad.size:
+        raise ValueError(f"{str(source)!r}: one-hot rows must hold exactly one 1 and zeros; CSV lines "
+                         f"{(bad + 2).tolist()[:10]} do not")
+    names = [ISIC_CLASSES[columns[j].upper()] for j in values.argmax(axis=1)]
+    frame = _attach_paths(frame, root, id_col, None, source)
+    group_col = None
+    if metadata is not None:
+        frame, group_col = _merge_lesions(frame, Path(metadata)), "lesion_id"
+    frame["group"] = _own_groups(frame, group_col)
+    present = [ISIC_CLASSES[c.upper()] for c in columns]
+    default = [n for n in CLASS_NAMES if n in set(names)] + sorted({n for n in names if n not in CLASS_NAMES})
+    return _finish(frame, names, fixed or (default if default else present), "isic-onehot", source)
+
+
+def _merge_lesions(frame: pd.DataFrame, metadata: Path) -> pd.DataFrame:
+    """ISIC 2019 metadata's ``lesion_id`` for each image (empty where it has none)."""
+    extra = _read_csv(metadata)
+    key = _column(extra, ["image", "image_id", "image_name"])
+    lesion = _column(extra, ["lesion_id"])
+    if key is None or lesion is None:
+        raise ValueError(f"metadata {str(metadata)!r} needs 'image' and 'lesion_id' columns; found {list(extra.columns)}")
+    return frame.merge(extra[[key, lesion]].rename(columns={key: "_image", lesion: "lesion_id"}),
+                       left_on="image_id", right_on="_image", how="left").drop(columns="_image")
+
+
+def _isic2020(frame: pd.DataFrame, root: Path | None, source: Path, fixed: list[str] | None, metadata: Any) -> Records:
+    id_col, group_col, target_col = (_column(frame, [n]) for n in ("image_name", "patient_id", "target"))
+    _check_ids(frame, id_col, source)  # type: ignore[arg-type]
+    targets = frame[target_col].astype(str).str.strip()  # type: ignore[index]
+    if not targets.isin(["0", "1"]).all():
+        raise ValueError(f"{str(source)!r}: target must be 0 or 1; got {sorted(set(targets) - {'0', '1'})[:5]}")
+    names = ["malignant" if t == "1" else "benign" for t in targets]
+    frame = _attach_paths(frame, root, id_col, None, source)
+    frame["group"] = _own_groups(frame, group_col)
+    return _finish(frame, names, fixed or ["benign", "malignant"], "isic2020", source)
+
+
+def _generic(frame: pd.DataFrame, root: Path | None, source: Path, fixed: list[str] | None, metadata: Any) -> Records:
     path_col = _column(frame, _PATH_COLUMNS)
     id_col = _column(frame, _ID_COLUMNS)
     label_col = _column(frame, _LABEL_COLUMNS)
@@ -272,8 +287,8 @@ def read_records(
     frame["group"] = _own_groups(frame, _column(frame, _GROUP_COLUMNS))
     lowered = [n.lower() for n in names]
     if set(lowered) <= set(CLASS_NAMES):
-        return _finish(frame, lowered, fixed or list(CLASS_NAMES), layout, source)
-    return _finish(frame, names, fixed or sorted(set(names)), layout, source)
+        return _finish(frame, lowered, fixed or list(CLASS_NAMES), "generic", source)
+    return _finish(frame, names, fixed or sorted(set(names)), "generic", source)
 
 
 def _finish(frame: pd.DataFrame, names: list[str], class_names: list[str], layout: str, source: Path) -> Records:
@@ -318,19 +333,16 @@ def assign_groups(frame: pd.DataFrame, group: str, fractions: Sequence[float], *
 
     Raises
     ------
-    ValueError
-        Labels that are missing or not integers.
+    TypeError, ValueError
+        Labels that are missing or not class indices (`dermprep.validation.check_labels()`).
     """
-    labels = pd.to_numeric(frame["label"], errors="coerce")
-    if labels.isna().any() or not np.all(labels == np.round(labels)):
-        bad = frame["label"][labels.isna() | (labels != np.round(labels))].tolist()[:5]
-        raise ValueError(f"label must be an integer class index in every row; got {bad}")
+    labels = check_labels(frame["label"].to_numpy(), "the label column")
     keys = frame[group].astype("string")
     missing = keys.isna() | (keys.str.strip() == "")
     keys = keys.where(~missing, "__row__" + pd.Series(np.arange(len(frame)), index=frame.index).astype(str))
     fractions = np.asarray(fractions, dtype=float)
     rng = np.random.default_rng(seed)
-    table = pd.DataFrame({"key": keys.to_numpy(), "label": labels.astype(np.int64).to_numpy()})
+    table = pd.DataFrame({"key": keys.to_numpy(), "label": labels})
     sizes = table.groupby("key", sort=True).size()
     first_label = table.groupby("key", sort=True)["label"].first()
     part_of: dict[str, int] = {}

@@ -26,7 +26,7 @@ import pandas as pd
 
 from .classes import CLASS_NAMES
 from .datasets import assign_groups
-from .validation import check_fraction, check_positive_int, check_seed
+from .validation import check_fraction, check_labels, check_positive_int, check_seed
 
 __all__ = [
     "CLASS_NAMES",
@@ -132,19 +132,32 @@ def read_metadata(
     >>> read_metadata(csv)[["image_id", "label"]].values.tolist()
     [['ISIC_1', 5], ['ISIC_2', 5]]
     """
-    if isinstance(csv_path, (str, os.PathLike)) and not Path(csv_path).is_file():
-        raise FileNotFoundError(f"csv_path must be an existing file; got {str(csv_path)!r}")
     if missing_images not in ("raise", "drop"):
         raise ValueError(f"missing_images must be 'raise' or 'drop'; got {missing_images!r}")
+    df = _check_diagnoses(_read_csv(csv_path))
+    if "age" in df.columns:
+        df["age"] = _ages(df["age"])
+    for column in ("sex", "localization"):
+        if column in df.columns:
+            df[column] = df[column].fillna("unknown").astype(str).str.strip().str.lower()
+    df["label"] = df["dx"].map({name: i for i, name in enumerate(CLASS_NAMES)}).astype(np.int64)
+    if images_dir is not None:
+        df = _attach_images(df, images_dir, missing_images)
+    return df.reset_index(drop=True)
+
+
+def _read_csv(csv_path: Any) -> pd.DataFrame:
+    """The metadata table (UTF-8, or latin-1 as spreadsheets export it) with the columns it must have."""
+    if isinstance(csv_path, (str, os.PathLike)) and not Path(csv_path).is_file():
+        raise FileNotFoundError(f"csv_path must be an existing file; got {str(csv_path)!r}")
+    types = {"lesion_id": str, "image_id": str, "dx": str}
     try:
         try:
-            df = pd.read_csv(csv_path, dtype={"lesion_id": str, "image_id": str, "dx": str}, keep_default_na=True,
-                             encoding="utf-8-sig")
+            df = pd.read_csv(csv_path, dtype=types, keep_default_na=True, encoding="utf-8-sig")
         except UnicodeDecodeError:  # spreadsheet exports are often latin-1
             if hasattr(csv_path, "seek"):
                 csv_path.seek(0)
-            df = pd.read_csv(csv_path, dtype={"lesion_id": str, "image_id": str, "dx": str}, keep_default_na=True,
-                             encoding="latin-1")
+            df = pd.read_csv(csv_path, dtype=types, keep_default_na=True, encoding="latin-1")
     except pd.errors.EmptyDataError:
         raise ValueError(f"metadata file is empty: {csv_path}") from None
     except pd.errors.ParserError as exc:
@@ -158,6 +171,11 @@ def read_metadata(
         )
     if df.empty:
         raise ValueError(f"metadata has no rows: {csv_path}")
+    return df
+
+
+def _check_diagnoses(df: pd.DataFrame) -> pd.DataFrame:
+    """Ids present and image ids unique; ``dx`` a known code (lower case), one per lesion."""
     for column in ("lesion_id", "image_id", "dx"):
         values = df[column].astype("string").str.strip()
         empty = values.isna() | (values == "")
@@ -175,34 +193,37 @@ def read_metadata(
     mixed = df.groupby("lesion_id")["dx"].nunique()
     if (mixed > 1).any():
         raise ValueError(f"each lesion must have one diagnosis; lesions with several: {mixed[mixed > 1].index[:5].tolist()}")
-    if "age" in df.columns:
-        age = pd.to_numeric(df["age"], errors="coerce")
-        bad = age.isna() & df["age"].notna()
-        if bad.any():
-            raise ValueError(f"age must be numeric or empty; got {df['age'][bad].unique()[:5].tolist()}")
-        implausible = age.notna() & ~age.between(0, 120)
-        if implausible.any():
-            rows = (np.flatnonzero(implausible.to_numpy()) + 2).tolist()
-            raise ValueError(f"age must be in [0, 120] years or empty; got {age[implausible].unique()[:5].tolist()} "
-                             f"on CSV lines {rows[:10]}")
-        df["age"] = age.astype(float)
-    for column in ("sex", "localization"):
-        if column in df.columns:
-            df[column] = df[column].fillna("unknown").astype(str).str.strip().str.lower()
-    df["label"] = df["dx"].map({name: i for i, name in enumerate(CLASS_NAMES)}).astype(np.int64)
-    if images_dir is not None:
-        paths = find_images(images_dir)
-        df["path"] = df["image_id"].map(lambda i: str(paths[i]) if i in paths else None)
-        absent = df["path"].isna()
-        if absent.any():
-            ids = df.loc[absent, "image_id"].tolist()
-            message = f"{len(ids)} of {len(df)} images listed in the metadata are not in {str(images_dir)!r}, e.g. {ids[:5]}"
-            if missing_images == "raise":
-                raise ValueError(message + " (pass missing_images='drop' to leave them out)")
-            warnings.warn(message + "; they are left out", UserWarning, stacklevel=2)
-            df = df.loc[~absent].reset_index(drop=True)
-            df.attrs["missing_images"] = ids
-    return df.reset_index(drop=True)
+    return df
+
+
+def _ages(column: pd.Series) -> pd.Series:
+    """Ages as floats in [0, 120] years, NaN where empty."""
+    age = pd.to_numeric(column, errors="coerce")
+    bad = age.isna() & column.notna()
+    if bad.any():
+        raise ValueError(f"age must be numeric or empty; got {column[bad].unique()[:5].tolist()}")
+    implausible = age.notna() & ~age.between(0, 120)
+    if implausible.any():
+        rows = (np.flatnonzero(implausible.to_numpy()) + 2).tolist()
+        raise ValueError(f"age must be in [0, 120] years or empty; got {age[implausible].unique()[:5].tolist()} "
+                         f"on CSV lines {rows[:10]}")
+    return age.astype(float)
+
+
+def _attach_images(df: pd.DataFrame, images_dir: str | os.PathLike[str], missing_images: str) -> pd.DataFrame:
+    """A ``path`` column from the images found below ``images_dir``; rows without one raise or are dropped."""
+    paths = find_images(images_dir)
+    df["path"] = df["image_id"].map(lambda i: str(paths[i]) if i in paths else None)
+    absent = df["path"].isna()
+    if absent.any():
+        ids = df.loc[absent, "image_id"].tolist()
+        message = f"{len(ids)} of {len(df)} images listed in the metadata are not in {str(images_dir)!r}, e.g. {ids[:5]}"
+        if missing_images == "raise":
+            raise ValueError(message + " (pass missing_images='drop' to leave them out)")
+        warnings.warn(message + "; they are left out", UserWarning, stacklevel=3)
+        df = df.loc[~absent].reset_index(drop=True)
+        df.attrs["missing_images"] = ids
+    return df
 
 
 def _check_metadata(metadata: Any) -> pd.DataFrame:
@@ -213,11 +234,7 @@ def _check_metadata(metadata: Any) -> pd.DataFrame:
         raise ValueError(f"metadata must have columns 'lesion_id' and 'label' (from read_metadata()); missing {missing}")
     if metadata.empty:
         raise ValueError("metadata has no rows")
-    labels = pd.to_numeric(metadata["label"], errors="coerce")
-    bad = labels.isna() | (labels != np.round(labels)) | (labels < 0) | (labels >= len(CLASS_NAMES))
-    if bad.any():
-        raise ValueError(f"label must be a class index in [0, {len(CLASS_NAMES) - 1}] in every row; got "
-                         f"{metadata['label'][bad].unique().tolist()[:5]}")
+    check_labels(metadata["label"].to_numpy(), "metadata['label']", num_classes=len(CLASS_NAMES))
     return metadata
 
 

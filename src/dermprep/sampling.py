@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .validation import check_positive_int, check_seed
+from .validation import check_labels, check_positive_int, check_seed
 
 __all__ = [
     "STRATEGIES",
@@ -38,43 +38,35 @@ STRATEGIES = ("oversample", "undersample", "target")
 
 
 def _check_labels(labels: Any, num_classes: int | None) -> tuple[np.ndarray, int]:
+    """Class indices from int labels or strict one-hot rows, and the number of classes."""
     labels = np.asarray(labels)
     if labels.ndim == 2:  # one-hot
-        if labels.shape[1] < 2:
-            raise ValueError(f"one-hot labels must have at least 2 columns; got shape {labels.shape}")
-        if num_classes is not None and labels.shape[1] != num_classes:
-            raise ValueError(f"one-hot labels have {labels.shape[1]} columns; expected num_classes={num_classes}")
-        num_classes = labels.shape[1]
-        hot = (labels == 1).sum(axis=1)
-        binary = ((labels == 0) | (labels == 1)).sum(axis=1) == labels.shape[1]
-        bad = np.flatnonzero((hot != 1) | ~binary)
-        if bad.size:
-            raise ValueError(
-                f"one-hot labels must hold exactly one 1 and zeros per row; rows {bad[:5].tolist()} do not "
-                f"(e.g. {labels[bad[0]].tolist()}): soft or smoothed labels cannot be counted or balanced on "
-                "(balance the hard labels, then smooth)"
-            )
-        labels = labels.argmax(axis=1)
-    if labels.ndim != 1:
+        labels = _decode_one_hot(labels, num_classes)
+    elif labels.ndim != 1:
         raise ValueError(f"labels must be a 1-D array of class indices or a 2-D one-hot array; got shape {labels.shape}")
-    if labels.size == 0:
-        raise ValueError("labels must not be empty; got 0 labels")
-    if not np.issubdtype(labels.dtype, np.integer):
-        if np.issubdtype(labels.dtype, np.floating) and np.all(labels == np.round(labels)):
-            labels = labels.astype(np.int64)
-        else:
-            raise TypeError(f"labels must be integer class indices; got dtype {labels.dtype}")
-    if labels.min() < 0:
-        raise ValueError(f"labels must be class indices >= 0; got values down to {labels.min()}")
+    if num_classes is not None:
+        num_classes = check_positive_int(num_classes, "num_classes", minimum=1, maximum=1_000_000)
+    labels = check_labels(labels, num_classes=num_classes)
     if num_classes is None:
-        num_classes = int(labels.max()) + 1
-    num_classes = check_positive_int(num_classes, "num_classes", minimum=1, maximum=1_000_000)
-    if labels.min() < 0 or labels.max() >= num_classes:
+        num_classes = check_positive_int(int(labels.max()) + 1, "num_classes", minimum=1, maximum=1_000_000)
+    return labels, num_classes
+
+
+def _decode_one_hot(labels: np.ndarray, num_classes: int | None) -> np.ndarray:
+    if labels.shape[1] < 2:
+        raise ValueError(f"one-hot labels must have at least 2 columns; got shape {labels.shape}")
+    if num_classes is not None and labels.shape[1] != num_classes:
+        raise ValueError(f"one-hot labels have {labels.shape[1]} columns; expected num_classes={num_classes}")
+    hot = (labels == 1).sum(axis=1)
+    binary = ((labels == 0) | (labels == 1)).sum(axis=1) == labels.shape[1]
+    bad = np.flatnonzero((hot != 1) | ~binary)
+    if bad.size:
         raise ValueError(
-            f"labels must lie in [0, {num_classes - 1}] (num_classes={num_classes}); "
-            f"got values in [{labels.min()}, {labels.max()}]"
+            f"one-hot labels must hold exactly one 1 and zeros per row; rows {bad[:5].tolist()} do not "
+            f"(e.g. {labels[bad[0]].tolist()}): soft or smoothed labels cannot be counted or balanced on "
+            "(balance the hard labels, then smooth)"
         )
-    return labels.astype(np.int64), num_classes
+    return labels.argmax(axis=1)
 
 
 def as_class_indices(labels: Any, num_classes: int | None = None) -> np.ndarray:
@@ -125,12 +117,8 @@ def _check_counts(values: Any, name: str) -> np.ndarray:
 
 
 def target_counts(
-    counts: Sequence[int] | np.ndarray,
-    strategy: str = "oversample",
-    *,
-    count: int | None = None,
-    target: Mapping[int, int] | Sequence[int] | Sequence[float] | None = None,
-    size: int | None = None,
+    counts: Sequence[int] | np.ndarray, strategy: str = "oversample", *, count: int | None = None,
+    target: Mapping[int, int] | Sequence[int] | Sequence[float] | None = None, size: int | None = None,
 ) -> np.ndarray:
     """Elements of each class in one balanced epoch.
 
@@ -172,6 +160,20 @@ def target_counts(
     [4, 2, 2]
     """
     counts = _check_counts(counts, "counts")
+    _check_strategy(counts, strategy, count, target)
+    if strategy in ("oversample", "undersample"):
+        return _equal_targets(counts, strategy, count)
+    targets = _explicit_targets(counts, target, size)
+    empty = np.nonzero((targets > 0) & (counts == 0))[0].tolist()
+    if empty:
+        raise ValueError(f"classes {empty} have no elements but a positive target; set their target to 0")
+    if targets.sum() == 0:
+        raise ValueError("the target asks for an empty epoch (all counts are 0)")
+    return targets
+
+
+def _check_strategy(counts: np.ndarray, strategy: Any, count: Any, target: Any) -> None:
+    """A known strategy with the settings it uses (and none it ignores), over at least one element."""
     if counts.sum() == 0:
         raise ValueError(f"counts must hold at least one element; got {counts.tolist()} (every class empty)")
     if strategy not in STRATEGIES:
@@ -180,21 +182,28 @@ def target_counts(
         raise ValueError(f"target is only used with strategy='target'; got strategy={strategy!r}")
     if strategy == "target" and count is not None:
         raise ValueError("count is only used with strategy='oversample' or 'undersample'")
-    present = counts > 0
-    if strategy in ("oversample", "undersample"):
-        if count is None:
-            count = int(counts.max()) if strategy == "oversample" else int(counts[present].min())
-        count = check_positive_int(count, "count", minimum=1)
-        targets = np.where(present, count, 0)
-        if strategy == "undersample" and (targets > counts).any():
-            too_few = np.nonzero(targets > counts)[0].tolist()
-            raise ValueError(
-                f"undersampling to count={count} needs at least {count} elements per class; "
-                f"classes {too_few} have {counts[too_few].tolist()} (use 'oversample' or a smaller count)"
-            )
-        return targets.astype(np.int64)
-    if target is None:
+    if strategy == "target" and target is None:
         raise ValueError("strategy='target' needs target= (per-class counts or a distribution)")
+
+
+def _equal_targets(counts: np.ndarray, strategy: str, count: int | None) -> np.ndarray:
+    """Every non-empty class up (oversample) or down (undersample) to ``count``."""
+    present = counts > 0
+    if count is None:
+        count = int(counts.max()) if strategy == "oversample" else int(counts[present].min())
+    count = check_positive_int(count, "count", minimum=1)
+    targets = np.where(present, count, 0)
+    if strategy == "undersample" and (targets > counts).any():
+        too_few = np.nonzero(targets > counts)[0].tolist()
+        raise ValueError(
+            f"undersampling to count={count} needs at least {count} elements per class; "
+            f"classes {too_few} have {counts[too_few].tolist()} (use 'oversample' or a smaller count)"
+        )
+    return targets.astype(np.int64)
+
+
+def _explicit_targets(counts: np.ndarray, target: Any, size: int | None) -> np.ndarray:
+    """Per-class counts as given, or a distribution scaled to ``size`` elements by largest remainders."""
     if isinstance(target, Mapping):
         values = np.zeros(counts.size, np.float64)
         for key, value in target.items():
@@ -208,41 +217,39 @@ def target_counts(
     if (values < 0).any() or not np.isfinite(values).all():
         raise ValueError(f"target entries must be finite and >= 0; got {values.tolist()}")
     is_distribution = np.any(values != np.round(values)) or (np.isclose(values.sum(), 1.0) and values.max() < 1)
-    if is_distribution:
-        if not np.isclose(values.sum(), 1.0):
-            raise ValueError(f"a target distribution must sum to 1; got {values.sum():.6g}")
-        size = int(counts.sum()) if size is None else check_positive_int(size, "size")
-        raw = values * size
-        targets = np.floor(raw).astype(np.int64)
-        remainder = size - int(targets.sum())
-        order = np.argsort(-(raw - targets), kind="stable")
-        targets[order[:remainder]] += 1
-    else:
+    if not is_distribution:
         if size is not None:
             raise ValueError("size is only used with a target distribution, not with per-class counts")
-        targets = values.astype(np.int64)
-    empty = np.nonzero((targets > 0) & ~present)[0].tolist()
-    if empty:
-        raise ValueError(f"classes {empty} have no elements but a positive target; set their target to 0")
-    if targets.sum() == 0:
-        raise ValueError("the target asks for an empty epoch (all counts are 0)")
+        return values.astype(np.int64)
+    if not np.isclose(values.sum(), 1.0):
+        raise ValueError(f"a target distribution must sum to 1; got {values.sum():.6g}")
+    size = int(counts.sum()) if size is None else check_positive_int(size, "size")
+    raw = values * size
+    targets = np.floor(raw).astype(np.int64)
+    order = np.argsort(-(raw - targets), kind="stable")
+    targets[order[: size - int(targets.sum())]] += 1
     return targets
 
 
-def epoch_indices(labels: Any, targets: Sequence[int] | np.ndarray, *, seed: int = 0, epoch: int = 0) -> np.ndarray:
-    """Indices (into ``labels``) of one balanced, shuffled epoch with exact per-class counts.
+def epoch_indices(labels: Any, targets: Sequence[int] | np.ndarray | None, *, seed: int = 0,
+                  epoch: int = 0) -> np.ndarray:
+    """Indices (into ``labels``) of one shuffled epoch: exact per-class counts, or every element once.
+
+    Every epoch order in dermprep is this function (`dermprep.tfdata.balance()`,
+    ``from_records(shuffle_seed=)``, ``from_arrays(sampling=)``).
 
     Parameters
     ----------
     labels : array_like, shape (N,) or (N, C) one-hot
-    targets : sequence of int
-        Elements of each class in the epoch (`target_counts()`).
+    targets : sequence of int, or None
+        Elements of each class in the epoch (`target_counts()`); ``None``:
+        every element once, in the order ``default_rng([seed, epoch]).permutation(N)``.
     seed, epoch : int
         The epoch's randomness is ``default_rng([seed, epoch])``.
 
     Returns
     -------
-    ndarray of int64, shape (sum(targets),)
+    ndarray of int64, shape (sum(targets),) or (N,)
 
     Examples
     --------
@@ -251,11 +258,12 @@ def epoch_indices(labels: Any, targets: Sequence[int] | np.ndarray, *, seed: int
     >>> sorted(idx.tolist())
     [0, 1, 2, 3, 3, 3]
     """
-    targets = _check_counts(targets, "targets")
-    labels, num_classes = _check_labels(labels, targets.size)
-    seed = check_seed(seed)
-    epoch = check_seed(epoch, "epoch")
-    rng = np.random.default_rng([int(seed), int(epoch)])
+    if targets is not None:
+        targets = _check_counts(targets, "targets")
+    labels, num_classes = _check_labels(labels, None if targets is None else targets.size)
+    rng = np.random.default_rng([check_seed(seed), check_seed(epoch, "epoch")])
+    if targets is None:
+        return rng.permutation(labels.size).astype(np.int64)
     chosen = []
     for c in range(num_classes):
         members = np.flatnonzero(labels == c)

@@ -26,6 +26,8 @@ __all__ = [
     "check_fraction",
     "check_image",
     "check_int_range",
+    "check_label_mask",
+    "check_labels",
     "check_mask",
     "check_number",
     "check_positive_int",
@@ -81,9 +83,13 @@ def check_image(
         elif isinstance(image, (list, tuple)):
             image = np.asarray(image)
         else:
-            raise TypeError(
-                f"{name} must be a numpy.ndarray; got {type(image).__name__}"
-            )
+            raise TypeError(f"{name} must be a numpy.ndarray; got {type(image).__name__}")
+    _check_image_shape(image, name, allow_batch, min_size)
+    _check_image_values(image, name)
+    return np.ascontiguousarray(image)
+
+
+def _check_image_shape(image: np.ndarray, name: str, allow_batch: bool, min_size: int) -> None:
     shapes = "(H, W, 3) or (N, H, W, 3)" if allow_batch else "(H, W, 3)"
     if image.ndim not in ((3, 4) if allow_batch else (3,)):
         hint = ""
@@ -103,9 +109,7 @@ def check_image(
             f"got {image.shape}{hint}"
         )
     if image.dtype not in SUPPORTED_DTYPES:
-        hint = ""
-        if image.dtype == np.float64:
-            hint = " (convert with image.astype(np.float32))"
+        hint = " (convert with image.astype(np.float32))" if image.dtype == np.float64 else ""
         raise TypeError(
             f"{name} must have dtype uint8 (values in [0, 255]) or float32 "
             f"(values in [0, 1]); got {image.dtype}{hint}"
@@ -118,29 +122,109 @@ def check_image(
         )
     if image.ndim == 4 and image.shape[0] == 0:
         raise ValueError(f"{name} batch must hold at least one image; got shape {image.shape}")
-    if image.dtype == np.float32:
-        if not np.isfinite(image).all():
-            raise ValueError(f"{name} must not contain NaN or inf; got non-finite values")
-        lo, hi = float(image.min()), float(image.max())
-        if lo < 0.0 or hi > 1.0:
-            raise ValueError(
-                f"{name} of dtype float32 must have values in [0, 1]; "
-                f"got values in [{lo:.4g}, {hi:.4g}] (divide uint8 data by 255)"
-            )
-    return np.ascontiguousarray(image)
+
+
+def _check_image_values(image: np.ndarray, name: str) -> None:
+    """float32 values finite and in [0, 1] (uint8 cannot be out of range)."""
+    if image.dtype != np.float32:
+        return
+    if not np.isfinite(image).all():
+        raise ValueError(f"{name} must not contain NaN or inf; got non-finite values")
+    lo, hi = float(image.min()), float(image.max())
+    if lo < 0.0 or hi > 1.0:
+        raise ValueError(
+            f"{name} of dtype float32 must have values in [0, 1]; "
+            f"got values in [{lo:.4g}, {hi:.4g}] (divide uint8 data by 255)"
+        )
+
+
+def _check_array_of_shape(array: Any, shape: tuple[int, ...], name: str, *, of_image: bool = False) -> np.ndarray:
+    """A NumPy array of exactly ``shape`` (``of_image``: the messages say it is the image's height and width)."""
+    shape = tuple(shape)
+    if not isinstance(array, np.ndarray):
+        expected = f" of shape {shape}" if of_image else ""
+        raise TypeError(f"{name} must be a numpy.ndarray{expected}; got {type(array).__name__}")
+    if array.shape != shape:
+        whose = " (the image's height and width)" if of_image else ""
+        raise ValueError(f"{name} must have shape {shape}{whose}; got {array.shape}")
+    return array
 
 
 def check_mask(mask: Any, shape: tuple[int, ...], name: str = "mask") -> np.ndarray:
-    """Validate a boolean mask of a given (H, W) or (N, H, W) shape."""
-    if not isinstance(mask, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray; got {type(mask).__name__}")
-    if mask.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}; got {mask.shape}")
+    """Validate a boolean mask of a given (H, W) or (N, H, W) shape (0/1 integers are turned into bools)."""
+    mask = _check_array_of_shape(mask, shape, name)
     if mask.dtype != np.bool_:
         if np.issubdtype(mask.dtype, np.integer) and mask.size and mask.max() <= 1 and mask.min() >= 0:
             return np.ascontiguousarray(mask.astype(bool))
         raise TypeError(f"{name} must be a boolean array; got dtype {mask.dtype}")
     return np.ascontiguousarray(mask)
+
+
+def check_label_mask(mask: Any, shape: tuple[int, ...], name: str = "mask") -> np.ndarray:
+    """Validate a lesion mask or integer label map of the image's (H, W) (or (N, H, W)) shape.
+
+    bool or any integer dtype, every value kept: non-zero marks the lesion,
+    and resampling (nearest neighbour) keeps labels as they are. Float masks
+    are refused: their values would be rounded or thresholded silently.
+    Returns the mask C-contiguous (a copy only when it was not).
+    """
+    mask = _check_array_of_shape(mask, shape, name, of_image=True)
+    if not (mask.dtype == np.bool_ or np.issubdtype(mask.dtype, np.integer)):
+        raise TypeError(f"{name} must be a bool or integer label mask; got dtype {mask.dtype} "
+                        "(mask values are labels, kept exactly by nearest-neighbour resampling; non-zero is lesion)")
+    return np.ascontiguousarray(mask)
+
+
+def check_labels(labels: Any, name: str = "labels", *, num_classes: int | None = None,
+                 size: int | None = None) -> np.ndarray:
+    """Validate class labels and return them as int64 class indices, shape (N,).
+
+    Integer labels, or floats that are whole numbers (a CSV column read as
+    float), or numbers held as objects (a pandas column); never bools or
+    strings. Indices are >= 0 and, with ``num_classes``, below it. ``size``:
+    exactly one label per image. One-hot labels are `dermprep.sampling`'s
+    to decode (`dermprep.sampling.as_class_indices()`).
+
+    Examples
+    --------
+    >>> check_labels([0, 2.0, 1], num_classes=3).tolist()
+    [0, 2, 1]
+    """
+    values = np.asarray(labels)
+    if size is not None and values.shape != (size,):
+        raise ValueError(f"{name} must have one entry per image ({size}); got shape {values.shape}")
+    if values.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of class indices; got shape {values.shape}")
+    if values.size == 0:
+        raise ValueError(f"{name} must not be empty; got 0 labels")
+    values = _as_class_indices(values, name)
+    low, high = int(values.min()), int(values.max())
+    if num_classes is None and low < 0:
+        raise ValueError(f"{name} must be class indices >= 0; got values down to {low}")
+    if num_classes is not None and (low < 0 or high >= num_classes):
+        raise ValueError(f"{name} must be integers in [0, {num_classes - 1}] (num_classes={num_classes}); "
+                         f"got values in [{low}, {high}]")
+    return values
+
+
+def _as_class_indices(values: np.ndarray, name: str) -> np.ndarray:
+    """int64 from integer labels or whole-number floats (objects: as numbers); TypeError for anything else."""
+    if values.dtype.kind in "iu":
+        return values.astype(np.int64)
+    numbers = values
+    if values.dtype.kind == "O":
+        try:
+            numbers = values.astype(np.float64)
+        except (TypeError, ValueError):
+            numbers = values
+    if numbers.dtype.kind == "f":
+        whole = np.isfinite(numbers) & (numbers == np.round(numbers))
+        if whole.all():
+            return numbers.astype(np.int64)
+        examples = values[~whole][:5].tolist()
+    else:
+        examples = values[:5].tolist()
+    raise TypeError(f"{name} must be integer class indices; got dtype {values.dtype} (e.g. {examples})")
 
 
 def _is_int(value: Any) -> bool:

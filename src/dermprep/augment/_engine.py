@@ -1,6 +1,7 @@
-"""The augmentation engine: runs sampled parameters on a batch, fusing what can be fused.
+"""The augmentation engine: samples an element's parameters, then runs them on a batch, fusing what can be fused.
 
-It knows no operation by name. From the ops' own matrices it builds, per
+It knows no operation by name, only by kind (`_interface`), so the
+operations can run themselves through it. From the ops' own matrices it builds, per
 image, one affine resampling for all geometry and one 3x4 matrix for all
 linear colour changes; the other ("pixel") ops then run in pipeline order
 through their own ``apply``. An image no operation fired on comes back
@@ -18,39 +19,70 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import cv2
 import numpy as np
 
+from .._pixels import pixel_scale
+from ..validation import check_image, check_label_mask, check_seed
 from . import functional as F
-from ._frame import compose
-from .transforms import BatchParams, ColourOp, GeometryOp, Op
+from ._frame import compose, fit_geometry
+from ._interface import BatchParams, Colour, Operation, colour_statistics, stages
+from ._random import uniforms
 
-__all__ = ["run"]
+__all__ = ["augment_image", "run", "sample"]
 
 
-def _colour_matrices(ops: list[ColourOp], params: dict[str, BatchParams], images: np.ndarray,
-                     scale: float) -> tuple[np.ndarray, np.ndarray]:
+def sample(ops: Sequence[Operation], *, seed: int, epoch: int, indices: Sequence[int] | np.ndarray,
+           images: np.ndarray | None = None, masks: np.ndarray | None = None) -> dict[str, BatchParams]:
+    """The parameters of elements ``indices`` of epoch ``epoch``: each op samples its own columns of the draws.
+
+    With ``images`` (and optional ``masks``), geometry each image cannot take
+    is switched off (`_frame.fit_geometry()`).
+    """
+    indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+    offsets = np.cumsum([0] + [op.draws for op in ops])
+    u = uniforms(seed, epoch, indices, int(offsets[-1]))
+    params = {op.name: op.sample(u[:, a:b]) for op, a, b in zip(ops, offsets[:-1], offsets[1:], strict=True)}
+    geometry = stages(ops)[0]
+    if images is not None and geometry:
+        params = fit_geometry(geometry, params, images, masks)
+    return params
+
+
+def augment_image(ops: Sequence[Operation], image: np.ndarray, *, seed: int, index: int, epoch: int,
+                  mask: np.ndarray | None) -> Any:
+    """One NumPy image (and mask) as element ``index`` of epoch ``epoch`` under ``seed`` gets it (checked)."""
+    seed, index, epoch = (check_seed(v, name) for v, name in ((seed, "seed"), (index, "index"), (epoch, "epoch")))
+    images = check_image(image, "image", allow_batch=False, min_size=8)[None]
+    masks = None if mask is None else check_label_mask(mask, images.shape[1:3])[None]
+    params = sample(ops, seed=seed, epoch=epoch, indices=[index], images=images, masks=masks)
+    out, out_masks = run(ops, images, masks, params)
+    return out[0] if out_masks is None else (out[0], out_masks[0])
+
+
+def _colour_matrices(ops: list[Colour], params: dict[str, BatchParams],
+                     images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Composed colour maps [n, 3, 4] (offsets in the images' value scale) and which images they change."""
     n = images.shape[0]
     matrix = np.zeros((n, 3, 4))
     matrix[:, :, :3] = np.eye(3)
     fired = np.any([params[op.name]["applied"] for op in ops], axis=0)
     if fired.any():
-        sample = images[:, ::8, ::8].reshape(n, -1, 3).astype(np.float64) / scale
-        mean0 = sample.mean(axis=1)
+        mean0, sample = colour_statistics(images)
         for op in ops:
             mean = np.einsum("nij,nj->ni", matrix[:, :, :3], mean0) + matrix[:, :, 3]
             step = op.colour_matrix(params[op.name], mean, sample)
             linear = step[:, :, :3] @ matrix[:, :, :3]
             offset = np.einsum("nij,nj->ni", step[:, :, :3], matrix[:, :, 3]) + step[:, :, 3]
             matrix[:, :, :3], matrix[:, :, 3] = linear, offset
-    matrix[:, :, 3] *= scale
+    matrix[:, :, 3] *= pixel_scale(images.dtype)
     return matrix, fired
 
 
 def run(
-    ops: Sequence[Op],
+    ops: Sequence[Operation],
     images: np.ndarray,
     masks: np.ndarray | None,
     params: dict[str, BatchParams],
@@ -63,9 +95,7 @@ def run(
     the pixel ops in pipeline order.
     """
     n, height, width = images.shape[:3]
-    geometry = [op for op in ops if isinstance(op, GeometryOp)]
-    colour = [op for op in ops if isinstance(op, ColourOp)]
-    pixel = [op for op in ops if not isinstance(op, (GeometryOp, ColourOp))]
+    geometry, colour, pixel = stages(ops)
     none = np.zeros(n, bool)
     if geometry:
         maps = compose(geometry, params, height, width)
@@ -90,8 +120,7 @@ def run(
             if out_masks is not None:
                 out_masks[i] = mask
         # 2. linear colour, measured on the images as geometry left them; 3. the pixel ops, in order
-        colours, coloured = (_colour_matrices(colour, params, out, 255.0 if is_uint8 else 1.0) if colour
-                             else (None, none))
+        colours, coloured = _colour_matrices(colour, params, out) if colour else (None, none)
         for i in range(n):
             image = out[i]
             if coloured[i]:

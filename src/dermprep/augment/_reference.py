@@ -13,24 +13,19 @@ from typing import Any
 
 import numpy as np
 
-from .transforms import ColourOp, GeometryOp, Op
+from ._interface import Operation, stages
 
 __all__ = ["reference_augment"]
 
 
-def reference_augment(ops: Sequence[Op], image: np.ndarray, params: dict[str, dict[str, Any]],
+def reference_augment(ops: Sequence[Operation], image: np.ndarray, params: dict[str, dict[str, Any]],
                       mask: np.ndarray | None = None) -> Any:
     """Apply one element's parameters op by op, unfused."""
-    stages = (
-        [op for op in ops if isinstance(op, GeometryOp)],
-        [op for op in ops if isinstance(op, ColourOp)],
-        [op for op in ops if not isinstance(op, (GeometryOp, ColourOp))],
-    )
-    for stage in stages:
+    for stage in stages(ops):
         for op in stage:
             if not params[op.name]["applied"]:
                 continue
-            if isinstance(op, GeometryOp) and mask is not None:
+            if op.kind == "geometry" and mask is not None:
                 image, mask = op.apply(image, params[op.name], mask=mask)
             else:
                 image = op.apply(image, params[op.name])

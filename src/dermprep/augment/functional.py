@@ -14,15 +14,23 @@ Conventions
   ``A @ B``: compose in the order the operations are applied.
 - A colour transformation is a 3x4 matrix ``[M | b]`` acting on RGB values
   scaled to [0, 1] (``rgb' = M @ rgb + b``), whatever the image dtype.
+- Matrix builders take scalars or arrays of shape ``(n,)`` (as kornia's
+  ``_compute_rotation_matrix``): a scalar gives one matrix, ``(n,)``
+  parameters give ``n`` matrices, shape ``(n, 3, 3)`` or ``(n, 3, 4)``.
+  The operations of `dermprep.augment.transforms` build every element's
+  matrix with these, so this module is the one definition of their maths.
 """
 
 from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import Any
 
 import cv2
 import numpy as np
+
+from .._pixels import pixel_scale
 
 __all__ = [
     "adjust_brightness",
@@ -34,6 +42,7 @@ __all__ = [
     "apply_symmetry",
     "brightness_matrix",
     "contrast_matrix",
+    "crop_matrix",
     "cutout",
     "dihedral_matrix",
     "flip_matrix",
@@ -61,24 +70,36 @@ FROM_YIQ = np.linalg.inv(TO_YIQ)
 # ----------------------------------------------------------------------------
 
 
-def _about_centre(linear: np.ndarray, height: int, width: int, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
-    """``input = linear @ (output - c) + c + shift`` as a 3x3 matrix."""
+def _about_centre(linear: np.ndarray, height: int, width: int, shift: np.ndarray | None = None) -> np.ndarray:
+    """``input = linear @ (output - c) + c + shift`` for linear maps (..., 2, 2) and shifts (..., 2): (..., 3, 3)."""
+    linear = np.asarray(linear, dtype=np.float64)
     centre = np.array([(width - 1) / 2.0, (height - 1) / 2.0])
-    matrix = np.eye(3)
-    matrix[:2, :2] = linear
-    matrix[:2, 2] = centre + np.asarray(shift, dtype=np.float64) - linear @ centre
+    matrix = np.zeros((*linear.shape[:-2], 3, 3))
+    matrix[..., :2, :2] = linear
+    matrix[..., :2, 2] = centre - linear @ centre
+    if shift is not None:
+        matrix[..., :2, 2] += shift
+    matrix[..., 2, 2] = 1.0
     return matrix
 
 
-def flip_matrix(height: int, width: int, *, horizontal: bool = False, vertical: bool = False) -> np.ndarray:
-    """Mirror left-right (``horizontal``) and/or top-bottom (``vertical``).
+def _diagonal(x: Any, y: Any) -> np.ndarray:
+    """The 2x2 maps ``diag(x, y)``, shape (..., 2, 2)."""
+    x, y = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
+    out = np.zeros((*x.shape, 2, 2))
+    out[..., 0, 0], out[..., 1, 1] = x, y
+    return out
+
+
+def flip_matrix(height: int, width: int, *, horizontal: Any = False, vertical: Any = False) -> np.ndarray:
+    """Mirror left-right (``horizontal``) and/or top-bottom (``vertical``); bools or bool arrays (n,).
 
     Examples
     --------
     >>> flip_matrix(4, 6, horizontal=True) @ [0, 0, 1]
     array([5., 0., 1.])
     """
-    return _about_centre(np.diag([-1.0 if horizontal else 1.0, -1.0 if vertical else 1.0]), height, width)
+    return _about_centre(_diagonal(np.where(horizontal, -1.0, 1.0), np.where(vertical, -1.0, 1.0)), height, width)
 
 
 #: The 8 symmetries of a square as 2x2 maps: ``k % 4`` quarter turns, then a transpose if ``k >= 4``.
@@ -87,29 +108,39 @@ DIHEDRAL = np.stack([np.linalg.matrix_power(np.array([[0.0, -1.0], [1.0, 0.0]]),
 DIHEDRAL.setflags(write=False)
 
 
-def dihedral_matrix(size: int, k: int) -> np.ndarray:
+def dihedral_matrix(size: int, k: Any) -> np.ndarray:
     """Symmetry ``k`` (0-7) of a square ``size`` x ``size`` image: ``k % 4`` quarter turns, a transpose if ``k >= 4``."""
-    if not 0 <= int(k) <= 7:
-        raise ValueError(f"k must be in [0, 7]; got {k!r}")
-    return _about_centre(DIHEDRAL[int(k)], size, size)
+    index = np.asarray(k)
+    if index.dtype.kind not in "iu" or not np.all((index >= 0) & (index <= 7)):
+        raise ValueError(f"k must be an integer in [0, 7] (or an array of them); got {k!r}")
+    return _about_centre(DIHEDRAL[index.astype(np.int64)], size, size)
 
 
-def rotation_matrix(height: int, width: int, angle: float) -> np.ndarray:
-    """Rotate by ``angle`` degrees about the centre."""
-    theta = math.radians(float(angle))
-    c, s = math.cos(theta), math.sin(theta)
-    return _about_centre(np.array([[c, -s], [s, c]]), height, width)
+def rotation_matrix(height: int, width: int, angle: Any) -> np.ndarray:
+    """Rotate by ``angle`` degrees (a number or an array (n,)) about the centre."""
+    theta = np.radians(np.asarray(angle, dtype=np.float64))
+    c, s = np.cos(theta), np.sin(theta)
+    return _about_centre(np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2), height, width)
 
 
-def zoom_matrix(height: int, width: int, zoom: float, zoom_y: float | None = None) -> np.ndarray:
+def zoom_matrix(height: int, width: int, zoom: Any, zoom_y: Any = None) -> np.ndarray:
     """Scale about the centre by ``zoom`` (> 1 zooms in); ``zoom_y`` for a different vertical factor."""
-    zy = zoom if zoom_y is None else zoom_y
-    return _about_centre(np.diag([1.0 / float(zoom), 1.0 / float(zy)]), height, width)
+    zoom = np.asarray(zoom, dtype=np.float64)
+    zy = zoom if zoom_y is None else np.asarray(zoom_y, dtype=np.float64)
+    return _about_centre(_diagonal(1.0 / zoom, 1.0 / zy), height, width)
 
 
-def shift_matrix(height: int, width: int, dx: float, dy: float) -> np.ndarray:
+def shift_matrix(height: int, width: int, dx: Any, dy: Any) -> np.ndarray:
     """Move the content by ``(dx, dy)`` pixels (positive: right, down)."""
-    return _about_centre(np.eye(2), height, width, (-float(dx), -float(dy)))
+    shift = -np.stack(np.broadcast_arrays(np.asarray(dx, dtype=np.float64), np.asarray(dy, dtype=np.float64)), -1)
+    return _about_centre(np.broadcast_to(np.eye(2), (*shift.shape[:-1], 2, 2)), height, width, shift)
+
+
+def crop_matrix(height: int, width: int, box_width: Any, box_height: Any, dx: Any = 0.0, dy: Any = 0.0) -> np.ndarray:
+    """Read a box of ``box_width`` x ``box_height`` (fractions of the frame), centred ``(dx, dy)`` pixels from
+    the frame's centre, stretched to the whole frame (a resized crop)."""
+    shift = np.stack(np.broadcast_arrays(np.asarray(dx, dtype=np.float64), np.asarray(dy, dtype=np.float64)), -1)
+    return _about_centre(_diagonal(box_width, box_height), height, width, shift)
 
 
 def is_symmetry(matrix: np.ndarray, height: int, width: int) -> bool:
@@ -237,60 +268,70 @@ def warp_labels(labels: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 
 
 def _affine(linear: np.ndarray, offset: np.ndarray | None = None) -> np.ndarray:
-    out = np.zeros((3, 4))
-    out[:, :3] = linear
+    """Colour maps ``[M | b]`` (..., 3, 4) from linear maps (..., 3, 3) and offsets (..., 3)."""
+    out = np.zeros((*linear.shape[:-2], 3, 4))
+    out[..., :3] = linear
     if offset is not None:
-        out[:, 3] = offset
+        out[..., 3] = offset
     return out
 
 
-def brightness_matrix(factor: float) -> np.ndarray:
+def _scaled_identity(factor: Any) -> np.ndarray:
+    """``factor * I`` for a number or an array of factors (n,): (..., 3, 3)."""
+    return np.asarray(factor, dtype=np.float64)[..., None, None] * np.eye(3)
+
+
+def brightness_matrix(factor: Any) -> np.ndarray:
     """Multiply every channel by ``factor`` (exposure)."""
-    return _affine(float(factor) * np.eye(3))
+    return _affine(_scaled_identity(factor))
 
 
-def contrast_matrix(factor: float, mean: float) -> np.ndarray:
+def contrast_matrix(factor: Any, mean: Any) -> np.ndarray:
     """Scale deviations from the grey level ``mean`` (in [0, 1]) by ``factor``."""
-    return _affine(float(factor) * np.eye(3), np.full(3, (1.0 - float(factor)) * float(mean)))
+    f = np.asarray(factor, dtype=np.float64)
+    return _affine(_scaled_identity(f), ((1.0 - f) * np.asarray(mean, dtype=np.float64))[..., None])
 
 
-def saturation_matrix(factor: float) -> np.ndarray:
+def saturation_matrix(factor: Any) -> np.ndarray:
     """Blend with the luma image: 0 gives grey, 1 the input, > 1 more saturated."""
-    f = float(factor)
+    f = np.asarray(factor, dtype=np.float64)[..., None, None]
     return _affine(f * np.eye(3) + (1.0 - f) * np.outer(np.ones(3), LUMA))
 
 
-def hue_matrix(shift: float) -> np.ndarray:
+def hue_matrix(shift: Any) -> np.ndarray:
     """Rotate hue by ``shift`` turns (in the YIQ chroma plane, luma kept)."""
-    theta = float(shift) * 2.0 * math.pi
-    c, s = math.cos(theta), math.sin(theta)
-    rotation = np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
+    theta = np.asarray(shift, dtype=np.float64) * 2.0 * np.pi
+    rotation = np.zeros((*theta.shape, 3, 3))
+    rotation[..., 0, 0] = 1.0
+    rotation[..., 1, 1], rotation[..., 1, 2] = np.cos(theta), -np.sin(theta)
+    rotation[..., 2, 1], rotation[..., 2, 2] = np.sin(theta), np.cos(theta)
     return _affine(FROM_YIQ @ rotation @ TO_YIQ)
 
 
 def illuminant(image: np.ndarray, power: float = 6.0, *, step: int = 1) -> np.ndarray:
     """Shades-of-Gray illuminant estimate: ``mean(x ** power) ** (1 / power)`` per channel, unit norm.
 
-    ``step`` subsamples rows and columns (the engine uses 8).
+    ``image`` is one image (H, W, 3), giving shape (3,), or a batch (N, H, W, 3),
+    giving (N, 3); uint8, or floats in [0, 1]. ``step`` subsamples rows and
+    columns (the engine uses 8).
     """
-    sample = image[::step, ::step].reshape(-1, 3).astype(np.float64)
-    if image.dtype == np.uint8:
-        sample /= 255.0
-    e = np.mean(np.maximum(sample, 1e-6) ** float(power), axis=0) ** (1.0 / float(power))
-    return e / max(float(np.linalg.norm(e)), 1e-12)
+    pixels = image[..., ::step, ::step, :]
+    pixels = pixels.reshape(*pixels.shape[:-3], -1, 3).astype(np.float64) / pixel_scale(image.dtype)
+    e = np.mean(np.maximum(pixels, 1e-6) ** power, axis=-2) ** (1.0 / power)
+    return e / np.maximum(np.linalg.norm(e, axis=-1, keepdims=True), 1e-12)
 
 
 def shades_of_gray_matrix(estimate: np.ndarray) -> np.ndarray:
-    """Von Kries correction that maps the illuminant ``estimate`` (unit norm) to grey."""
+    """Von Kries correction that maps the illuminant ``estimate`` (unit norm; (3,) or (n, 3)) to grey."""
     e = np.asarray(estimate, dtype=np.float64)
-    return _affine(np.diag(1.0 / (np.maximum(e, 1e-12) * math.sqrt(3.0))))
+    return _affine((1.0 / (np.maximum(e, 1e-12) * math.sqrt(3.0)))[..., None] * np.eye(3))
 
 
 def apply_colour_matrix(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """Apply a 3x4 colour matrix, saturating to the dtype's range."""
     m = np.asarray(matrix, dtype=np.float64).copy()
     if image.dtype == np.uint8:
-        m[:, 3] *= 255.0
+        m[:, 3] *= pixel_scale(image.dtype)
         return cv2.transform(image, m)
     return np.clip(cv2.transform(image, m), 0.0, 1.0).astype(np.float32)
 
@@ -303,7 +344,7 @@ def adjust_brightness(image: np.ndarray, factor: float) -> np.ndarray:
 def adjust_contrast(image: np.ndarray, factor: float) -> np.ndarray:
     """Scale deviations from the image's mean grey level by ``factor``."""
     mean = float(np.mean(image[::8, ::8].reshape(-1, 3).astype(np.float64).mean(axis=0)))
-    return apply_colour_matrix(image, contrast_matrix(factor, mean / (255.0 if image.dtype == np.uint8 else 1.0)))
+    return apply_colour_matrix(image, contrast_matrix(factor, mean / pixel_scale(image.dtype)))
 
 
 def adjust_saturation(image: np.ndarray, factor: float) -> np.ndarray:

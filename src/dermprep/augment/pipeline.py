@@ -8,19 +8,16 @@ from typing import Any
 
 import numpy as np
 
-from ..validation import check_image, check_seed
+from ..validation import check_image, check_label_mask, check_seed
 from . import _engine
-from ._frame import fit_geometry
-from ._random import uniforms
+from ._interface import BatchParams
 from .transforms import (
     OPS,
-    BatchParams,
     Brightness,
     Contrast,
     Dihedral,
     Flip,
     Gamma,
-    GeometryOp,
     Hue,
     Op,
     Rotate,
@@ -34,18 +31,6 @@ __all__ = ["Pipeline", "default_pipeline"]
 
 #: Parameters of one element: ``{op name: {"applied": bool, parameter: value, ...}}``.
 ElementParams = dict[str, dict[str, Any]]
-
-
-def _check_mask(mask: Any, shape: tuple[int, ...], name: str = "mask") -> np.ndarray:
-    """A lesion mask or integer label map (any integer values are kept) of the given shape."""
-    if not isinstance(mask, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray of shape {shape}; got {type(mask).__name__}")
-    if mask.shape != shape:
-        raise ValueError(f"{name} must have shape {shape} (the image's height and width); got {mask.shape}")
-    if not (mask.dtype == np.bool_ or np.issubdtype(mask.dtype, np.integer)):
-        raise TypeError(f"{name} must be a bool or integer label mask; got dtype {mask.dtype} "
-                        "(masks are resampled with nearest neighbour, so their values are labels)")
-    return np.ascontiguousarray(mask)
 
 
 class Pipeline:
@@ -106,9 +91,6 @@ class Pipeline:
         if repeated:
             raise ValueError(f"each operation may appear once in a pipeline; repeated: {repeated}")
         self.ops: tuple[Op, ...] = tuple(checked)
-        offsets = np.cumsum([0] + [op.draws for op in self.ops])
-        self._columns = {op.name: slice(int(a), int(b)) for op, a, b in zip(self.ops, offsets[:-1], offsets[1:], strict=True)}
-        self._draws = int(offsets[-1])
 
     @property
     def names(self) -> list[str]:
@@ -144,13 +126,7 @@ class Pipeline:
         With ``images`` (and optional ``masks``), geometry each image cannot
         take is switched off, exactly as `augment_batch()` does.
         """
-        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
-        u = uniforms(seed, epoch, indices, self._draws)
-        params = {op.name: op.sample(u[:, self._columns[op.name]]) for op in self.ops}
-        geometry = [op for op in self.ops if isinstance(op, GeometryOp)]
-        if images is not None and geometry:
-            params = fit_geometry(geometry, params, images, masks)
-        return params
+        return _engine.sample(self.ops, seed=seed, epoch=epoch, indices=indices, images=images, masks=masks)
 
     def sample(
         self,
@@ -173,7 +149,7 @@ class Pipeline:
         if image is not None:
             images = check_image(image, "image", allow_batch=False, min_size=8)[None]
             if mask is not None:
-                masks = _check_mask(mask, images.shape[1:3])[None]
+                masks = check_label_mask(mask, images.shape[1:3])[None]
         params = self.sample_batch(seed=seed, epoch=epoch, indices=[index], images=images, masks=masks)
         return {name: {k: v[0].item() for k, v in values.items()} for name, values in params.items()}
 
@@ -197,7 +173,7 @@ class Pipeline:
         mask : ndarray, only when ``mask`` is given
         """
         image = check_image(image, "image", allow_batch=False, min_size=8)
-        masks = None if mask is None else _check_mask(mask, image.shape[:2])[None]
+        masks = None if mask is None else check_label_mask(mask, image.shape[:2])[None]
         if not isinstance(params, Mapping) or set(params) != set(self.names):
             raise ValueError(f"params must map every op of the pipeline {self.names} to its parameters; "
                              f"got {sorted(params) if isinstance(params, Mapping) else params!r}")
@@ -210,11 +186,11 @@ class Pipeline:
         """Augment one NumPy image exactly as element ``index`` of epoch ``epoch`` under ``seed``.
 
         The same as ``dataset.apply(dermprep.tfdata.augment(self, seed=seed))``
-        gives that element (no TensorFlow needed). Returns the image, and the
-        mask when one is given.
+        gives that element (no TensorFlow needed), and what ``apply_params(image,
+        sample(..., image=image))`` gives. Returns the image, and the mask when
+        one is given.
         """
-        return self.apply_params(image, self.sample(seed=seed, index=index, epoch=epoch, image=image, mask=mask),
-                                 mask=mask)
+        return _engine.augment_image(self.ops, image, seed=seed, index=index, epoch=epoch, mask=mask)
 
     def apply(self, image: np.ndarray, *, seed: int = 0, index: int = 0, epoch: int = 0,
               mask: np.ndarray | None = None) -> Any:
@@ -244,7 +220,7 @@ class Pipeline:
         if indices.shape != (images.shape[0],):
             raise ValueError(f"indices must hold one index per image ({images.shape[0]}); got shape {indices.shape}")
         if masks is not None:
-            masks = _check_mask(masks, images.shape[:3], "masks")
+            masks = check_label_mask(masks, images.shape[:3], "masks")
         params = self.sample_batch(seed=seed, epoch=epoch, indices=indices, images=images, masks=masks)
         return _engine.run(self.ops, images, masks, params)
 

@@ -11,9 +11,14 @@ parameters. It owns two things:
 
 Geometric ops also give their transformation as a matrix (``matrix``) and
 linear colour ops as a colour matrix (``colour_matrix``), which is what
-lets a `Pipeline` fuse all geometry into one
-resampling and all linear colour changes into one pass. Adding an
-operation is writing one class here and listing it in `OPS`.
+lets a `Pipeline` fuse all geometry into one resampling and all linear
+colour changes into one pass. The maths is not here: each op maps its
+parameters (arrays, one entry per element) to a builder of
+`dermprep.augment.functional`, which takes arrays as well as numbers.
+
+Adding an operation: its maths as a function in ``functional``, one class
+here listed in `OPS`, and its definition in ``tests/augment/test_op_maths.py``
+(the test fails until it is there).
 
 Importing this module does not import TensorFlow.
 """
@@ -27,6 +32,8 @@ import numpy as np
 
 from ..validation import check_bool, check_int_range, check_number, check_probability, check_range
 from . import functional as F
+from ._engine import augment_image
+from ._interface import BatchParams, Params, colour_statistics
 
 __all__ = [
     "OPS",
@@ -50,38 +57,8 @@ __all__ = [
     "Zoom",
 ]
 
-Params = dict[str, Any]  # one element: {"applied": bool, name: float, ...}
-BatchParams = dict[str, np.ndarray]  # the same, one array entry per element
-
-
 def _lerp(u: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
     return bounds[0] + (bounds[1] - bounds[0]) * u
-
-
-def _centred(linear: np.ndarray, height: int, width: int, shift: np.ndarray | None = None) -> np.ndarray:
-    """Batched `functional._about_centre()`: ``input = linear @ (output - c) + c + shift``, shape (n, 3, 3)."""
-    n = linear.shape[0]
-    centre = np.array([(width - 1) / 2.0, (height - 1) / 2.0])
-    out = np.zeros((n, 3, 3))
-    out[:, :2, :2] = linear
-    out[:, :2, 2] = centre - linear @ centre
-    if shift is not None:
-        out[:, :2, 2] += shift
-    out[:, 2, 2] = 1.0
-    return out
-
-
-def _diagonal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    out = np.zeros((a.shape[0], 2, 2))
-    out[:, 0, 0], out[:, 1, 1] = a, b
-    return out
-
-
-def _linear_maps(linear: np.ndarray) -> np.ndarray:
-    """(n, 3, 3) linear colour maps as (n, 3, 4) affine ones with no offset."""
-    out = np.zeros((linear.shape[0], 3, 4))
-    out[:, :, :3] = linear
-    return out
 
 
 def as_batch(params: Params) -> BatchParams:
@@ -124,10 +101,8 @@ class Op:
 
     def __call__(self, image: np.ndarray, *, seed: int = 0, index: int = 0, epoch: int = 0,
                  mask: np.ndarray | None = None) -> Any:
-        """This operation alone, as ``Pipeline([op])(image, ...)``."""
-        from .pipeline import Pipeline  # noqa: PLC0415 - the pipeline builds on the ops
-
-        return Pipeline([self])(image, seed=seed, index=index, epoch=epoch, mask=mask)
+        """This operation alone: what ``Pipeline([op])(image, ...)`` gives."""
+        return augment_image((self,), image, seed=seed, index=index, epoch=epoch, mask=mask)
 
 
 # ----------------------------------------------------------------------------
@@ -191,9 +166,8 @@ class Flip(GeometryOp):
         return {"applied": horizontal | vertical, "horizontal": horizontal, "vertical": vertical}
 
     def _matrices(self, params: BatchParams, height: int, width: int) -> np.ndarray:
-        sx = np.where(np.asarray(params["horizontal"], bool), -1.0, 1.0)
-        sy = np.where(np.asarray(params["vertical"], bool), -1.0, 1.0)
-        return _centred(_diagonal(sx, sy), height, width)
+        return F.flip_matrix(height, width, horizontal=np.asarray(params["horizontal"], bool),
+                             vertical=np.asarray(params["vertical"], bool))
 
 
 @dataclass(frozen=True)
@@ -220,7 +194,7 @@ class Dihedral(GeometryOp):
         k = np.asarray(params["k"], np.int64)
         if height != width:
             return np.broadcast_to(np.eye(3), (k.size, 3, 3)).copy()
-        return _centred(F.DIHEDRAL[k], height, width)
+        return F.dihedral_matrix(height, k)
 
 
 @dataclass(frozen=True)
@@ -240,9 +214,7 @@ class Rotate(GeometryOp):
         return {"applied": on, "angle": np.where(on, _lerp(u[:, 1], self.angle_range), 0.0)}
 
     def _matrices(self, params: BatchParams, height: int, width: int) -> np.ndarray:
-        theta = np.radians(np.asarray(params["angle"], np.float64))
-        c, s_ = np.cos(theta), np.sin(theta)
-        return _centred(np.stack([np.stack([c, -s_], -1), np.stack([s_, c], -1)], 1), height, width)
+        return F.rotation_matrix(height, width, params["angle"])
 
 
 @dataclass(frozen=True)
@@ -262,8 +234,7 @@ class Zoom(GeometryOp):
         return {"applied": on, "zoom": np.where(on, _lerp(u[:, 1], self.zoom_range), 1.0)}
 
     def _matrices(self, params: BatchParams, height: int, width: int) -> np.ndarray:
-        inverse = 1.0 / np.asarray(params["zoom"], np.float64)
-        return _centred(_diagonal(inverse, inverse), height, width)
+        return F.zoom_matrix(height, width, params["zoom"])
 
 
 @dataclass(frozen=True)
@@ -287,9 +258,8 @@ class Shift(GeometryOp):
         }
 
     def _matrices(self, params: BatchParams, height: int, width: int) -> np.ndarray:
-        n = len(params["dx"])
-        shift = -np.stack([np.asarray(params["dx"], float) * width, np.asarray(params["dy"], float) * height], -1)
-        return _centred(np.broadcast_to(np.eye(2), (n, 2, 2)).copy(), height, width, shift)
+        return F.shift_matrix(height, width, np.asarray(params["dx"], float) * width,
+                              np.asarray(params["dy"], float) * height)
 
 
 @dataclass(frozen=True)
@@ -322,9 +292,8 @@ class RandomResizedCrop(GeometryOp):
 
     def _matrices(self, params: BatchParams, height: int, width: int) -> np.ndarray:
         # the crop box, centred at (0.5 + x, 0.5 + y) of the frame, read stretched to the whole frame
-        bw, bh = np.asarray(params["width"], float), np.asarray(params["height"], float)
-        shift = np.stack([np.asarray(params["x"], float) * width, np.asarray(params["y"], float) * height], -1)
-        return _centred(_diagonal(bw, bh), height, width, shift)
+        return F.crop_matrix(height, width, params["width"], params["height"],
+                             np.asarray(params["x"], float) * width, np.asarray(params["y"], float) * height)
 
 
 # ----------------------------------------------------------------------------
@@ -337,8 +306,9 @@ class ColourOp(Op):
     """A linear (affine) colour operation, fused with the others into one pass.
 
     ``colour_matrix`` receives, per element, the current mean colour (after
-    the colour ops before it; in [0, 1]) and a subsample of the input image
-    (in [0, 1]) for statistics such as an illuminant estimate.
+    the colour ops before it; in [0, 1], shape (n, 3)) and pixels sampled
+    from the input image (in [0, 1], shape (n, m, 3)) for statistics such
+    as an illuminant estimate.
     """
 
     kind: ClassVar[str] = "colour"
@@ -357,9 +327,8 @@ class ColourOp(Op):
         raise NotImplementedError
 
     def apply(self, image: np.ndarray, params: Params, *, mask: np.ndarray | None = None) -> Any:
-        sample = image[::8, ::8].reshape(1, -1, 3).astype(np.float64) / (255.0 if image.dtype == np.uint8 else 1.0)
-        matrix = self.colour_matrix(as_batch(params), sample.mean(axis=1), sample)[0]
-        return F.apply_colour_matrix(image, matrix)
+        mean, sample = colour_statistics(image[None])
+        return F.apply_colour_matrix(image, self.colour_matrix(as_batch(params), mean, sample)[0])
 
 
 @dataclass(frozen=True)
@@ -384,7 +353,7 @@ class Brightness(_Factor):
     name: ClassVar[str] = "brightness"
 
     def _colour_matrices(self, params: BatchParams, mean: np.ndarray, sample: np.ndarray) -> np.ndarray:
-        return _linear_maps(np.asarray(params["factor"], float)[:, None, None] * np.eye(3))
+        return F.brightness_matrix(params["factor"])
 
 
 @dataclass(frozen=True)
@@ -394,10 +363,7 @@ class Contrast(_Factor):
     name: ClassVar[str] = "contrast"
 
     def _colour_matrices(self, params: BatchParams, mean: np.ndarray, sample: np.ndarray) -> np.ndarray:
-        f = np.asarray(params["factor"], float)
-        out = _linear_maps(f[:, None, None] * np.eye(3))
-        out[:, :, 3] = ((1.0 - f) * mean.mean(axis=1))[:, None]
-        return out
+        return F.contrast_matrix(params["factor"], mean.mean(axis=-1))
 
 
 @dataclass(frozen=True)
@@ -407,8 +373,7 @@ class Saturation(_Factor):
     name: ClassVar[str] = "saturation"
 
     def _colour_matrices(self, params: BatchParams, mean: np.ndarray, sample: np.ndarray) -> np.ndarray:
-        f = np.asarray(params["factor"], float)[:, None, None]
-        return _linear_maps(f * np.eye(3) + (1.0 - f) * np.outer(np.ones(3), F.LUMA))
+        return F.saturation_matrix(params["factor"])
 
 
 @dataclass(frozen=True)
@@ -427,12 +392,7 @@ class Hue(ColourOp):
         return {"applied": on, "shift": np.where(on, _lerp(u[:, 1], self.shift_range), 0.0)}
 
     def _colour_matrices(self, params: BatchParams, mean: np.ndarray, sample: np.ndarray) -> np.ndarray:
-        theta = np.asarray(params["shift"], float) * 2.0 * np.pi
-        rotation = np.zeros((theta.size, 3, 3))
-        rotation[:, 0, 0] = 1.0
-        rotation[:, 1, 1], rotation[:, 1, 2] = np.cos(theta), -np.sin(theta)
-        rotation[:, 2, 1], rotation[:, 2, 2] = np.sin(theta), np.cos(theta)
-        return _linear_maps(F.FROM_YIQ @ rotation @ F.TO_YIQ)
+        return F.hue_matrix(params["shift"])
 
 
 @dataclass(frozen=True)
@@ -458,10 +418,8 @@ class ShadesOfGray(ColourOp):
         return {"applied": self._fires(u[:, 0])}
 
     def _colour_matrices(self, params: BatchParams, mean: np.ndarray, sample: np.ndarray) -> np.ndarray:
-        e = np.mean(np.maximum(sample, 1e-6) ** self.power, axis=1) ** (1.0 / self.power)  # (n, 3)
-        e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
-        gains = 1.0 / (np.maximum(e, 1e-12) * np.sqrt(3.0))
-        return _linear_maps(gains[:, :, None] * np.eye(3))
+        # each element's m sampled pixels, as an m x 1 image
+        return F.shades_of_gray_matrix(F.illuminant(sample[:, :, None, :], self.power))
 
 
 # ----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,13 +26,8 @@ __all__ = ["augment"]
 
 
 def augment(
-    pipeline: Pipeline | Sequence[Any] | None = None,
-    *,
-    seed: int = 0,
-    epoch: int | tf.Tensor = 0,
-    value_range: tuple[float, float] | None = None,
-    layout: Sequence[str] | None = None,
-    group: int = 32,
+    pipeline: Pipeline | Sequence[Any] | None = None, *, seed: int = 0, epoch: int | tf.Tensor = 0,
+    value_range: tuple[float, float] | None = None, layout: Sequence[str] | None = None, group: int = 32,
     num_parallel_calls: int | None = tf.data.AUTOTUNE,
 ) -> DatasetTransform:
     """Lesion-aware augmentation as a dataset transformation.
@@ -80,62 +76,77 @@ def augment(
         if not isinstance(pipeline, (list, tuple)):
             raise TypeError(f"pipeline must be a dermprep.augment.Pipeline, a list of ops, or None; got {pipeline!r}")
         pipeline = Pipeline(pipeline)
-    seed = check_seed(seed)
-    epoch = check_epoch(epoch)
-    group = check_positive_int(group, "group")
-    num_parallel_calls = check_parallel_calls(num_parallel_calls)
+    return _Augment(pipeline, check_seed(seed), check_epoch(epoch), value_range, layout,
+                    check_positive_int(group, "group"), check_parallel_calls(num_parallel_calls))
 
-    def transform(dataset: tf.data.Dataset) -> tf.data.Dataset:
-        elements = Elements(check_dataset(dataset).element_spec, layout, "augment()")
-        image_spec, mask_spec = elements.image_spec, elements.mask_spec
-        top = image_value_range(image_spec, value_range, "augment()")
-        batched = image_spec.shape.rank == 4
-        if not image_spec.shape[-3:-1].is_fully_defined():
-            raise ValueError(f"augment() needs a static image size (resize first); got images {image_spec.shape}")
-        if mask_spec is not None:
-            if mask_spec.shape.rank not in (image_spec.shape.rank - 1, image_spec.shape.rank) or \
-                    mask_spec.shape[-2 if mask_spec.shape.rank == image_spec.shape.rank else -1] is None or \
-                    (mask_spec.shape.rank == image_spec.shape.rank and mask_spec.shape[-1] != 1):
-                raise ValueError(f"masks must have shape (H, W) or (H, W, 1) like their images {image_spec.shape}; "
-                                 f"got {mask_spec.shape}")
-            if not (mask_spec.dtype.is_integer or mask_spec.dtype == tf.bool):
-                raise TypeError(f"augment(): masks must be bool or integer labels; got {mask_spec.dtype.name} "
-                                "(nearest-neighbour resampling keeps label values; a float mask would be rounded)")
 
-        def run_numpy(images: np.ndarray, masks: np.ndarray, epoch_value: np.int64, start: np.int64) -> tuple:
-            unit = to_unit(images, top, "augment()")
-            indices = np.arange(int(start), int(start) + images.shape[0])
-            m = None if masks.size == 0 and mask_spec is None else masks.reshape(images.shape[:3])
-            out, out_masks = pipeline.augment_batch(unit, seed=seed, epoch=int(epoch_value), indices=indices, masks=m)
-            return from_unit(out, top), (masks if out_masks is None else out_masks.reshape(masks.shape))
+@dataclass(frozen=True, eq=False)
+class _Augment:
+    """What `augment()` returns: its checked settings, applied to a dataset."""
 
-        def run(start: tf.Tensor, element: Any, epoch_tensor: tf.Tensor) -> Any:
-            images = elements.get(element, "image")
-            masks = elements.get(element, "mask")
-            empty = tf.zeros([0], tf.uint8)
-            out, out_masks = tf.numpy_function(
-                run_numpy, [images, empty if masks is None else masks, epoch_tensor, start],
-                (images.dtype, tf.uint8 if masks is None else masks.dtype), stateful=False, name="augment",
-            )
-            out = tf.ensure_shape(out, images.shape)
-            if masks is None:
-                return elements.replace(element, image=out)
-            return elements.replace(element, image=out, mask=tf.ensure_shape(out_masks, masks.shape))
+    pipeline: Pipeline
+    seed: int
+    epoch: int | tf.Tensor
+    value_range: tuple[float, float] | None
+    layout: Sequence[str] | None
+    group: int
+    num_parallel_calls: int | None
 
-        epoch_tensor = tf.cast(epoch, tf.int64)
-        if batched:  # the index of a batch's first image: a running count of the images before it
+    def __call__(self, dataset: tf.data.Dataset) -> tf.data.Dataset:
+        elements = Elements(check_dataset(dataset).element_spec, self.layout, "augment()")
+        top = image_value_range(elements.image_spec, self.value_range, "augment()")
+        _check_specs(elements.image_spec, elements.mask_spec)
+        epoch = tf.cast(self.epoch, tf.int64)
+        if elements.image_spec.shape.rank == 4:  # the index of a batch's first image: a count of the images before it
             counted = dataset.scan(tf.constant(0, tf.int64), lambda count, element: (
                 count + tf.cast(tf.shape(elements.get(element, "image"))[0], tf.int64), (count, element)))
-            return counted.map(lambda start, element: run(start, element, epoch_tensor),
-                               num_parallel_calls=num_parallel_calls, deterministic=True)
+            return counted.map(lambda start, element: self._run(elements, top, start, element, epoch),
+                               num_parallel_calls=self.num_parallel_calls, deterministic=True)
         cardinality = tf.get_static_value(dataset.cardinality())  # None inside a graph (e.g. tfdata.epochs)
-        grouped = dataset.enumerate().batch(group)
+        grouped = dataset.enumerate().batch(self.group)
         mapped = grouped.map(
-            lambda index, *element: run(index[0], element[0] if len(element) == 1 else element, epoch_tensor),
-            num_parallel_calls=num_parallel_calls, deterministic=True,
+            lambda index, *element: self._run(elements, top, index[0], element[0] if len(element) == 1 else element,
+                                              epoch),
+            num_parallel_calls=self.num_parallel_calls, deterministic=True,
         ).unbatch()
         if cardinality is not None and int(cardinality) >= 0:
             mapped = mapped.apply(tf.data.experimental.assert_cardinality(int(cardinality)))
         return mapped
 
-    return transform
+    def _run(self, elements: Elements, top: float, start: tf.Tensor, element: Any, epoch: tf.Tensor) -> Any:
+        """Augment the images (and masks) of one element, the first being element ``start`` of the epoch."""
+        mask_spec = elements.mask_spec
+
+        def run_numpy(images: np.ndarray, masks: np.ndarray, epoch_value: np.int64, first: np.int64) -> tuple:
+            unit = to_unit(images, top, "augment()")
+            indices = np.arange(int(first), int(first) + images.shape[0])
+            m = None if masks.size == 0 and mask_spec is None else masks.reshape(images.shape[:3])
+            out, out_masks = self.pipeline.augment_batch(unit, seed=self.seed, epoch=int(epoch_value), indices=indices,
+                                                         masks=m)
+            return from_unit(out, top), (masks if out_masks is None else out_masks.reshape(masks.shape))
+
+        images, masks = elements.get(element, "image"), elements.get(element, "mask")
+        out, out_masks = tf.numpy_function(
+            run_numpy, [images, tf.zeros([0], tf.uint8) if masks is None else masks, epoch, start],
+            (images.dtype, tf.uint8 if masks is None else masks.dtype), stateful=False, name="augment",
+        )
+        out = tf.ensure_shape(out, images.shape)
+        if masks is None:
+            return elements.replace(element, image=out)
+        return elements.replace(element, image=out, mask=tf.ensure_shape(out_masks, masks.shape))
+
+
+def _check_specs(image_spec: tf.TensorSpec, mask_spec: tf.TensorSpec | None) -> None:
+    """A static image size, and masks (H, W) or (H, W, 1) of bool or integer labels."""
+    if not image_spec.shape[-3:-1].is_fully_defined():
+        raise ValueError(f"augment() needs a static image size (resize first); got images {image_spec.shape}")
+    if mask_spec is None:
+        return
+    if mask_spec.shape.rank not in (image_spec.shape.rank - 1, image_spec.shape.rank) or \
+            mask_spec.shape[-2 if mask_spec.shape.rank == image_spec.shape.rank else -1] is None or \
+            (mask_spec.shape.rank == image_spec.shape.rank and mask_spec.shape[-1] != 1):
+        raise ValueError(f"masks must have shape (H, W) or (H, W, 1) like their images {image_spec.shape}; "
+                         f"got {mask_spec.shape}")
+    if not (mask_spec.dtype.is_integer or mask_spec.dtype == tf.bool):
+        raise TypeError(f"augment(): masks must be bool or integer labels; got {mask_spec.dtype.name} "
+                        "(nearest-neighbour resampling keeps label values; a float mask would be rounded)")

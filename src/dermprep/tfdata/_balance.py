@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -10,38 +11,29 @@ import tensorflow as tf
 
 from ..sampling import STRATEGIES, as_class_indices, class_counts, epoch_indices, target_counts
 from ..validation import check_choice, check_positive_int, check_seed
-from ._elements import DatasetTransform, Elements, check_dataset, check_epoch
+from ._elements import Elements, check_dataset, check_epoch
 
-__all__ = ["balance"]
+__all__ = ["Balance", "balance", "epoch_order"]
 
 
 def balance(
-    *,
-    strategy: str = "oversample",
-    seed: int = 0,
-    epoch: int | tf.Tensor = 0,
-    count: int | None = None,
-    target: Any = None,
-    size: int | None = None,
-    num_classes: int | None = None,
-    layout: Sequence[str] | None = None,
-    max_element_bytes: int = 64 * 1024,
-    max_records: int = 10_000_000,
-) -> DatasetTransform:
+    *, strategy: str = "oversample", seed: int = 0, epoch: int | tf.Tensor = 0, count: int | None = None,
+    target: Any = None, size: int | None = None, num_classes: int | None = None,
+    layout: Sequence[str] | None = None, max_element_bytes: int = 64 * 1024, max_records: int = 10_000_000,
+) -> Balance:
     """Resample a finite dataset of records to a balanced class distribution, exactly.
 
     The result is one epoch holding exactly the target count of every class
     (`dermprep.sampling.target_counts()`), every element of a class
     repeated as evenly as possible and the epoch shuffled: the order of
     `dermprep.sampling.epoch_indices()` for ``(seed, epoch)``. ``epoch``
-    is explicit (an int, or a scalar tensor inside
-    `dermprep.tfdata.epochs()`): the same epoch is the same order on
-    every pass.
+    is explicit (an int, or a scalar tensor inside `dermprep.tfdata.epochs()`):
+    the same epoch is the same order on every pass.
 
     Apply it to *records* (paths or indices with labels) before images are
-    decoded, as `from_records()` does: the records are read once and
-    kept in memory. Elements bigger than ``max_element_bytes`` are refused
-    so that a dataset of decoded images is not silently copied into memory.
+    decoded, as `from_records()` does: the records are read once and kept in
+    memory. Elements bigger than ``max_element_bytes`` are refused so that a
+    dataset of decoded images is not silently copied into memory.
 
     Parameters
     ----------
@@ -64,8 +56,8 @@ def balance(
 
     Returns
     -------
-    callable
-        ``Dataset -> Dataset`` for ``Dataset.apply``; elements keep their structure.
+    Balance
+        The checked spec: ``Dataset -> Dataset`` for ``Dataset.apply`` (elements keep their structure).
 
     Examples
     --------
@@ -76,43 +68,86 @@ def balance(
     >>> sorted(int(y) for _, y in balanced)
     [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]
     """
-    if isinstance(strategy, (tf.data.Dataset,)) or callable(strategy):
-        raise TypeError(f"strategy must be one of {STRATEGIES}; got {strategy!r}")
-    strategy = check_choice(strategy, "strategy", STRATEGIES)
-    seed = check_seed(seed)
-    epoch = check_epoch(epoch)
-    if num_classes is not None:
-        num_classes = check_positive_int(num_classes, "num_classes", minimum=2)
-    max_element_bytes = check_positive_int(max_element_bytes, "max_element_bytes")
-    max_records = check_positive_int(max_records, "max_records")
-
-    return _Balance(strategy=strategy, seed=seed, epoch=epoch, count=count, target=target, size=size,
-                    num_classes=num_classes, layout=layout, max_element_bytes=max_element_bytes,
-                    max_records=max_records)
+    return Balance(strategy=strategy, seed=seed, epoch=epoch, count=count, target=target, size=size,
+                   num_classes=num_classes, layout=layout, max_element_bytes=max_element_bytes,
+                   max_records=max_records)
 
 
-class _Balance:
-    """The transformation `balance()` returns: ``Dataset -> Dataset``, and the epoch's order for known labels."""
+def epoch_order(labels: np.ndarray, targets: np.ndarray | None, *, seed: int, epoch: int | tf.Tensor) -> tf.Tensor:
+    """The records of one epoch, as int64 indices into ``labels``: `dermprep.sampling.epoch_indices()`.
 
-    def __init__(self, **settings: Any) -> None:
-        self.__dict__.update(settings)
+    ``targets`` per-class counts: a balanced epoch; ``None``: every record
+    once, shuffled. ``epoch`` may be a tensor (inside `epochs()`): the order
+    is computed when the dataset runs, from the labels held here.
+    """
+    size = labels.size if targets is None else int(targets.sum())
 
-    def order(self, labels: np.ndarray) -> tf.Tensor:
-        """The epoch's indices into ``labels`` (int64 tensor; works inside a graph, e.g. `epochs()`)."""
+    def order(epoch_value: np.int64) -> np.ndarray:
+        return epoch_indices(labels, targets, seed=seed, epoch=int(epoch_value))
+
+    index = tf.numpy_function(order, [tf.cast(epoch, tf.int64)], tf.int64, stateful=False, name="epoch_order")
+    return tf.ensure_shape(index, [size])
+
+
+@dataclass(frozen=True, eq=False)
+class Balance:
+    """A balancing spec, checked (what `balance()` returns): how many of each class one epoch holds, in which order.
+
+    Called on a dataset of records it gives the balanced epoch; `order()`
+    gives that epoch's order for labels already in memory (what
+    `from_records()` uses); `targets()` the per-class counts.
+    """
+
+    strategy: str = "oversample"
+    seed: int = 0
+    epoch: int | tf.Tensor = 0
+    count: int | None = None
+    target: Any = None
+    size: int | None = None
+    num_classes: int | None = None
+    layout: Sequence[str] | None = None
+    max_element_bytes: int = 64 * 1024
+    max_records: int = 10_000_000
+
+    def __post_init__(self) -> None:
+        if isinstance(self.strategy, tf.data.Dataset) or callable(self.strategy):
+            raise TypeError(f"strategy must be one of {STRATEGIES}; got {self.strategy!r}")
+        checked = {
+            "strategy": check_choice(self.strategy, "strategy", STRATEGIES),
+            "seed": check_seed(self.seed),
+            "epoch": check_epoch(self.epoch),
+            "num_classes": None if self.num_classes is None else check_positive_int(
+                self.num_classes, "num_classes", minimum=2),
+            "max_element_bytes": check_positive_int(self.max_element_bytes, "max_element_bytes"),
+            "max_records": check_positive_int(self.max_records, "max_records"),
+        }
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+
+    def targets(self, labels: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The labels as class indices (one-hot rows decoded) and the epoch's count of each class."""
         labels = as_class_indices(np.asarray(labels), self.num_classes)
-        targets = target_counts(class_counts(labels, self.num_classes), self.strategy, count=self.count,
-                                target=self.target, size=self.size)
-        seed = self.seed
+        return labels, target_counts(class_counts(labels, self.num_classes), self.strategy, count=self.count,
+                                     target=self.target, size=self.size)
 
-        def order(epoch_value: np.int64) -> np.ndarray:
-            return epoch_indices(labels, targets, seed=seed, epoch=int(epoch_value))
-
-        index = tf.numpy_function(order, [tf.cast(self.epoch, tf.int64)], tf.int64, stateful=False, name="balance")
-        return tf.ensure_shape(index, [int(targets.sum())])
+    def order(self, labels: Any) -> tf.Tensor:
+        """The epoch's indices into ``labels`` (int64 tensor; works inside a graph, e.g. `epochs()`)."""
+        labels, targets = self.targets(labels)
+        return epoch_order(labels, targets, seed=self.seed, epoch=self.epoch)
 
     def __call__(self, dataset: tf.data.Dataset) -> tf.data.Dataset:
         check_dataset(dataset)
         spec = dataset.element_spec
+        label_position = self._label_position(spec)
+        self._check_sizes(spec, label_position)
+        columns = self._read(dataset)
+        index = self.order(columns[label_position])
+        return tf.data.Dataset.from_tensor_slices(
+            tf.nest.pack_sequence_as(spec, [tf.gather(tf.constant(c), index) for c in columns])
+        )
+
+    def _label_position(self, spec: Any) -> int:
+        """Where the label is among the flattened components of an element."""
         if isinstance(spec, tf.TensorSpec):
             raise ValueError("balance() needs elements with a label: (x, label) tuples or dicts with a 'label' key; "
                              f"got element_spec {spec!r}")
@@ -124,10 +159,12 @@ class _Balance:
                              f"or dicts with a 'label' key; got element_spec {spec!r}")
         if label_spec.shape.rank not in (0, 1) or not (label_spec.dtype.is_integer or label_spec.dtype.is_floating):
             raise ValueError(f"balance(): labels must be int scalars or one-hot vectors; got {label_spec}")
-        flat_specs = tf.nest.flatten(spec)
-        label_position = next(i for i, s in enumerate(flat_specs) if s is label_spec)
-        for component in flat_specs:
-            if component is label_spec:
+        return next(i for i, s in enumerate(tf.nest.flatten(spec)) if s is label_spec)
+
+    def _check_sizes(self, spec: Any, label_position: int) -> None:
+        """Every other component has a static shape and fits in ``max_element_bytes``."""
+        for position, component in enumerate(tf.nest.flatten(spec)):
+            if position == label_position:
                 continue
             if not component.shape.is_fully_defined() and component.dtype != tf.string:
                 raise ValueError(
@@ -142,7 +179,10 @@ class _Balance:
                     "(paths/indices and labels) before decoding images, e.g. "
                     "dermprep.tfdata.from_records(..., balance=...), or raise max_element_bytes."
                 )
-        with tf.init_scope():  # the records are read once, eagerly, even when applied inside a graph
+
+    def _read(self, dataset: tf.data.Dataset) -> list[np.ndarray]:
+        """Every record, read once and eagerly (even when applied inside a graph), as one array per component."""
+        with tf.init_scope():
             cardinality = int(dataset.cardinality())
             if cardinality == tf.data.INFINITE_CARDINALITY:
                 raise ValueError("balance() needs a finite dataset; apply it before .repeat()")
@@ -155,8 +195,4 @@ class _Balance:
                              f"max_records={self.max_records} (or is infinite: apply balance() before .repeat())")
         if not rows:
             raise ValueError("balance() got an empty dataset")
-        columns = [np.stack(c) for c in zip(*(tf.nest.flatten(r) for r in rows), strict=True)]
-        index = self.order(columns[label_position])
-        return tf.data.Dataset.from_tensor_slices(
-            tf.nest.pack_sequence_as(spec, [tf.gather(tf.constant(c), index) for c in columns])
-        )
+        return [np.stack(c) for c in zip(*(tf.nest.flatten(r) for r in rows), strict=True)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,12 +25,8 @@ __all__ = ["remove_hair"]
 
 
 def remove_hair(
-    *,
-    method: str = "dullrazor",
-    value_range: tuple[float, float] | None = None,
-    layout: Sequence[str] | None = None,
-    num_parallel_calls: int | None = tf.data.AUTOTUNE,
-    **options: Any,
+    *, method: str = "dullrazor", value_range: tuple[float, float] | None = None, layout: Sequence[str] | None = None,
+    num_parallel_calls: int | None = tf.data.AUTOTUNE, **options: Any,
 ) -> DatasetTransform:
     """Hair removal as a dataset transformation.
 
@@ -69,16 +66,27 @@ def remove_hair(
     >>> ds.element_spec[0]
     TensorSpec(shape=(96, 128, 3), dtype=tf.uint8, name=None)
     """
-    options = check_hair_options(method, **options)
-    num_parallel_calls = check_parallel_calls(num_parallel_calls)
+    return _RemoveHair(method, check_hair_options(method, **options), value_range, layout,
+                       check_parallel_calls(num_parallel_calls))
 
-    def transform(dataset: tf.data.Dataset) -> tf.data.Dataset:
-        elements = Elements(check_dataset(dataset).element_spec, layout, "remove_hair()")
-        top = image_value_range(elements.image_spec, value_range, "remove_hair()")
+
+@dataclass(frozen=True, eq=False)
+class _RemoveHair:
+    """What `remove_hair()` returns: its checked settings, applied to a dataset."""
+
+    method: str
+    options: dict[str, Any]
+    value_range: tuple[float, float] | None
+    layout: Sequence[str] | None
+    num_parallel_calls: int | None
+
+    def __call__(self, dataset: tf.data.Dataset) -> tf.data.Dataset:
+        elements = Elements(check_dataset(dataset).element_spec, self.layout, "remove_hair()")
+        top = image_value_range(elements.image_spec, self.value_range, "remove_hair()")
 
         def run(image: np.ndarray) -> np.ndarray:
             unit = to_unit(image, top, "remove_hair()")
-            return from_unit(_remove_hair_numpy(unit, method=method, **options), top)  # type: ignore[arg-type]
+            return from_unit(_remove_hair_numpy(unit, method=self.method, **self.options), top)  # type: ignore[arg-type]
 
         def apply(element: Any) -> Any:
             image = elements.get(element, "image")
@@ -86,7 +94,4 @@ def remove_hair(
             restored.set_shape(image.shape)
             return elements.replace(element, image=restored)
 
-        return elements.map(dataset, apply, num_parallel_calls=num_parallel_calls, deterministic=True)
-
-    return transform
-
+        return elements.map(dataset, apply, num_parallel_calls=self.num_parallel_calls, deterministic=True)
