@@ -48,6 +48,38 @@ ABLATION: list[tuple[str, int, dict[str, object]]] = [
     ("budget: with the metadata branch (age, sex, site)", 0, {"metadata": True}),
 ]
 
+#: Recipe v2 (issue 20): the cpu preset at the same reduced budget, hair removal off as in the preset, one
+#: addition per row; two seeds each. The teachers of the distillation row are the two full cpu-preset runs
+#: ("cpu preset", seeds 0 and 1: their training time is part of that row's real cost).
+BUDGET_V2 = {"image_size": 160, "epochs": 10}
+_DEFAULT_AUGMENT = [
+    {"op": "dihedral", "p": 1.0}, {"op": "flip", "p": 0.5, "horizontal": True, "vertical": True},
+    {"op": "rotate", "p": 0.5, "angle_range": [-45.0, 45.0]}, {"op": "zoom", "p": 0.5, "zoom_range": [0.9, 1.2]},
+    {"op": "shift", "p": 0.3, "fraction": 0.05}, {"op": "brightness", "p": 0.5, "factor_range": [0.85, 1.15]},
+    {"op": "contrast", "p": 0.5, "factor_range": [0.85, 1.15]},
+    {"op": "saturation", "p": 0.5, "factor_range": [0.85, 1.15]}, {"op": "hue", "p": 0.3, "shift_range": [-0.02, 0.02]},
+    {"op": "gamma", "p": 0.3, "gamma_range": [0.85, 1.15]},
+    {"op": "vignette", "p": 0.2, "radius_range": [0.85, 1.2], "strength_range": [0.6, 1.0]},
+]
+TEACHERS = ["experiments/out/cpu_preset-0", "experiments/out/cpu_preset-1"]
+_V2_ROWS: list[tuple[str, dict[str, object]]] = [
+    ("v2 budget: cpu recipe", {}),
+    ("v2 budget: EMA of the weights (0.999)", {"ema": 0.999}),
+    ("v2 budget: final fit on train + val (tau 0.6)", {"final": True, "tau": 0.6}),
+    ("v2 budget: SWA over the last 3 epochs", {"swa_epochs": 3}),
+    ("v2 budget: snapshot ensemble (2 cosine cycles)", {"restarts": 2}),
+    ("v2 budget: mixup (0.2)", {"mixup": 0.2}),
+    ("v2 budget: lesion-aware CutMix (1.0)", {"cutmix": 1.0}),
+    ("v2 budget: hair augmentation (p 0.3)", {"augment": [*_DEFAULT_AUGMENT, {"op": "hair", "p": 0.3,
+                                                                              "num_hairs": [1, 10],
+                                                                              "width_range": [0.6, 2.0]}]}),
+    ("v2 budget: distilled from the two-seed cpu ensemble (weight 0.5)", {"teachers": TEACHERS,
+                                                                           "distill_weight": 0.5}),
+]
+#: Seed 0 of every row first, then seed 1.
+ABLATION_V2: list[tuple[str, int, dict[str, object]]] = [(name, seed, change) for seed in (0, 1)
+                                                          for name, change in _V2_ROWS]
+
 #: The headline recipe at full budget (the cpu preset as it is).
 HEADLINE: list[tuple[str, int, dict[str, object]]] = [
     ("cpu preset", 0, {}),
@@ -71,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="hair-removal cache shared by the ablation rows (the headline builds its own)")
     args = parser.parse_args(argv)
     rows = [(name, seed, {**BUDGET, **change}, True) for name, seed, change in ABLATION]
+    rows += [(name, seed, {**BUDGET_V2, **change}, True) for name, seed, change in ABLATION_V2]
     rows += [(name, seed, change, False) for name, seed, change in HEADLINE]
     done = _done(Path(args.results))
     failures = 0

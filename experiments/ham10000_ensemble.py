@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from dermmodels.runs import Run, balanced_accuracy, choose_tau, predict_with_tta
+    from dermmodels.calibration import Calibration, balanced_accuracy, choose_tau, correct, fit_temperature
+    from dermmodels.runs import Run
     from dermprep import CLASS_NAMES
     from dermprep.ham10000 import lesion_split, read_metadata
 
@@ -55,19 +56,21 @@ def main(argv: list[str] | None = None) -> int:
     scored = {}
     for part, records in (("val", split.val), ("test", split.test)):
         images = runs[0].load_images(records["path"].tolist(), progress=False)
-        tta = [predict_with_tta(r.model, images, tta=True) for r in runs]
+        tta = [r.probabilities(images, tta=True) for r in runs]
         # without TTA: only the test part's score uses it
-        plain = [predict_with_tta(r.model, images, tta=False) for r in runs] if part == "test" else tta
+        plain = [r.probabilities(images, tta=False) for r in runs] if part == "test" else tta
         scored[part] = (np.mean(tta, axis=0), np.mean(plain, axis=0), records)
     val_probabilities, _, val_records = scored["val"]
     val_labels = val_records["label"].to_numpy()
     tau, val_corrected = choose_tau(val_probabilities, val_labels, prior)
+    temperature = fit_temperature(correct(val_probabilities, prior, tau), val_labels)
+    calibration = Calibration(prior=tuple(prior.tolist()), tau=tau, temperature=temperature)
     averaged, plain, test_records = scored["test"]
     labels = test_records["label"].to_numpy()
     groups = test_records["lesion_id"].to_numpy()
-    report, scores = test_scores(labels, groups, averaged, plain, prior, tau)
+    report, scores = test_scores(labels, groups, averaged, plain, calibration)
     scoring = time.perf_counter() - started
-    members = [json.loads((r.path / "timings.json").read_text()) for r in runs]
+    members = [r.folder.timings() for r in runs]
 
     def summed(key: str) -> float:
         return float(sum(m.get(key) or 0.0 for m in members))
@@ -82,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         "test": scores,
         "validation": {
             "tau": tau,
+            "temperature": temperature,
             "val_balanced_accuracy": balanced_accuracy(val_labels, val_probabilities.argmax(axis=1),
                                                        len(CLASS_NAMES)),
             "val_balanced_accuracy_corrected": val_corrected,

@@ -75,22 +75,29 @@ def _cpu() -> str:
     return platform.processor() or "unknown"
 
 
-def test_scores(labels, groups, averaged, plain, prior, tau):  # type: ignore[no-untyped-def]
-    """The results row's ``test`` part, and the report it comes from: the final (TTA-averaged, prior-corrected) scores with a lesion
-    bootstrap interval, and balanced accuracy without TTA and without the prior correction."""
+def test_scores(labels, groups, averaged, plain, calibration):  # type: ignore[no-untyped-def]
+    """The results row's ``test`` part, and the report it comes from: the final (TTA-averaged, prior-corrected,
+    temperature-scaled) scores with a lesion bootstrap interval, melanoma as a screening test, the expected
+    calibration error with and without the temperature, and balanced accuracy without TTA and without the prior
+    correction (the same predictions, so those two components are ablated without retraining)."""
     import numpy as np
 
+    from dermmodels.calibration import balanced_accuracy, correct, expected_calibration_error
     from dermmodels.evaluation import report_from_predictions
-    from dermmodels.runs import balanced_accuracy, correct
     from dermprep import CLASS_NAMES
 
-    report = report_from_predictions(labels, correct(averaged, prior, tau), CLASS_NAMES, groups=groups)
+    prior, tau = np.asarray(calibration.prior), calibration.tau
+    report = report_from_predictions(labels, calibration.apply(averaged), CLASS_NAMES, groups=groups)
     return report, {
         "balanced_accuracy": report.balanced_accuracy,
         "balanced_accuracy_ci95": report.balanced_accuracy_interval,
         "accuracy": report.accuracy,
         "macro_f1": report.macro_f1,
         "recall": {name: report.per_class[name]["recall"] for name in CLASS_NAMES},
+        "precision": {name: report.per_class[name]["precision"] for name in CLASS_NAMES},
+        "mel_screening": (report.operating_points or {}).get("mel"),
+        "ece15": expected_calibration_error(calibration.apply(averaged), labels),
+        "ece15_without_temperature": expected_calibration_error(correct(averaged, prior, tau), labels),
         "balanced_accuracy_without_tta": balanced_accuracy(
             labels, correct(plain, prior, tau).argmax(axis=1), len(CLASS_NAMES)),
         "balanced_accuracy_without_prior_correction": balanced_accuracy(
@@ -120,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from dermmodels.model import imagenet_weights_filename
     from dermmodels.recipe import recipe_from
-    from dermmodels.runs import fit, metadata_features, predict_with_tta
+    from dermmodels.runs import fit
     from dermprep import CLASS_NAMES
     from dermprep.ham10000 import lesion_split, read_metadata
 
@@ -135,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     split = lesion_split(metadata, val=0.15, test=0.15, seed=0)
     out = Path(args.out or HERE / "out" / args.name)
     print(f"{args.name}: {json.dumps(recipe.to_dict())}", flush=True)
-    run = fit(recipe, split.train, split.val, out, class_names=CLASS_NAMES, preset=args.preset,
+    run = fit(recipe, split.train, split.val, out, class_names=CLASS_NAMES, test=split.test, preset=args.preset,
               data={"images": str(Path(args.images).resolve()), "metadata": str(Path(args.metadata).resolve()),
                     "split": "lesion_split(val=0.15, test=0.15, seed=0)"},
               hair_cache=args.hair_cache, progress=False)
@@ -145,14 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     test_images = run.load_images(split.test["path"].tolist())
     labels = split.test["label"].to_numpy()
     groups = split.test["lesion_id"].to_numpy()
-    features = metadata_features(split.test) if recipe.metadata else None
-    plain = predict_with_tta(run.model, test_images, tta=False, metadata=features)
-    averaged = predict_with_tta(run.model, test_images, tta=True, metadata=features) if recipe.tta else plain
-    report, scores = test_scores(labels, groups, averaged, plain, run.prior, run.tau)
+    features = split.test if recipe.metadata else None
+    plain = run.probabilities(test_images, tta=False, metadata=features)
+    averaged = run.probabilities(test_images, tta=True, metadata=features) if recipe.tta else plain
+    report, scores = test_scores(labels, groups, averaged, plain, run.calibration)
     scoring = time.perf_counter() - scoring
-    timings = json.loads((out / "timings.json").read_text())
-    history = json.loads((out / "history.json").read_text())
-    state = json.loads((out / "state.json").read_text())
+    timings, history, state = run.folder.timings(), run.folder.history() or {}, run.folder.state() or {}
     row = {
         "name": args.name,
         "preset": args.preset,
@@ -160,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "recipe": {k: v for k, v in recipe.to_dict().items() if k != "weights"},
         "test": scores,
-        "validation": json.loads((out / "calibration.json").read_text()),
+        "validation": {"tau": run.calibration.tau, "temperature": run.calibration.temperature,
+                       **dict(run.calibration.validation or {})},
         "best_epoch": state.get("best_epoch"),
         "epochs_run": state.get("epoch"),
         "train_accuracy_last_epoch": (history.get("accuracy") or [None])[-1],
@@ -180,7 +186,6 @@ def main(argv: list[str] | None = None) -> int:
         "command": "experiments/ham10000_recipe.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }
-    row["validation"].pop("prior", None)
     results = Path(args.results)
     results.parent.mkdir(parents=True, exist_ok=True)
     with results.open("a") as handle:

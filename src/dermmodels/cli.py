@@ -20,79 +20,42 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from dermprep.argtypes import count as _count
+from dermprep.argtypes import fraction as _fraction
+from dermprep.argtypes import positive_int as _positive_int
+from dermprep.argtypes import size as _size
+
 __all__ = ["main"]
-
-_FLAGS = ("remove_hair", "shades_of_gray", "prior_correction", "tta")
-
 
 class UsageError(ValueError):
     """Arguments that cannot work together (exit code 2)."""
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
-    return value
+def _recipe_options(parser: argparse.ArgumentParser) -> None:
+    """One option per `Recipe` field, built from the field's metadata (help, parsing, choices, the word for
+    None): a new recipe setting appears here by itself. Defaults are None (absent: the preset's)."""
+    from dermprep.argtypes import checked  # noqa: PLC0415
 
+    from .recipe import setting_fields  # noqa: PLC0415
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0; got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0; got {text!r}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1); got {text!r}") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1); got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number; got {text!r}")
-    return value
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 600x450; got {text!r}") from None
-    if width < 16 or height < 16:
-        raise argparse.ArgumentTypeError(f"size must be at least 16x16; got {text!r}")
-    return height, width
-
-
-def _layers(text: str) -> int | None:
-    if text == "all":
-        return None
-    return _count(text)
-
-
-def _patience(text: str) -> int | None:
-    return None if text == "none" else _positive_int(text)
+    group = parser.add_argument_group("recipe settings (default: the preset's; dermmodels.Recipe documents each)")
+    for spec in setting_fields():
+        meta = spec.metadata
+        flag = meta["flag"] or spec.name.replace("_", "-")
+        if meta["parse"] is None:  # a bool
+            group.add_argument(f"--{flag}", dest=spec.name, action="store_true", default=None, help=meta["help"])
+            group.add_argument(f"--no-{flag}", dest=spec.name, action="store_false", help=argparse.SUPPRESS)
+            continue
+        metavar = "|".join(map(str, meta["choices"])) if meta["choices"] else spec.name.upper()
+        group.add_argument(f"--{flag}", dest=spec.name, default=argparse.SUPPRESS,
+                           metavar=metavar + (f"|{meta['none']}" if meta["none"] else ""), help=meta["help"],
+                           type=checked(meta["parse"], meta["check"], f"--{flag}", none=meta["none"]))
 
 
 def _parser() -> argparse.ArgumentParser:
     from dermprep import __version__  # noqa: PLC0415
 
-    from .recipe import AUGMENTATIONS, PRESETS, SAMPLINGS  # noqa: PLC0415
+    from .recipe import DEFAULT_PRESET, PRESETS  # noqa: PLC0415
 
     formatter = argparse.ArgumentDefaultsHelpFormatter
     parser = argparse.ArgumentParser(prog="dermmodels", description="Train, evaluate, apply and export skin-lesion "
@@ -114,31 +77,14 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--groups-from", metavar="CSV", default=None,
                     help="ISIC 2019 metadata CSV with lesion_id, to split by lesion")
     tr.add_argument("--out", required=True, help="run folder")
-    tr.add_argument("--preset", choices=sorted(PRESETS), default="paper")
-    group = tr.add_argument_group("recipe settings (default: the preset's)")
-    group.add_argument("--alpha", type=float, default=None, help="MobileNetV2 width")
-    group.add_argument("--weights", default=None, help='"imagenet", "none" or a no-top .h5 file for --alpha')
-    group.add_argument("--image-size", type=_positive_int, default=None)
-    group.add_argument("--aspect", choices=("stretch", "crop", "pad"), default=None)
-    group.add_argument("--augment", choices=AUGMENTATIONS, default=None)
-    group.add_argument("--sampling", choices=SAMPLINGS, default=None)
-    group.add_argument("--epochs", type=_count, default=None)
-    group.add_argument("--head-epochs", type=_count, default=None,
-                       help="epochs training the head on frozen-base features first")
-    group.add_argument("--fine-tune-layers", type=_layers, default=argparse.SUPPRESS, metavar="N|all",
-                       help="base layers trained: 0 (frozen base), N (the top N) or all")
-    group.add_argument("--batch-size", type=_positive_int, default=None)
-    group.add_argument("--learning-rate", type=_positive_float, default=None)
-    group.add_argument("--warmup-epochs", type=float, default=None)
-    group.add_argument("--label-smoothing", type=float, default=None)
-    group.add_argument("--patience", type=_patience, default=argparse.SUPPRESS, metavar="N|none",
-                       help="early stopping on validation balanced accuracy")
-    for flag in (*_FLAGS, "metadata"):
-        name = "metadata-branch" if flag == "metadata" else flag.replace("_", "-")
-        group.add_argument(f"--{name}", dest=flag, action="store_true", default=None)
-        group.add_argument(f"--no-{name}", dest=flag, action="store_false")
-    group.add_argument("--seed", type=_count, default=None)
-    tr.add_argument("--val", type=_fraction, default=0.15, help="validation fraction (by lesion/patient)")
+    tr.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET)
+    _recipe_options(tr)
+    tr.add_argument("--val-data", metavar="DIR", default=None,
+                    help="a validation set of its own (a class-per-subfolder tree, or with --val-labels), instead of "
+                    "splitting one off --data")
+    tr.add_argument("--val-labels", metavar="CSV", default=None, help="the label file of --val-data")
+    tr.add_argument("--val", type=_fraction, default=0.15,
+                    help="validation fraction (by lesion/patient), when no --val-data is given")
     tr.add_argument("--test", type=_fraction, default=0.15, help="test fraction (by lesion/patient)")
     tr.add_argument("--split-seed", type=_count, default=0)
     tr.add_argument("--hair-cache", metavar="DIR", default=None, help="shared hair-removal cache (default: in the run)")
@@ -151,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="score a run on its own test split or on an external labelled set",
                         formatter_class=formatter)
     ev.add_argument("run_dir")
-    ev.add_argument("--images", metavar="DIR", help="external images (with --labels)")
+    ev.add_argument("--images", metavar="DIR", help="external images: a class-per-subfolder tree, or with --labels")
     ev.add_argument("--labels", metavar="CSV", help="their labels: HAM10000 (image_id,dx), ISIC one-hot, generic")
     ev.add_argument("--out", metavar="DIR", help="report folder (default: RUN/report or RUN/report-NAME)")
     ev.add_argument("--tta", dest="tta", action="store_true", default=None, help="test-time augmentation (default: the recipe's)")
@@ -202,24 +148,18 @@ def _parser() -> argparse.ArgumentParser:
 
 def _recipe_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The recipe settings given on the command line (deprecated flags mapped, contradictions refused)."""
-    overrides: dict[str, Any] = {}
-    for name in ("alpha", "image_size", "aspect", "augment", "sampling", "epochs", "head_epochs", "batch_size",
-                 "learning_rate", "warmup_epochs", "label_smoothing", "seed", *_FLAGS, "metadata"):
-        value = getattr(args, name)
-        if value is not None:
-            overrides[name] = value
-    if args.weights is not None:
-        overrides["weights"] = None if args.weights == "none" else args.weights
-    for name in ("fine_tune_layers", "patience"):  # None is a value here ("all", "none"): absent means not given
-        if hasattr(args, name):
-            overrides[name] = getattr(args, name)
+    from .recipe import setting_fields  # noqa: PLC0415
+
+    given = vars(args)  # typed options are absent unless given; flags are None unless given
+    overrides = {f.name: given[f.name] for f in setting_fields()
+                 if f.name in given and not (f.metadata["parse"] is None and given[f.name] is None)}
     if args.balance is not None:
         if "sampling" in overrides:
             raise UsageError("--balance is the old name of --sampling; give one of them")
         overrides["sampling"] = args.balance
     if args.no_augment:
-        if overrides.get("augment", "none") != "none":
-            raise UsageError(f"--no-augment contradicts --augment {overrides['augment']}")
+        if overrides.get("augment", ()) != ():
+            raise UsageError("--no-augment contradicts --augment")
         overrides["augment"] = "none"
     if args.fine_tune_epochs is not None:  # the old two-phase form: head first, then fine-tuning
         if "head_epochs" in overrides:
@@ -232,74 +172,86 @@ def _recipe_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
-def _train(args: argparse.Namespace, log: Any) -> int:
+def _split(args: argparse.Namespace, log: Any) -> tuple[Any, Any, Any, Any]:
+    """The records and their train / val / test parts: split by group, or with --val-data a given validation set."""
     from dermprep.datasets import group_split, read_records  # noqa: PLC0415
-    from dermprep.io import atomic_write_text  # noqa: PLC0415
 
+    records = read_records(args.data, args.labels, metadata=args.groups_from)
+    own = float(records.frame["group"].astype(str).str.startswith("image:").mean())
+    if args.val_data is not None:
+        val = read_records(args.val_data, args.val_labels, class_names=records.class_names).frame
+        train, _, test = group_split(records, val=0.0, test=args.test, seed=args.split_seed)
+        how = f"validation from {args.val_data}"
+    else:
+        if args.val_labels is not None:
+            raise UsageError("--val-labels goes with --val-data")
+        train, val, test = group_split(records, val=args.val, test=args.test, seed=args.split_seed)
+        how = "validation split off --data"
+    if own == 1.0:
+        how += ("; split by image: this layout has no lesion or patient ids, so images of one lesion may sit on "
+                "both sides (give a CSV with a lesion_id column to keep them together)")
+    elif own > 0:
+        how += f"; split by lesion/patient ({own:.0%} of the images have no group and count as their own)"
+    else:
+        how += "; split by lesion/patient"
+    if len(train) == 0 or len(val) == 0:
+        raise UsageError(f"the split left {len(train)} training and {len(val)} validation images; more data or other "
+                         "--val/--test fractions are needed")
+    log(f"{len(records)} images ({records.layout} layout), classes {list(records.class_names)}: "
+        f"{len(train)} train / {len(val)} val / {len(test)} test ({how})")
+    return records, train, val, test
+
+
+def _train(args: argparse.Namespace, log: Any) -> int:
     from .recipe import recipe_from  # noqa: PLC0415
     from .runs import fit  # noqa: PLC0415
 
     if args.val + args.test >= 1:
         raise UsageError(f"--val + --test must be < 1 to leave images for training; got {args.val} + {args.test}")
-    recipe = recipe_from(args.preset, **_recipe_overrides(args))
-    records = read_records(args.data, args.labels, metadata=args.groups_from)
-    train, val, test = group_split(records, val=args.val, test=args.test, seed=args.split_seed)
-    if len(train) == 0 or len(val) == 0:
-        raise UsageError(f"the split left {len(train)} training and {len(val)} validation images; more data or other "
-                         "--val/--test fractions are needed")
-    log(f"{len(records)} images ({records.layout} layout), classes {list(records.class_names)}: "
-        f"{len(train)} train / {len(val)} val / {len(test)} test, split by group (lesion or patient)")
-    data = {"images": str(Path(args.data).resolve()), "labels": str(Path(args.labels).resolve()) if args.labels else None,
-            "groups_from": str(Path(args.groups_from).resolve()) if args.groups_from else None,
-            "layout": records.layout, "val": args.val, "test": args.test, "split_seed": args.split_seed}
-    run = fit(recipe, train, val, args.out, class_names=records.class_names, preset=args.preset, data=data,
-              hair_cache=args.hair_cache, log=log, progress=None if not args.quiet else False)
-    split = io.StringIO()
-    columns = ["image_id", "path", "label", "group"]
-    for part, frame in (("train", train), ("val", val), ("test", test)):
-        frame.assign(part=part)[[*columns, "part"]].to_csv(split, index=False, header=part == "train")
-    atomic_write_text(run.path / "split.csv", split.getvalue())
+    try:
+        recipe = recipe_from(args.preset, **_recipe_overrides(args))
+    except (TypeError, ValueError) as exc:  # settings that do not go together
+        raise UsageError(str(exc)) from None
+    records, train, val, test = _split(args, log)
+    resolved = {key: str(Path(value).resolve()) if value else None for key, value in
+                (("images", args.data), ("labels", args.labels), ("groups_from", args.groups_from),
+                 ("val_images", args.val_data), ("val_labels", args.val_labels))}
+    data = {**resolved, "layout": records.layout, "val": args.val, "test": args.test, "split_seed": args.split_seed}
+    run = fit(recipe, train, val, args.out, class_names=records.class_names, test=test, preset=args.preset,
+              data=data, hair_cache=args.hair_cache, log=log, progress=None if not args.quiet else False)
     log(f"run written to {run.path.resolve()}")
     return 0
 
 
 def _evaluate(args: argparse.Namespace, log: Any) -> int:
-    import pandas as pd  # noqa: PLC0415
-
     from dermprep.datasets import read_records  # noqa: PLC0415
 
     from .evaluation import report_from_predictions, write_report  # noqa: PLC0415
     from .runs import Run  # noqa: PLC0415
 
-    if (args.images is None) != (args.labels is None):
-        raise UsageError("--images and --labels go together (an external labelled set); give both or neither")
+    if args.labels is not None and args.images is None:
+        raise UsageError("--labels needs --images (the external images they label)")
     run = Run(args.run_dir)
     if run.recipe.metadata:
         raise UsageError("this run uses the metadata branch, which dermmodels evaluate does not feed yet; use "
                          "Run.predict(images, metadata=...) in Python")
     if args.images is None:
-        split_file = run.path / "split.csv"
-        if not split_file.is_file():
-            raise FileNotFoundError(f"{split_file} not found: the run has no recorded split; give --images and --labels")
-        frame = pd.read_csv(split_file, dtype={"image_id": str, "group": str})
-        frame = frame[frame["part"] == "test"]
+        frame = run.split("test")
         if frame.empty:
-            raise UsageError("the run's test split is empty (trained with --test 0); give --images and --labels")
-        name, out = "test split", Path(args.out) if args.out else run.path / "report"
+            raise UsageError("the run's test split is empty (trained with --test 0); give --images (and --labels)")
+        name, out = "test split", Path(args.out) if args.out else run.folder.file("report")
     else:
         records = read_records(args.images, args.labels, class_names=run.class_names)
         frame = records.frame
-        name = f"{args.images} ({records.layout} labels)"
-        out = Path(args.out) if args.out else run.path / f"report-{Path(args.images).name}"
+        layout = "class-per-subfolder" if args.labels is None else f"{records.layout} labels"
+        name = f"{args.images} ({layout})"
+        out = Path(args.out) if args.out else run.folder.file(f"report-{Path(args.images).name}")
     log(f"evaluating {run.path} on {len(frame)} images of the {name}")
     images = run.load_images(frame["path"].tolist(), progress=None if not args.quiet else False)
     probabilities = run.predict(images, tta=args.tta)
     report = report_from_predictions(frame["label"].to_numpy(), probabilities, run.class_names,
                                      groups=frame["group"].to_numpy())
-    history_file = run.path / "history.json"
-    import json  # noqa: PLC0415
-
-    history = json.loads(history_file.read_text()) if history_file.is_file() else None
+    history = run.folder.history()
     labels = frame["label"].to_numpy()
     write_report(report, out, history=history, examples=list(images[:16]), example_labels=labels[:16],
                  example_probabilities=probabilities[:16])
@@ -398,9 +350,6 @@ def _export(args: argparse.Namespace, log: Any) -> int:
     import json  # noqa: PLC0415
 
     import numpy as np  # noqa: PLC0415
-    import pandas as pd  # noqa: PLC0415
-
-    from dermprep.io import atomic_write_json  # noqa: PLC0415
 
     from .export import AGREEMENT_THRESHOLD, export_saved_model, export_tflite  # noqa: PLC0415
     from .runs import Run  # noqa: PLC0415
@@ -413,16 +362,15 @@ def _export(args: argparse.Namespace, log: Any) -> int:
     if args.saved_model:
         log(f"SavedModel: {export_saved_model(run.model, run.path / 'saved_model')}")
     if args.tflite:
-        split_file = run.path / "split.csv"
-        frame = pd.read_csv(split_file, dtype={"image_id": str, "group": str}) if split_file.is_file() else None
-        if frame is None or not {"val", "test"} <= set(frame["part"]):
-            raise FileNotFoundError(f"{split_file} with validation and test images is needed to calibrate and check "
-                                    "the export")
-        calibration = run.load_images(frame[frame["part"] == "val"]["path"].tolist()[:256], progress=False)
-        parity = run.load_images(frame[frame["part"] == "test"]["path"].tolist()[:256], progress=False)
+        val, test = (run.split(part) if run.folder.has_split() else None for part in ("val", "test"))
+        if val is None or val.empty or test.empty:
+            raise FileNotFoundError(f"the run's split with validation and test images is needed to calibrate and "
+                                    f"check the export; {run.path} has none")
+        calibration = run.load_images(val["path"].tolist()[:256], progress=False)
+        parity = run.load_images(test["path"].tolist()[:256], progress=False)
         result = export_tflite(run.model, run.path / "model.tflite", quantize=args.quantize,
                                representative_data=calibration.astype(np.float32), parity_images=parity.astype(np.float32))
-        atomic_write_json(run.path / "export.json", result.as_dict())
+        run.folder.write_json("export.json", result.as_dict())
         print(json.dumps(result.as_dict(), indent=2))
         if result.top1_agreement < AGREEMENT_THRESHOLD:
             print(f"note: the {args.quantize or 'float32'} model gives a different top-1 class than Keras on "

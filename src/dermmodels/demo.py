@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 import os
 import shutil
 import time
@@ -178,88 +177,85 @@ def _step_hair_dataset(demo: _Demo) -> None:
     demo.made["preprocessing"] = preprocessing
 
 
-def _step_pipeline(demo: _Demo) -> None:
-    """The input pipeline: exact balancing and lesion-aware augmentation in tf.data, with explicit epochs."""
-    import tensorflow as tf  # noqa: PLC0415
-
-    import dermprep.tfdata as T  # noqa: PLC0415
-    from dermprep import CLASS_NAMES  # noqa: PLC0415
-    from dermprep.sampling import class_counts, epoch_indices, plot_class_distribution  # noqa: PLC0415
-
-    s, split = demo.settings, demo.made["split"]
-    train_labels = split.train["label"].to_numpy()
-    before = class_counts(train_labels, len(CLASS_NAMES))
-    per_class = math.ceil(len(train_labels) / len(CLASS_NAMES))
-    target = [per_class if c > 0 else 0 for c in before]
-    after = np.bincount(train_labels[epoch_indices(train_labels, target, seed=s["seed"], epoch=0)],
-                        minlength=len(CLASS_NAMES))
-    plot_class_distribution({"training split": before, "one balanced epoch": after}, CLASS_NAMES,
-                            demo.figures / "class_distribution.png",
-                            title="Training classes before and after balancing (every class equally often)")
-    cache = str(demo.out / "hair-cache")
-    preprocessing = demo.made["preprocessing"]
-
-    def part_ds(part: Any) -> tf.data.Dataset:
-        return T.from_records(part["path"].tolist(), part["label"].to_numpy(), preprocessing=preprocessing,
-                              cache_dir=cache).batch(s["batch_size"]).prefetch(2)
-
-    def train_epoch(epoch: tf.Tensor) -> tf.data.Dataset:  # epoch e: its own balanced order and augmentation
-        records = T.from_records(split.train["path"].tolist(), train_labels, preprocessing=preprocessing,
-                                 cache_dir=cache, balance=T.balance(strategy="target", target=target, seed=s["seed"],
-                                                                    epoch=epoch, num_classes=len(CLASS_NAMES)))
-        return records.apply(T.augment(seed=s["seed"], epoch=epoch)).batch(s["batch_size"])
-
-    epoch_size = int(np.sum(target))
-    started = time.perf_counter()
-    seen = sum(int(x.shape[0]) for x, _ in train_epoch(tf.constant(0, tf.int64)))  # a pass consumes no epoch
-    demo.made.update(
-        train_ds=T.epochs(train_epoch, s["epochs"]).prefetch(2), steps=math.ceil(epoch_size / s["batch_size"]),
-        val_ds=part_ds(split.val), test_ds=part_ds(split.test), seen=seen,
-        pipeline_rate=seen / (time.perf_counter() - started), class_counts=(before, after),
-    )
-    _augmentation_grid(demo.figures / "augmentation.png", demo.made["hair_free"], s["seed"])  # what training sees
-
-
-def _step_training(demo: _Demo) -> None:
-    """Training: MobileNetV2, frozen ImageNet base if available, else from scratch; early stopping, checkpoints."""
-    import keras  # noqa: PLC0415
-
-    from dermprep import CLASS_NAMES  # noqa: PLC0415
-
-    from .model import build_mobilenetv2_classifier  # noqa: PLC0415
-    from .training import train  # noqa: PLC0415
+def _demo_recipe(demo: _Demo) -> Any:
+    """The recipe the demo trains: the paper's frozen-base head when ImageNet weights are at hand, else the whole
+    network from scratch; oversampling, the default augmentation, hair removal (cached by the step before)."""
+    from .recipe import recipe_from  # noqa: PLC0415
 
     s = demo.settings
     resolved = resolve_weights(s["weights"], s["alpha"], s["image_size"])
     pretrained = resolved is not None
-    rate = s["learning_rate"] or (1e-3 if pretrained else 3e-3)
+    demo.made.update(resolved=resolved, pretrained=pretrained)
+    return recipe_from("paper", alpha=s["alpha"], image_size=s["image_size"], weights=resolved, remove_hair=True,
+                       epochs=s["epochs"], batch_size=s["batch_size"], fine_tune_layers=0 if pretrained else None,
+                       learning_rate=s["learning_rate"] or (1e-3 if pretrained else 3e-3),
+                       patience=max(3, s["epochs"] // 3), prior_correction=True, tta=True, seed=s["seed"])
+
+
+def _step_pipeline(demo: _Demo) -> None:
+    """The input pipeline: exact balancing and lesion-aware augmentation in tf.data, with explicit epochs."""
+    import dermprep.tfdata as T  # noqa: PLC0415
+    from dermprep import CLASS_NAMES  # noqa: PLC0415
+    from dermprep.sampling import class_counts, epoch_indices, plot_class_distribution  # noqa: PLC0415
+
+    from .plan import plan_training  # noqa: PLC0415
+
+    s, split = demo.settings, demo.made["split"]
+    recipe = _demo_recipe(demo)
+    train_labels = split.train["label"].to_numpy()
+    plan = plan_training(recipe, train_labels, len(CLASS_NAMES))  # exactly what fit() will draw
+    before = class_counts(train_labels, len(CLASS_NAMES))
+    after = np.bincount(train_labels[epoch_indices(train_labels, plan.targets, seed=s["seed"], epoch=0)],
+                        minlength=len(CLASS_NAMES))
+    plot_class_distribution({"training split": before, "one balanced epoch": after}, CLASS_NAMES,
+                            demo.figures / "class_distribution.png",
+                            title="Training classes before and after balancing (every class equally often)")
+    images = demo.made["preprocessing"].load_many(split.train["path"].tolist(), cache_dir=demo.out / "hair-cache")
+    started = time.perf_counter()  # one epoch of what fit() iterates: in memory, balanced, augmented, batched
+    epoch = T.from_arrays(images, train_labels, batch_size=s["batch_size"], sampling=plan.targets,
+                          pipeline=recipe.pipeline(), seed=s["seed"], epoch=0, num_classes=len(CLASS_NAMES),
+                          one_hot=True)
+    seen = sum(int(x.shape[0]) for x, _ in epoch)
+    demo.made.update(recipe=recipe, seen=seen, pipeline_rate=seen / (time.perf_counter() - started),
+                     class_counts=(before, after))
+    _augmentation_grid(demo.figures / "augmentation.png", demo.made["hair_free"], s["seed"])  # what training sees
+
+
+def _step_training(demo: _Demo) -> None:
+    """Training: dermmodels.fit(), the path ``dermmodels train`` takes, into a run folder."""
+    from dermprep import CLASS_NAMES  # noqa: PLC0415
+
+    from .runs import fit  # noqa: PLC0415
+
+    s, split, recipe = demo.settings, demo.made["split"], demo.made["recipe"]
     demo.log(f"  MobileNetV2 alpha {s['alpha']}, {s['image_size']}x{s['image_size']}, "
-             f"{'frozen ImageNet base' if pretrained else 'from scratch: no ImageNet weights cached, weights=None'}, "
+             f"{'frozen ImageNet base' if demo.made['pretrained'] else 'from scratch: no ImageNet weights cached'}, "
              f"up to {s['epochs']} epoch{'s' if s['epochs'] != 1 else ''} of {demo.made['seen']} images")
-    keras.utils.set_random_seed(s["seed"])
-    model = build_mobilenetv2_classifier(len(CLASS_NAMES), input_shape=(s["image_size"], s["image_size"], 3),
-                                         weights=resolved, alpha=s["alpha"], freeze_base=pretrained)
-    run = demo.out / "run"
-    shutil.rmtree(run, ignore_errors=True)
+    run_dir = demo.out / "run"
+    shutil.rmtree(run_dir, ignore_errors=True)
     started = time.perf_counter()
-    history = train(model, demo.made["train_ds"], demo.made["val_ds"], epochs=s["epochs"], learning_rate=rate,
-                    patience=max(3, s["epochs"] // 3), run_dir=run, steps_per_epoch=demo.made["steps"],
-                    verbose=2 if demo.progress else 0)
-    demo.made.update(model=model, history=history, resolved=resolved, pretrained=pretrained,
-                     epochs_run=len(history.get("loss", [])), training_seconds=time.perf_counter() - started)
+    run = fit(recipe, split.train, split.val, run_dir, class_names=CLASS_NAMES, test=split.test,
+              data={"source": demo.made["source"]}, hair_cache=demo.out / "hair-cache",
+              log=(lambda line: demo.log("  " + line)) if demo.progress else (lambda line: None), progress=False)
+    history = run.folder.history() or {}
+    demo.made.update(run=run, model=run.model, history=history, epochs_run=len(history.get("loss", [])),
+                     training_seconds=time.perf_counter() - started)
 
 
 def _step_evaluation(demo: _Demo) -> None:
-    """Evaluation on the test split: lesions never seen in training."""
-    from dermprep import CLASS_NAMES  # noqa: PLC0415
+    """Evaluation on the test split: lesions never seen in training, through the run's own preprocessing."""
+    from .evaluation import report_from_predictions, write_report  # noqa: PLC0415
 
-    from .evaluation import evaluate  # noqa: PLC0415
-
-    s, model, test_ds = demo.settings, demo.made["model"], demo.made["test_ds"]
-    report = evaluate(model, test_ds, class_names=CLASS_NAMES, out_dir=demo.out / "evaluation",
-                      history=demo.made["history"])
+    run, s = demo.made["run"], demo.settings
+    test = run.split("test")
+    test_images = run.load_images(test["path"].tolist(), progress=False)
+    probabilities = run.predict(test_images)
+    labels = test["label"].to_numpy()
+    report = report_from_predictions(labels, probabilities, run.class_names, groups=test["group"].to_numpy())
+    write_report(report, demo.out / "evaluation", history=demo.made["history"], examples=list(test_images[:16]),
+                 example_labels=labels[:16], example_probabilities=probabilities[:16])
     demo.log("\n".join("  " + line for line in report.summary().splitlines()))
-    test_images = np.concatenate([x.numpy() for x, _ in test_ds])
+    model = run.model
     model.predict(test_images[: s["batch_size"]], batch_size=s["batch_size"], verbose=0)  # trace before timing
     started = time.perf_counter()
     model.predict(test_images, batch_size=s["batch_size"], verbose=0)
@@ -271,10 +267,11 @@ def _step_export(demo: _Demo) -> None:
     """Export: TFLite files, each run and compared with the Keras model."""
     from .export import export_tflite  # noqa: PLC0415
 
+    run = demo.made["run"]
     exports = []
-    calibration = np.concatenate([x.numpy() for x, _ in demo.made["val_ds"]])[:64].astype(np.float32)
+    calibration = run.load_images(run.split("val")["path"].tolist()[:64], progress=False).astype(np.float32)
     for q in demo.settings["quantize"]:
-        result = export_tflite(demo.made["model"], demo.out / "export" / f"model_{q or 'float32'}.tflite", quantize=q,
+        result = export_tflite(run.model, demo.out / "export" / f"model_{q or 'float32'}.tflite", quantize=q,
                                representative_data=calibration,
                                parity_images=demo.made["test_images"].astype(np.float32))
         exports.append(result)

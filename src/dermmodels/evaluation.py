@@ -12,7 +12,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EvaluationReport", "bootstrap_interval", "evaluate", "report_from_predictions", "write_report"]
+__all__ = ["EvaluationReport", "bootstrap_interval", "evaluate", "operating_point", "report_from_predictions",
+           "write_report"]
+
+#: The class whose screening operating points every report gives (when the run has it).
+SCREENED_CLASS = "mel"
 
 
 @dataclass
@@ -34,6 +38,7 @@ class EvaluationReport:
     samples: int
     balanced_accuracy_interval: tuple[float, float] | None = None
     groups: int | None = None
+    operating_points: dict[str, dict[str, float]] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON; undefined values (an AUC for an absent class) are ``None``."""
@@ -56,6 +61,12 @@ class EvaluationReport:
                 f"{name:8s} {c['precision']:9.3f} {c['recall']:7.3f} {c['f1']:6.3f} {int(c['support']):8d} "
                 f"{self.roc_auc[name]:6.3f}"
             )
+        for name, point in (self.operating_points or {}).items():
+            lines.append(
+                f"{name} as a screening test: sensitivity {point['sensitivity_at_specificity']:.3f} at specificity "
+                f"{point['specificity']:.2f} (p({name}) > {point['threshold_at_specificity']:.3f}); sensitivity "
+                f"{point['sensitivity']:.2f} needs p({name}) >= {point['threshold_for_sensitivity']:.3f} "
+                f"(specificity {point['specificity_at_sensitivity']:.3f})")
         return "\n".join(lines)
 
 
@@ -68,6 +79,35 @@ def _finite(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_finite(v) for v in value]
     return value
+
+
+def operating_point(labels: Any, probabilities: Any, positive: int, *, specificity: float = 0.8,
+                    sensitivity: float = 0.9) -> dict[str, float]:
+    """One class as a screening test, scored by its predicted probability: the sensitivity at a given
+    specificity, and the threshold (and specificity) that reaches a given sensitivity.
+
+    "Positive" means ``p > threshold_at_specificity`` (at least ``specificity``
+    of the other images stay below it) or ``p >= threshold_for_sensitivity``
+    (at least ``sensitivity`` of the class' images reach it).
+
+    Examples
+    --------
+    >>> point = operating_point([0, 0, 0, 0, 0, 1, 1], np.array([[.9, .1], [.8, .2], [.7, .3], [.6, .4], [.5, .5],
+    ...                         [.3, .7], [.45, .55]]), 1)
+    >>> point["sensitivity_at_specificity"], point["threshold_for_sensitivity"]
+    (1.0, 0.55)
+    """
+    labels = np.asarray(labels)
+    scores = np.asarray(probabilities, dtype=np.float64)[:, positive]
+    positives, negatives = np.sort(scores[labels == positive])[::-1], np.sort(scores[labels != positive])
+    if positives.size == 0 or negatives.size == 0:
+        raise ValueError(f"an operating point needs images of class {positive} and of other classes")
+    at_specificity = float(negatives[int(np.ceil(specificity * negatives.size)) - 1])
+    for_sensitivity = float(positives[int(np.ceil(sensitivity * positives.size)) - 1])
+    return {"specificity": specificity, "threshold_at_specificity": at_specificity,
+            "sensitivity_at_specificity": float(np.mean(positives > at_specificity)),
+            "sensitivity": sensitivity, "threshold_for_sensitivity": for_sensitivity,
+            "specificity_at_sensitivity": float(np.mean(negatives < for_sensitivity)), "positives": int(positives.size)}
 
 
 def bootstrap_interval(
@@ -148,7 +188,11 @@ def report_from_predictions(labels: Any, probabilities: Any, class_names: Sequen
             raise ValueError(f"groups must have one entry per image ({labels.size}); got shape {groups.shape}")
         interval = bootstrap_interval(labels, predicted, groups, len(names), resamples=resamples, seed=seed)
         n_groups = int(np.unique(groups.astype(str)).size)
+    screened = names.index(SCREENED_CLASS) if SCREENED_CLASS in names else None
+    points = {SCREENED_CLASS: operating_point(labels, probabilities, screened)} \
+        if screened is not None and 0 < np.sum(labels == screened) < labels.size else None
     return EvaluationReport(
+        operating_points=points,
         class_names=names,
         accuracy=float(accuracy_score(labels, predicted)),
         # mean recall over the classes present (scikit-learn warns and skips absent ones otherwise)

@@ -18,7 +18,8 @@ WEIGHT_SIZES = (96, 128, 160, 192, 224)
 
 _WEIGHTS_HELP = (
     'weights must be "imagenet" (Keras downloads and caches the file; needs internet), None (random '
-    "initialisation) or the path of a local MobileNetV2 no-top weights file (.h5) matching alpha"
+    "initialisation), the path of a local MobileNetV2 no-top weights file (.h5) matching alpha, or a folder "
+    "holding Keras' file for alpha (imagenet_weights_filename(alpha))"
 )
 
 
@@ -55,7 +56,8 @@ def build_mobilenetv2_classifier(
         Image size; at least 32x32.
     weights : "imagenet", None or path
         "imagenet" downloads Keras' file (internet needed); a path loads a
-        local no-top ``.h5`` file for the same ``alpha``.
+        local no-top ``.h5`` file for the same ``alpha``; a folder, the file
+        named `imagenet_weights_filename()` in it.
     alpha : float
         MobileNetV2 width multiplier (0.35, 0.5, 0.75, 1.0, 1.3, 1.4).
     dropout : float
@@ -105,6 +107,10 @@ def build_mobilenetv2_classifier(
         keras_weights = weights  # type: ignore[assignment]
     elif isinstance(weights, (str, os.PathLike)):
         path = Path(weights)
+        if path.is_dir():  # a folder of Keras' files (e.g. copied from ~/.keras/models): the one for alpha
+            path = path / imagenet_weights_filename(alpha, height if height == width else 224)
+            if not path.is_file():
+                path = path.with_name(imagenet_weights_filename(alpha))  # no-top weights load at any size
         if not path.is_file():
             raise FileNotFoundError(f"weights file not found: {str(path)!r}. {_WEIGHTS_HELP}")
         keras_weights = str(path)

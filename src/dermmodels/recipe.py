@@ -1,17 +1,22 @@
 """Training recipes: every setting of a run in one checked object, and the named presets.
 
-A `Recipe` says how images are prepared, sampled, augmented, how
-the MobileNetV2 classifier is built and trained, and how it decides.
-`dermmodels.runs.fit()` carries it out; ``dermmodels train --preset
-NAME`` starts from a preset, explicit options override single settings.
+A `Recipe` says how images are prepared, sampled, augmented, how the
+MobileNetV2 classifier is built and trained, and how it decides.
+`dermmodels.runs.fit()` carries it out; ``dermmodels train --preset NAME``
+starts from a preset, and every setting is also a command-line option
+(built from the fields below, so a new setting is one line here).
 
 Presets
 -------
-``cpu``
+``cpu`` (the default everywhere)
     The best recipe measured for this project's 2-core CPU machine on all
-    10,015 HAM10000 images at 200x150 with the alpha 0.5 ImageNet base, in
-    under 60 minutes (``docs/training-recipe.md`` has the ablation behind
-    every setting and the measured cost).
+    10,015 HAM10000 images at 200x150 with the alpha 0.5 ImageNet base
+    (``docs/training-recipe.md`` has the ablation behind every setting).
+``cpu-final``
+    The ``cpu`` recipe trained once more on the training and validation
+    parts together (``final``), with the prior correction and temperature
+    the ``cpu`` preset's validation runs chose, fixed: the model to ship
+    when the validation part has done its job.
 ``gpu``
     The same recipe at full scale for one GPU: alpha 1.0, 224x224, more
     epochs (expected cost in ``docs/training-recipe.md``).
@@ -23,8 +28,10 @@ Presets
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, Field, asdict, dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
 from dermprep.augment import (
@@ -47,144 +54,191 @@ from dermprep.validation import check_bool, check_choice, check_number, check_po
 
 from .model import ALPHAS
 
-__all__ = ["AUGMENTATIONS", "PRESETS", "Recipe", "SAMPLINGS", "augmentation_pipeline", "recipe_from"]
+__all__ = ["AUGMENTATIONS", "DEFAULT_PRESET", "PRESETS", "Recipe", "SAMPLINGS", "augmentation_pipeline",
+           "recipe_from", "setting_fields"]
 
 #: ``Recipe.sampling`` values: how often each class appears in a training epoch.
 SAMPLINGS = ("none", "sqrt", "oversample", "undersample", "class-weight")
-#: ``Recipe.augment`` values.
+#: Named augmentations (``Recipe.augment`` also takes a `Pipeline.config()` list).
 AUGMENTATIONS = ("none", "default", "strong")
+#: The preset used wherever none is named (`Recipe()`, `recipe_from()`, ``dermmodels train``).
+DEFAULT_PRESET = "cpu"
+
+
+def _setting(default: Any, help: str, *, check: Callable[[Any, str], Any], none: str | None = None,
+             choices: tuple[Any, ...] | None = None, parse: type | None = None, flag: str | None = None) -> Any:
+    """A recipe field: its default, its check, and how the command line names and parses it.
+
+    ``none``: the command-line word that means ``None`` (``"all"``, ``"none"``);
+    ``parse``: how the command line turns text into a value (int, float, str;
+    bools become ``--flag`` / ``--no-flag``); ``flag``: the option's name
+    when it is not the field's.
+    """
+    return field(default=default, metadata={"help": help, "check": check, "none": none, "choices": choices,
+                                            "parse": parse, "flag": flag})
+
+
+def _int(minimum: int, maximum: int | None = None) -> Callable[[Any, str], int]:
+    return lambda value, name: check_positive_int(value, name, minimum=minimum, maximum=maximum)
+
+
+def _number(lower: float, upper: float, *, lower_open: bool = False) -> Callable[[Any, str], float]:
+    return lambda value, name: check_number(value, name, lower=lower, upper=upper, lower_open=lower_open)
+
+
+def _choice(choices: tuple[Any, ...]) -> Callable[[Any, str], Any]:
+    return lambda value, name: check_choice(value, name, choices)
+
+
+def _optional(check: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
+    return lambda value, name: None if value is None else check(value, name)
+
+
+def _weights(value: Any, name: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f'{name} must be "imagenet", a file path or None; got {value!r}')
+    return value
+
+
+def _augment(value: Any, name: str) -> tuple[dict[str, Any], ...]:
+    """A name from AUGMENTATIONS, a JSON file of `Pipeline.config()`, or that list: stored as the config itself,
+    so a saved run reproduces its augmentation whatever later defaults say."""
+    if isinstance(value, str):
+        if value not in AUGMENTATIONS and not Path(value).is_file():
+            raise ValueError(f"{name} must be one of {AUGMENTATIONS}, a JSON file of Pipeline.config() or that list; "
+                             f"got {value!r}")
+        pipeline = augmentation_pipeline(value) if value in AUGMENTATIONS else Pipeline(json.loads(Path(value).read_text()))
+        return _plain(pipeline.config()) if pipeline is not None else ()
+    if not isinstance(value, (list, tuple)) or not all(isinstance(op, Mapping) for op in value):
+        raise TypeError(f"{name} must be a name, a JSON file or a list of operation dicts (Pipeline.config()); "
+                        f"got {value!r}")
+    return _plain(Pipeline([dict(op) for op in value]).config()) if value else ()
+
+
+def _plain(config: list[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
+    """The pipeline's config as JSON gives it back (lists, not tuples): a stored recipe equals the live one."""
+    return tuple(json.loads(json.dumps(config)))
+
+
+def _teachers(value: Any, name: str) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(v, str) and v for v in items):
+        raise TypeError(f"{name} must be run folders (a list, or comma-separated text); got {value!r}")
+    return tuple(items)
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """Every setting of a training run.
+    """Every setting of a training run; each field's ``help`` below is also its command-line help.
 
-    Attributes
-    ----------
-    alpha : float
-        MobileNetV2 width (0.35, 0.5, 0.75, 1.0, 1.3, 1.4).
-    weights : str or None
-        ``"imagenet"`` (Keras downloads the file; needs internet), the path
-        of a local no-top ``.h5`` file for ``alpha``, or ``None`` (random).
-    dropout, dense_units : float, int
-        The head: GAP, dropout, a ReLU dense layer, softmax (the paper's).
-    image_size : int
-        Square model input (pixels).
-    aspect : {"stretch", "crop", "pad"}
-        How a non-square image is fitted to the square input
-        (`dermprep.preprocess.frame()`).
-    remove_hair : bool
-        Dull Razor at the file's resolution, cached on disk. Off in the
-        ``cpu`` and ``gpu`` presets: the ablation measured no gain in
-        balanced accuracy from it (``docs/training-recipe.md``).
-    shades_of_gray : bool
-        Shades-of-Gray colour constancy after resizing.
-    augment : {"none", "default", "strong"}
-        `augmentation_pipeline()`.
-    sampling : {"none", "sqrt", "oversample", "undersample", "class-weight"}
-        ``"none"``: every image once per epoch, shuffled. ``"sqrt"``: epochs
-        of the same length with class ``c`` drawn in proportion to
-        ``sqrt(n_c)``. ``"oversample"``: the same length, every class
-        equally often (small classes repeated, large ones sampled).
-        ``"undersample"``: every class as often as the smallest, so epochs
-        are much shorter (a fresh subset each epoch). ``"class-weight"``:
-        every image once, the loss weighted by ``n / (C n_c)``.
-    epochs : int
-        Training epochs (after the head epochs).
-    head_epochs : int
-        Epochs training only the head on frozen-base features computed once
-        (seconds), before ``epochs``.
-    fine_tune_layers : int or None
-        Layers of the base trained in ``epochs``: ``None`` all, ``0`` none
-        (the paper's frozen base), ``k`` the top ``k``. BatchNorm always
-        runs in inference mode with its ImageNet statistics.
-    batch_size : int
-    learning_rate : float
-        Peak Adam rate: linear warm-up over ``warmup_epochs``, then cosine decay to 0.
-    warmup_epochs : float
-    label_smoothing : float
-    patience : int or None
-        Stop when validation balanced accuracy has not improved for this
-        many epochs (``None``: train all epochs).
-    prior_correction : bool
-        Divide predicted probabilities by the training class frequencies to
-        the power ``tau``, ``tau`` chosen on the validation split (0 turns
-        it off), so rare classes are not under-predicted.
-    tta : bool
-        Average predictions over the 8 symmetries of the square (flips and
-        quarter turns) at validation, test and prediction time.
-    metadata : bool
-        Add the model's metadata branch, fed with
-        `dermprep.ham10000.encode_metadata()` (age, sex, site). Off in
-        every preset: external test sets often have no metadata.
-    seed : int
-        Seed of the split, sampling, augmentation and initial weights.
+    `Recipe()` is the ``cpu`` preset. Fields are checked on construction
+    (``TypeError`` / ``ValueError`` naming the setting). `to_dict()` and
+    `from_dict()` round-trip through JSON (a run's ``config.json``).
     """
 
-    alpha: float = 0.5
-    weights: str | None = "imagenet"
-    dropout: float = 0.3
-    dense_units: int = 128
-    image_size: int = 192
-    aspect: str = "crop"
-    remove_hair: bool = False
-    shades_of_gray: bool = False
-    augment: str = "default"
-    sampling: str = "sqrt"
-    epochs: int = 20
-    head_epochs: int = 0
-    fine_tune_layers: int | None = None
-    batch_size: int = 32
-    learning_rate: float = 3e-4
-    warmup_epochs: float = 1.0
-    label_smoothing: float = 0.1
-    patience: int | None = None
-    prior_correction: bool = True
-    tta: bool = True
-    metadata: bool = False
-    seed: int = 0
+    # The model
+    alpha: float = _setting(0.5, "MobileNetV2 width", check=_choice(ALPHAS), parse=float)
+    weights: str | None = _setting("imagenet", '"imagenet" (downloads; needs internet), a no-top .h5 file for alpha, '
+                                   "a folder holding Keras' file for alpha, or none (random)", check=_weights,
+                                   none="none", parse=str)
+    dropout: float = _setting(0.3, "dropout before the dense layer", check=_number(0.0, 0.95), parse=float)
+    dense_units: int = _setting(128, "width of the ReLU dense layer", check=_int(1), parse=int)
+    # The input
+    image_size: int = _setting(192, "square model input (pixels)", check=_int(32, 1024), parse=int)
+    aspect: str = _setting("crop", "fitting a non-square image to the square input", check=_choice(ASPECTS),
+                           choices=ASPECTS, parse=str)
+    remove_hair: bool = _setting(False, "Dull Razor at the file's resolution, cached on disk", check=check_bool)
+    shades_of_gray: bool = _setting(False, "Shades-of-Gray colour constancy after resizing", check=check_bool)
+    # The data seen in training
+    augment: tuple[dict[str, Any], ...] = _setting(
+        "default", "augmentation: none, default, strong, or a JSON file of Pipeline.config()", check=_augment,
+        parse=str)
+    sampling: str = _setting("sqrt", "class frequencies in a training epoch (sqrt: in proportion to the square "
+                             "root of each class' size)", check=_choice(SAMPLINGS), choices=SAMPLINGS, parse=str)
+    mixup: float = _setting(0.0, "mixup: Beta(a, a) mixing of pairs of images and labels (0: off)",
+                            check=_number(0.0, 10.0), parse=float)
+    cutmix: float = _setting(0.0, "lesion-aware CutMix: a patch of another image pasted outside this image's "
+                             "lesion, labels mixed by the lesion area each shows; Beta(a, a) patch sizes (0: off)",
+                             check=_number(0.0, 10.0), parse=float)
+    final: bool = _setting(False, "train on the training and validation parts together, keep the last epoch, and "
+                           "use the fixed tau and temperature (the ship-it run after a validation run)",
+                           check=check_bool)
+    teachers: tuple[str, ...] = _setting((), "run folders whose averaged predictions are distilled into this model",
+                                         check=_teachers, parse=str)
+    distill_weight: float = _setting(0.0, "weight of the teachers' probabilities in the training targets",
+                                     check=_number(0.0, 1.0), parse=float)
+    # Training
+    epochs: int = _setting(20, "training epochs (after the head epochs)", check=_int(0, 10_000), parse=int)
+    head_epochs: int = _setting(0, "epochs training only the head on frozen-base features first",
+                                check=_int(0, 10_000), parse=int)
+    fine_tune_layers: int | None = _setting(None, "base layers trained: 0 (frozen), N (the top N) or all",
+                                            check=_optional(_int(0)), none="all", parse=int)
+    batch_size: int = _setting(32, "batch size", check=_int(1, 65536), parse=int)
+    learning_rate: float = _setting(3e-4, "peak Adam rate (linear warm-up, then cosine decay to 0)",
+                                    check=_number(0.0, 1.0, lower_open=True), parse=float)
+    warmup_epochs: float = _setting(1.0, "epochs of linear learning-rate warm-up", check=_number(0.0, 1000.0),
+                                    parse=float)
+    restarts: int = _setting(1, "cosine cycles (snapshot ensemble: the model at the end of each cycle is kept and "
+                             "their predictions averaged)", check=_int(1, 100), parse=int)
+    label_smoothing: float = _setting(0.1, "label smoothing", check=_number(0.0, 0.5), parse=float)
+    ema: float | None = _setting(None, "exponential moving average of the weights: its momentum per step "
+                                 "(e.g. 0.999), or none", check=_optional(_number(0.0, 1.0, lower_open=True)),
+                                 none="none", parse=float)
+    swa_epochs: int = _setting(0, "stochastic weight averaging: average the weights of the last N epochs (0: off)",
+                               check=_int(0, 10_000), parse=int)
+    patience: int | None = _setting(None, "early stopping on validation balanced accuracy", check=_optional(_int(1)),
+                                    none="none", parse=int)
+    # Decisions
+    prior_correction: bool = _setting(True, "divide probabilities by the training prior to a power tau",
+                                      check=check_bool)
+    tau: float | None = _setting(None, "the prior correction's power, fixed (none: chosen on the validation part)",
+                                 check=_optional(_number(0.0, 2.0)), none="none", parse=float)
+    temperature: float | None = _setting(None, "softmax temperature, fixed (none: fitted on the validation part)",
+                                         check=_optional(_number(0.05, 20.0)), none="none", parse=float)
+    tta: bool = _setting(True, "average predictions over the 8 symmetries of the square", check=check_bool)
+    metadata: bool = _setting(False, "the metadata branch (age, sex, site)", check=check_bool,
+                              flag="metadata-branch")
+    seed: int = _setting(0, "seed of the sampling, augmentation and initial weights", check=check_seed, parse=int)
 
     def __post_init__(self) -> None:
-        set_ = object.__setattr__
-        set_(self, "alpha", check_choice(self.alpha, "alpha", ALPHAS))
-        if self.weights is not None and not isinstance(self.weights, str):
-            raise TypeError(f'weights must be "imagenet", a file path or None; got {self.weights!r}')
-        set_(self, "dropout", check_number(self.dropout, "dropout", lower=0.0, upper=0.95))
-        set_(self, "dense_units", check_positive_int(self.dense_units, "dense_units"))
-        set_(self, "image_size", check_positive_int(self.image_size, "image_size", minimum=32, maximum=1024))
-        check_choice(self.aspect, "aspect", ASPECTS)
-        check_bool(self.remove_hair, "remove_hair")
-        check_bool(self.shades_of_gray, "shades_of_gray")
-        check_choice(self.augment, "augment", AUGMENTATIONS)
-        check_choice(self.sampling, "sampling", SAMPLINGS)
-        set_(self, "epochs", check_positive_int(self.epochs, "epochs", minimum=0, maximum=10_000))
-        set_(self, "head_epochs", check_positive_int(self.head_epochs, "head_epochs", minimum=0, maximum=10_000))
+        for spec in fields(self):
+            object.__setattr__(self, spec.name, spec.metadata["check"](getattr(self, spec.name), spec.name))
         if self.epochs + self.head_epochs == 0:
             raise ValueError("a recipe needs epochs > 0 or head_epochs > 0; got both 0")
-        if self.fine_tune_layers is not None:
-            set_(self, "fine_tune_layers", check_positive_int(self.fine_tune_layers, "fine_tune_layers", minimum=0))
-        set_(self, "batch_size", check_positive_int(self.batch_size, "batch_size", maximum=65536))
-        set_(self, "learning_rate", check_number(self.learning_rate, "learning_rate", lower=0.0, upper=1.0,
-                                                 lower_open=True))
-        set_(self, "warmup_epochs", check_number(self.warmup_epochs, "warmup_epochs", lower=0.0, upper=1000.0))
-        set_(self, "label_smoothing", check_number(self.label_smoothing, "label_smoothing", lower=0.0, upper=0.5))
-        if self.patience is not None:
-            set_(self, "patience", check_positive_int(self.patience, "patience"))
-        check_bool(self.prior_correction, "prior_correction")
-        check_bool(self.tta, "tta")
-        check_bool(self.metadata, "metadata")
-        set_(self, "seed", check_seed(self.seed))
         if self.weights is None and self.fine_tune_layers == 0:
             raise ValueError("weights=None with fine_tune_layers=0 trains only a head on a random, frozen base; "
                              "train the base (fine_tune_layers=None) or give pretrained weights")
+        self._check_combinations()
+
+    def _check_combinations(self) -> None:
+        if self.epochs and self.epochs % self.restarts:
+            raise ValueError(f"epochs ({self.epochs}) must be a multiple of restarts ({self.restarts})")
+        if self.swa_epochs > self.epochs:
+            raise ValueError(f"swa_epochs ({self.swa_epochs}) cannot exceed epochs ({self.epochs})")
+        if self.restarts > 1 and self.warmup_epochs >= self.epochs / self.restarts:
+            raise ValueError(f"warmup_epochs ({self.warmup_epochs:g}) must end within the first of {self.restarts} "
+                             f"cosine cycles ({self.epochs // self.restarts} epochs)")
+        if self.restarts > 1 and (self.swa_epochs or self.ema is not None):
+            raise ValueError("restarts > 1 (a snapshot ensemble) averages predictions; it does not combine with "
+                             "ema or swa_epochs, which average weights")
+        if bool(self.teachers) != (self.distill_weight > 0):
+            raise ValueError("teachers and distill_weight go together: give both (distill_weight > 0) or neither")
+        if self.final and (self.patience is not None or (self.prior_correction and self.tau is None)):
+            raise ValueError("final=True trains on the validation part too, so nothing can be chosen on it: set "
+                             "tau (or prior_correction=False) and leave patience at None")
+        if self.metadata and (self.head_epochs or self.mixup or self.cutmix):
+            raise ValueError("the metadata branch does not go with head_epochs, mixup or cutmix")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON); `from_dict()` rebuilds it."""
-        return asdict(self)
+        values = asdict(self)
+        values["augment"] = [dict(op) for op in self.augment]
+        values["teachers"] = list(self.teachers)
+        return values
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> Recipe:
-        """Rebuild from `to_dict()`; unknown keys are refused by name."""
+        """Rebuild from `to_dict()`; unknown keys are refused by name (settings added later take their default)."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
@@ -196,9 +250,18 @@ class Recipe:
         return Preprocessing(image_size=(self.image_size, self.image_size), aspect=self.aspect,
                              remove_hair=self.remove_hair, shades_of_gray=self.shades_of_gray)
 
+    def pipeline(self) -> Pipeline | None:
+        """The augmentation `Pipeline` (``None`` without augmentation)."""
+        return Pipeline([dict(op) for op in self.augment]) if self.augment else None
+
+
+def setting_fields() -> tuple[Field[Any], ...]:
+    """The `Recipe` fields with their command-line metadata (help, parsing, the word for ``None``)."""
+    return tuple(f for f in fields(Recipe) if f.default is not MISSING)
+
 
 def augmentation_pipeline(name: str) -> Pipeline | None:
-    """The augmentation of a recipe: ``"none"``, ``"default"`` or ``"strong"``.
+    """The augmentation called ``name``: ``"none"``, ``"default"`` or ``"strong"``.
 
     ``"strong"`` adds rotation at any angle, random resized crops (60-100 %
     of the area), wider colour ranges (+-25 %) and more vignetting: what
@@ -224,26 +287,31 @@ def augmentation_pipeline(name: str) -> Pipeline | None:
     ])
 
 
-#: The named recipes (see the module docstring).
+_CPU = Recipe()
+
+#: The named recipes (see the module docstring). ``cpu-final``'s tau is the median of the values the cpu
+#: preset's validation runs chose (experiments/results/ham10000.jsonl).
 PRESETS: dict[str, Recipe] = {
-    "cpu": Recipe(),
-    "gpu": Recipe(alpha=1.0, image_size=224, epochs=40, batch_size=64, learning_rate=4e-4),
-    "paper": Recipe(alpha=1.0, image_size=224, aspect="stretch", remove_hair=True, augment="default",
-                    sampling="oversample", epochs=30, fine_tune_layers=0, learning_rate=1e-3, warmup_epochs=0.0,
-                    label_smoothing=0.0, patience=5, prior_correction=False, tta=False),
+    "cpu": _CPU,
+    "cpu-final": replace(_CPU, final=True, tau=0.6),
+    "gpu": replace(_CPU, alpha=1.0, image_size=224, epochs=40, batch_size=64, learning_rate=4e-4),
+    "paper": replace(_CPU, alpha=1.0, image_size=224, aspect="stretch", remove_hair=True, sampling="oversample",
+                     epochs=30, fine_tune_layers=0, learning_rate=1e-3, warmup_epochs=0.0, label_smoothing=0.0,
+                     patience=5, prior_correction=False, tta=False),
 }
 
 
 def recipe_from(preset: str | None = None, **overrides: Any) -> Recipe:
-    """A preset with some settings overridden; clear errors for unknown preset or setting names.
+    """A preset (default ``"cpu"``) with some settings overridden; clear errors for unknown names.
 
     Examples
     --------
     >>> recipe_from("cpu", epochs=3).epochs
     3
+    >>> recipe_from().image_size == Recipe().image_size == PRESETS["cpu"].image_size
+    True
     """
-    if preset is None:
-        preset = "paper"
+    preset = DEFAULT_PRESET if preset is None else preset
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; expected one of {sorted(PRESETS)}")
     known = {f.name for f in fields(Recipe)}

@@ -1,24 +1,24 @@
 """Lower-level Keras training helpers: Adam, early stopping with best-weight restore, crash-safe resumable runs.
 
 `dermmodels.fit()` runs whole recipes; these helpers train a model you
-built on datasets you built. With ``run_dir``, every file is written
-atomically after each epoch (a ``kill -9`` never leaves a truncated
-checkpoint), and ``state.json`` keeps the epoch, the best validation loss
-and the early-stopping count, so a resumed run neither forgets its best
-model nor restarts its patience.
+built on datasets you built, through the same checkpoint and run folder
+(`dermmodels.run_folder.RunFolder`): with ``run_dir``, every file is
+written atomically after each epoch (a ``kill -9`` never leaves a truncated
+checkpoint), and the state keeps the epoch, the best validation loss and the
+early-stopping count, so a resumed run neither forgets its best model nor
+restarts its patience.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dermprep.io import atomic_path, atomic_write_json
 from dermprep.validation import check_bool, check_number, check_positive_int
+
+from .run_folder import RunFolder, new_state
 
 __all__ = ["check_dataset", "fine_tune", "train"]
 
@@ -58,6 +58,49 @@ def _loss_for(dataset: Any) -> str:
     return "categorical_crossentropy" if labels.shape.rank == 2 else "sparse_categorical_crossentropy"
 
 
+def _steps_per_epoch(train_ds: Any, steps_per_epoch: int | None) -> int | None:
+    """Batches per Keras epoch: given, or known from the dataset; refused where Keras would guess wrong."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    if steps_per_epoch is not None:
+        return check_positive_int(steps_per_epoch, "steps_per_epoch")
+    cardinality = int(train_ds.cardinality())
+    if cardinality == tf.data.INFINITE_CARDINALITY:
+        raise ValueError("train_ds is infinite (.repeat()); pass steps_per_epoch, or repeat a finite number of times")
+    if cardinality == tf.data.UNKNOWN_CARDINALITY:
+        raise ValueError(
+            "train_ds has an unknown number of batches (dermprep.tfdata.epochs(), filter() and flat_map() hide it), "
+            "so Keras cannot tell where an epoch ends and would run one epoch over all of them; pass "
+            "steps_per_epoch=<batches in one epoch>, or give the dataset a known length "
+            "(dataset.apply(tf.data.experimental.assert_cardinality(n)))")
+    return None
+
+
+def _resume(folder: RunFolder, model: Any, learning_rate: float, resume: bool) -> dict[str, Any]:
+    """The state to continue from (a new one when there is nothing to resume), weights and optimizer loaded."""
+    stored = folder.state() if resume else None
+    if stored is None:
+        return {**new_state("val_loss", "min"), "learning_rate": learning_rate}
+    if not np.isclose(stored.get("learning_rate", learning_rate), learning_rate):
+        raise ValueError(f"{folder.path} was started with learning_rate={stored['learning_rate']}; resuming it with "
+                         f"learning_rate={learning_rate} would silently mix the two: use another run_dir")
+    model.optimizer.build(model.trainable_variables)  # the file holds Adam's state too
+    try:
+        model.load_weights(folder.last_weights)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{folder.last_weights} cannot be read ({exc}); delete it to restart from the beginning") from None
+    return stored
+
+
+def _check_class_weight(class_weight: Any, classes: int) -> dict[int, float] | None:
+    if class_weight is None:
+        return None
+    if not isinstance(class_weight, dict) or not all(
+            isinstance(k, (int, np.integer)) and not isinstance(k, bool) and 0 <= k < classes for k in class_weight):
+        raise ValueError(f"class_weight must map class indices in [0, {classes - 1}] to weights; got {class_weight!r}")
+    return {int(k): check_number(v, f"class_weight[{k}]", lower=0.0) for k, v in class_weight.items()}
+
+
 def train(
     model: Any,
     train_ds: Any,
@@ -76,13 +119,14 @@ def train(
     """Train with Adam and cross-entropy (the paper's setup), early stopping and checkpoints.
 
     Early stopping watches validation loss and restores the best weights.
-    With ``run_dir``: the best model goes to ``best.keras``, the last
-    weights (with the optimizer state) to ``last.weights.h5`` and the
-    progress to ``state.json`` after every epoch, the history to
-    ``history.csv`` and ``history.json``, all written atomically; a run
-    interrupted before ``epochs`` resumes where it stopped when called
-    again with the same ``run_dir`` (``resume=True``), with its best score
-    and patience count.
+    With ``run_dir``, the run is a `dermmodels.run_folder.RunFolder` kept by
+    the same checkpoint as `dermmodels.fit()` (monitoring ``val_loss``):
+    after every epoch the last weights with the optimizer state, the best
+    weights and the progress (``state.json``), all written atomically; the
+    best model as ``best.keras`` and the history as ``history.json`` at the
+    end. A run interrupted before ``epochs`` resumes where it stopped when
+    called again with the same ``run_dir`` (``resume=True``), with its best
+    score and patience count.
 
     Parameters
     ----------
@@ -91,7 +135,8 @@ def train(
         Batched ``(inputs, labels)``; int or one-hot labels (the loss follows).
         ``train_ds`` must come shuffled (``from_records(balance=...)`` or
         ``from_records(shuffle_seed=...)``): Keras does not shuffle a dataset.
-        An infinite ``train_ds`` needs ``steps_per_epoch``.
+        A dataset whose length is infinite or unknown (``tfdata.epochs()``)
+        needs ``steps_per_epoch``.
     epochs, learning_rate, patience : training settings
     run_dir : path, optional
     class_weight : dict, optional
@@ -103,7 +148,7 @@ def train(
         multi-device or multi-worker training. Build the model under the same
         ``strategy.scope()``.
     steps_per_epoch : int, optional
-        Batches per epoch (required for an infinite ``train_ds``).
+        Batches per epoch (required when ``train_ds``' length is infinite or unknown).
     verbose : int
         Keras progress display (0 silent, 1 progress bar, 2 one line per epoch).
 
@@ -116,74 +161,43 @@ def train(
     ------
     ValueError
         Bad settings, datasets that cannot feed the model, or a run folder
-        holding a run started with another learning rate or epoch count.
+        holding a run started with another learning rate.
     """
+    import contextlib  # noqa: PLC0415
+
     import keras  # noqa: PLC0415
     import tensorflow as tf  # noqa: PLC0415
+
+    from ._keras import Checkpoint  # noqa: PLC0415
 
     epochs = check_positive_int(epochs, "epochs")
     learning_rate = check_number(learning_rate, "learning_rate", lower=0.0, upper=1.0, lower_open=True)
     patience = check_positive_int(patience, "patience")
     resume = check_bool(resume, "resume")
-    if steps_per_epoch is not None:
-        steps_per_epoch = check_positive_int(steps_per_epoch, "steps_per_epoch")
     check_dataset(model, train_ds, "train_ds")
     check_dataset(model, val_ds, "val_ds")
-    if int(train_ds.cardinality()) == tf.data.INFINITE_CARDINALITY and steps_per_epoch is None:
-        raise ValueError("train_ds is infinite (.repeat()); pass steps_per_epoch, or repeat a finite number of times")
+    steps_per_epoch = _steps_per_epoch(train_ds, steps_per_epoch)
     if int(val_ds.cardinality()) == tf.data.INFINITE_CARDINALITY:
         raise ValueError("val_ds is infinite (.repeat()); validation needs a finite dataset")
-    classes = int(model.outputs[0].shape[-1])
-    if class_weight is not None:
-        if not isinstance(class_weight, dict) or not all(
-                isinstance(k, (int, np.integer)) and not isinstance(k, bool) and 0 <= k < classes for k in class_weight):
-            raise ValueError(f"class_weight must map class indices in [0, {classes - 1}] to weights; got {class_weight!r}")
-        class_weight = {int(k): check_number(v, f"class_weight[{k}]", lower=0.0) for k, v in class_weight.items()}
-
-    def compile_model() -> None:
+    class_weight = _check_class_weight(class_weight, int(model.outputs[0].shape[-1]))
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
         model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=_loss_for(train_ds), metrics=["accuracy"])
-
-    if strategy is not None:
-        with strategy.scope():
-            compile_model()
-    else:
-        compile_model()
+    options = {"validation_data": val_ds, "epochs": epochs, "class_weight": class_weight, "verbose": verbose,
+               "shuffle": False, "steps_per_epoch": steps_per_epoch}
     if run_dir is None:
         stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
-        result = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=[stop], class_weight=class_weight,
-                           verbose=verbose, shuffle=False, steps_per_epoch=steps_per_epoch)
+        result = model.fit(train_ds, callbacks=[stop], **options)
         return {key: [float(v) for v in values] for key, values in result.history.items()}
-
-    run = Path(run_dir)
-    run.mkdir(parents=True, exist_ok=True)
-    state: dict[str, Any] = {"epoch": 0, "best": None, "wait": 0, "history": {}, "learning_rate": learning_rate,
-                             "epochs": epochs, "stopped_early": False}
-    if resume and (run / "state.json").is_file() and (run / "last.weights.h5").is_file():
-        try:
-            stored = json.loads((run / "state.json").read_text())
-        except ValueError as exc:
-            raise ValueError(f"{run / 'state.json'} is damaged ({exc}); delete the run folder to start afresh") from None
-        if not np.isclose(stored.get("learning_rate", learning_rate), learning_rate):
-            raise ValueError(f"{run} was started with learning_rate={stored['learning_rate']}; resuming it with "
-                             f"learning_rate={learning_rate} would silently mix the two: use another run_dir")
-        state.update({k: v for k, v in stored.items() if k in state and k != "epochs"})
-        model.optimizer.build(model.trainable_variables)  # the file holds Adam's state too
-        try:
-            model.load_weights(run / "last.weights.h5")
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"{run / 'last.weights.h5'} cannot be read ({exc}); delete it to restart from "
-                             "the beginning") from None
-    if state["epoch"] >= epochs or state.get("stopped_early"):
-        if (run / "best.weights.h5").is_file():
-            model.load_weights(run / "best.weights.h5")
-        return state["history"]
-    saver = _StateSaver(run, state, patience)
-    logger = keras.callbacks.CSVLogger(str(run / "history.csv"), append=state["epoch"] > 0)
-    model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=state["epoch"], callbacks=[saver, logger],
-              class_weight=class_weight, verbose=verbose, shuffle=False, steps_per_epoch=steps_per_epoch)
-    if (run / "best.weights.h5").is_file():
-        model.load_weights(run / "best.weights.h5")
-    atomic_write_json(run / "history.json", state["history"])
+    folder = RunFolder(run_dir)
+    folder.path.mkdir(parents=True, exist_ok=True)
+    state = _resume(folder, model, learning_rate, resume)
+    if state["epoch"] < epochs and not state.get("stopped_early"):
+        checkpoint = Checkpoint(folder, state, monitor="val_loss", mode="min", patience=patience)
+        model.fit(train_ds, initial_epoch=state["epoch"], callbacks=[checkpoint], **options)
+    if folder.best_weights.is_file():
+        model.load_weights(folder.best_weights)
+    folder.save_model(model)
+    folder.write_history(state["history"])
     return state["history"]
 
 
@@ -207,36 +221,3 @@ def fine_tune(
 
     set_base_trainable(model, check_positive_int(layers, "layers"))
     return train(model, train_ds, val_ds, learning_rate=learning_rate, **train_options)
-
-
-class _StateSaver:
-    """Keras callback (built lazily): after each epoch, atomic checkpoints and the resumable state."""
-
-    def __new__(cls, run: Path, state: dict[str, Any], patience: int) -> Any:  # noqa: D102
-        import keras  # noqa: PLC0415
-
-        class Saver(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-                logs = logs or {}
-                history = state["history"]
-                for key, value in logs.items():
-                    history.setdefault(key, [])
-                    history[key] = history[key][:epoch] + [float(value)]
-                loss = float(logs.get("val_loss", np.inf))
-                if state["best"] is None or loss < state["best"]:
-                    state["best"], state["wait"] = loss, 0
-                    with atomic_path(run / "best.weights.h5") as temp:
-                        self.model.save_weights(temp)
-                    with atomic_path(run / "best.keras") as temp:
-                        self.model.save(temp)
-                else:
-                    state["wait"] += 1
-                    if state["wait"] >= patience:
-                        state["stopped_early"] = True
-                        self.model.stop_training = True
-                with atomic_path(run / "last.weights.h5") as temp:
-                    self.model.save_weights(temp)
-                state["epoch"] = epoch + 1
-                atomic_write_json(run / "state.json", state)
-
-        return Saver()

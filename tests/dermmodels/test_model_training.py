@@ -138,7 +138,7 @@ def trained(tmp_path_factory):
 def test_training_reduces_loss_and_writes_the_run(trained):
     _, history, run, _ = trained
     assert history["loss"][-1] < history["loss"][0]
-    for name in ("best.keras", "history.csv", "history.json", "last.weights.h5", "state.json"):
+    for name in ("best.keras", "best.weights.h5", "history.json", "last.weights.h5", "state.json"):
         assert (run / name).is_file()
     assert json.loads((run / "state.json").read_text())["epoch"] == len(history["loss"])
 

@@ -21,7 +21,8 @@ from dermprep.synthetic import make_sample  # noqa: E402
 
 
 def test_presets_resolve_and_round_trip():
-    assert set(PRESETS) == {"cpu", "gpu", "paper"}
+    assert set(PRESETS) == {"cpu", "cpu-final", "gpu", "paper"}
+    assert PRESETS["cpu-final"].final and PRESETS["cpu-final"].tau is not None
     cpu = recipe_from("cpu")
     assert cpu.alpha == 0.5 and cpu.fine_tune_layers is None and cpu.prior_correction
     assert not cpu.remove_hair and PRESETS["paper"].remove_hair  # the ablation measured no gain from it
@@ -47,10 +48,10 @@ def folder(tmp_path_factory):
     return root
 
 
-def _command(folder, out):
+def _command(folder, out, *extra):
     return [sys.executable, "-m", "dermmodels.cli", "train", "--data", str(folder), "--out", str(out), "--preset",
             "cpu", "--weights", "none", "--alpha", "0.35", "--image-size", "32", "--epochs", "4", "--batch-size", "8",
-            "--no-remove-hair", "--no-tta", "--val", "0.25", "--test", "0.25", "--quiet"]
+            "--no-remove-hair", "--no-tta", "--val", "0.25", "--test", "0.25", "--quiet", *extra]
 
 
 def _weights(run):
@@ -59,12 +60,14 @@ def _weights(run):
     return [w.numpy() for w in keras.models.load_model(run / "best.keras").weights]
 
 
-def test_a_killed_run_resumes_to_the_uninterrupted_result(folder, tmp_path):
+@pytest.mark.parametrize("extra", [(), ("--ema", "0.9", "--swa-epochs", "2", "--cutmix", "1.0")],
+                         ids=["cpu", "ema-swa-cutmix"])
+def test_a_killed_run_resumes_to_the_uninterrupted_result(folder, tmp_path, extra):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     whole = tmp_path / "whole"
-    subprocess.run(_command(folder, whole), check=True, env=env, timeout=600)
+    subprocess.run(_command(folder, whole, *extra), check=True, env=env, timeout=600)
     killed = tmp_path / "killed"
-    process = subprocess.Popen(_command(folder, killed), env=env)
+    process = subprocess.Popen(_command(folder, killed, *extra), env=env)
     deadline = time.time() + 300
     while time.time() < deadline:  # kill -9 once the first epoch is on disk, mid-way through the second
         state = killed / "state.json"
@@ -74,10 +77,49 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(folder, tmp_path):
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert json.loads((killed / "state.json").read_text())["epoch"] < 4  # it really was interrupted
-    subprocess.run(_command(folder, killed), check=True, env=env, timeout=600)
+    subprocess.run(_command(folder, killed, *extra), check=True, env=env, timeout=600)
     for a, b in zip(_weights(whole), _weights(killed), strict=True):
         np.testing.assert_array_equal(a, b)
     history = [json.loads((run / "history.json").read_text()) for run in (whole, killed)]
     assert history[0]["loss"] == history[1]["loss"]
     assert json.loads((whole / "calibration.json").read_text()) == json.loads((killed / "calibration.json").read_text())
     assert json.loads((killed / "config.json").read_text())["class_names"] == ["benign", "malignant"]
+
+
+def _tiny_records(folder):
+    from dermprep.datasets import group_split, read_records
+
+    records = read_records(folder)
+    train, val, test = group_split(records, val=0.25, test=0.25, seed=0)
+    return records.class_names, train, val, test
+
+
+def test_snapshot_ensemble_keeps_each_cycle_and_predicts_with_all(folder, tmp_path):
+    from dermmodels import Run, fit
+
+    names, train, val, test = _tiny_records(folder)
+    recipe = recipe_from("cpu", weights=None, alpha=0.35, image_size=32, epochs=4, restarts=2, warmup_epochs=0.5,
+                         batch_size=8, tta=False)
+    run = fit(recipe, train, val, tmp_path, class_names=names, test=test, log=lambda line: None)
+    assert [p.name for p in run.members] == ["member-1.weights.h5"]
+    images = run.load_images(test["path"].tolist())
+    alone = run.model.predict(images, verbose=0)
+    member = run.model.get_weights()
+    run.model.load_weights(run.members[0])
+    other = run.model.predict(images, verbose=0)
+    run.model.set_weights(member)
+    np.testing.assert_allclose(Run(tmp_path).probabilities(images), (alone + other) / 2, atol=1e-5)
+    assert run.split("test")["path"].tolist() == test["path"].tolist()
+
+
+def test_final_fit_trains_on_train_and_val_with_fixed_calibration(folder, tmp_path):
+    from dermmodels import fit
+
+    names, train, val, test = _tiny_records(folder)
+    lines = []
+    recipe = recipe_from("cpu-final", weights=None, alpha=0.35, image_size=32, epochs=2, batch_size=8, tta=False,
+                         temperature=1.5)
+    run = fit(recipe, train, val, tmp_path, class_names=names, log=lines.append)
+    assert any(f"loading {len(train) + len(val)} images" in line and "final" in line for line in lines)
+    assert (run.calibration.tau, run.calibration.temperature) == (recipe.tau, 1.5)
+    assert "val_balanced_accuracy" not in (run.folder.history() or {})  # nothing was chosen on validation

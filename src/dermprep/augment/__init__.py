@@ -17,7 +17,8 @@ Three layers, each usable on its own:
 package does not import TensorFlow.
 """
 
-from . import functional
+from . import functional, mixing
+from .mixing import mix_batch
 from .pipeline import Pipeline, default_pipeline
 from .transforms import (
     OPS,
@@ -42,6 +43,8 @@ from .transforms import (
 )
 
 __all__ = [
+    "mix_batch",
+    "mixing",
     "OPS",
     "Brightness",
     "ColourOp",

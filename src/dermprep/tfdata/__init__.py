@@ -4,9 +4,14 @@ Transformations (each returns a ``Dataset -> Dataset`` callable)::
 
     ds = ds.apply(dermprep.tfdata.remove_hair())
     ds = ds.apply(dermprep.tfdata.augment(seed=0, epoch=e))
-    records = records.apply(dermprep.tfdata.balance(seed=0, epoch=e))   # a Balance spec
+from ._balance import Balance, balance  # noqa: E402
+from ._elements import DatasetTransform  # noqa: E402
+from ._hair import remove_hair  # noqa: E402
+from ._mix import mix  # noqa: E402
+from ._records import epochs, from_arrays, from_records  # noqa: E402
 
-`Balance` is the checked balancing spec `balance()` returns; `from_records(balance=)` orders records with it.
+__all__ = ["Balance", "DatasetTransform", "augment", "balance", "epochs", "from_arrays", "from_records", "mix",
+           "remove_hair"]
 
 Builders: `from_records()` (image files through
 `dermprep.preprocess.Preprocessing`), `from_arrays()` (images in
@@ -36,6 +41,8 @@ from ._augment import augment  # noqa: E402 - after the check, so a missing Tens
 from ._balance import Balance, balance  # noqa: E402
 from ._elements import DatasetTransform  # noqa: E402
 from ._hair import remove_hair  # noqa: E402
+from ._mix import mix  # noqa: E402
 from ._records import epochs, from_arrays, from_records  # noqa: E402
 
-__all__ = ["Balance", "DatasetTransform", "augment", "balance", "epochs", "from_arrays", "from_records", "remove_hair"]
+__all__ = ["Balance", "DatasetTransform", "augment", "balance", "epochs", "from_arrays", "from_records", "mix",
+           "remove_hair"]

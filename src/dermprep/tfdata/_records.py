@@ -177,7 +177,7 @@ def from_arrays(
     images: np.ndarray, labels: Any, *, batch_size: int = 32, features: np.ndarray | None = None,
     sampling: str | np.ndarray | None = None, pipeline: Pipeline | None = None, seed: int = 0,
     epoch: int | tf.Tensor = 0, num_classes: int | None = None, one_hot: bool = False,
-    label_smoothing: float = 0.0, drop_remainder: bool = False, num_parallel_calls: int | None = tf.data.AUTOTUNE,
+    label_smoothing: float = 0.0, targets: np.ndarray | None = None, drop_remainder: bool = False, num_parallel_calls: int | None = tf.data.AUTOTUNE,
 ) -> tf.data.Dataset:
     """One epoch of batches from images already in memory: ordered, resampled, augmented.
 
@@ -209,6 +209,11 @@ def from_arrays(
         One-hot float32 labels (always with ``label_smoothing`` > 0).
     label_smoothing : float
         In [0, 0.999]: one-hot labels become ``(1 - s) * onehot + s / num_classes``.
+    targets : ndarray, shape (N, num_classes), optional
+        Soft targets, one probability row per image (e.g. a teacher's
+        predictions mixed with the labels, for distillation): the batches
+        carry these rows (label-smoothed too) instead of one-hot labels;
+        ``labels`` still decide the class sampling.
     drop_remainder : bool
         Drop a last, smaller batch.
     num_parallel_calls : int or tf.data.AUTOTUNE
@@ -221,7 +226,7 @@ def from_arrays(
     """
     batches = _Batches(images, labels, batch_size=batch_size, features=features, sampling=sampling,
                        pipeline=pipeline, seed=seed, num_classes=num_classes, one_hot=one_hot,
-                       label_smoothing=label_smoothing)
+                       label_smoothing=label_smoothing, targets=targets)
     return batches.dataset(check_epoch(epoch), check_bool(drop_remainder, "drop_remainder"),
                            check_parallel_calls(num_parallel_calls))
 
@@ -238,11 +243,21 @@ def _epoch_targets(sampling: Any, labels: np.ndarray, num_classes: int | None, s
     return True, spec.targets(labels)[1]
 
 
+def _check_targets(values: Any, n: int, num_classes: int, smoothing: float) -> np.ndarray:
+    """Soft targets: finite float32 probability rows (n, num_classes), label-smoothed like one-hot labels."""
+    targets = np.asarray(values, dtype=np.float32)
+    if targets.shape != (n, num_classes):
+        raise ValueError(f"targets must have shape (N={n}, num_classes={num_classes}); got {targets.shape}")
+    if not np.isfinite(targets).all() or (targets < 0).any() or not np.allclose(targets.sum(axis=1), 1.0, atol=1e-3):
+        raise ValueError("targets must be probability rows: finite, >= 0, each summing to 1")
+    return ((1.0 - smoothing) * targets + smoothing / num_classes).astype(np.float32)
+
+
 class _Batches:
     """`from_arrays()` underneath: the checked arrays and settings, one batch as NumPy, the epoch as a dataset."""
 
     def __init__(self, images: Any, labels: Any, *, batch_size: Any, features: Any, sampling: Any, pipeline: Any,
-                 seed: Any, num_classes: Any, one_hot: Any, label_smoothing: Any) -> None:
+                 seed: Any, num_classes: Any, one_hot: Any, label_smoothing: Any, targets: Any = None) -> None:
         images = check_image(images, "images", min_size=8)
         if images.ndim != 4 or images.dtype != np.uint8:
             raise ValueError(f"images must be uint8 with shape (N, H, W, 3); got {images.dtype} {images.shape}")
@@ -250,9 +265,10 @@ class _Batches:
         self.images, self.labels = images, check_labels(labels, num_classes=num_classes, size=images.shape[0])
         self.batch_size, self.seed = check_positive_int(batch_size, "batch_size"), check_seed(seed)
         smoothing = check_number(label_smoothing, "label_smoothing", lower=0.0, upper=0.999)
-        self.one_hot = check_bool(one_hot, "one_hot") or smoothing > 0
+        self.one_hot = check_bool(one_hot, "one_hot") or smoothing > 0 or targets is not None
         self.num_classes = num_classes or int(self.labels.max()) + 1
-        self.label_values = encode_labels(self.labels, self.num_classes, one_hot=self.one_hot, smoothing=smoothing)
+        self.label_values = encode_labels(self.labels, self.num_classes, one_hot=self.one_hot, smoothing=smoothing) \
+            if targets is None else _check_targets(targets, self.labels.size, self.num_classes, smoothing)
         if pipeline is not None and not isinstance(pipeline, Pipeline):
             raise TypeError(f"pipeline must be a dermprep.augment.Pipeline or None; got {pipeline!r}")
         self.pipeline: Pipeline | None = pipeline
