@@ -148,7 +148,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _recipe_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The recipe settings given on the command line (deprecated flags mapped, contradictions refused)."""
-    from .recipe import setting_fields  # noqa: PLC0415
+    from .recipe import AUGMENTATIONS, Recipe, setting_fields  # noqa: PLC0415
 
     given = vars(args)  # typed options are absent unless given; flags are None unless given
     overrides = {f.name: given[f.name] for f in setting_fields()
@@ -159,7 +159,8 @@ def _recipe_overrides(args: argparse.Namespace) -> dict[str, Any]:
         overrides["sampling"] = args.balance
     if args.no_augment:
         if overrides.get("augment", ()) != ():
-            raise UsageError("--no-augment contradicts --augment")
+            named = [n for n in AUGMENTATIONS if Recipe(augment=n).augment == overrides["augment"]]
+            raise UsageError(f"--no-augment contradicts --augment {named[0] if named else '(a pipeline file)'}")
         overrides["augment"] = "none"
     if args.fine_tune_epochs is not None:  # the old two-phase form: head first, then fine-tuning
         if "head_epochs" in overrides:

@@ -37,6 +37,17 @@ CONFIG_FORMAT = 3
 _SPLIT_COLUMNS = ["image_id", "path", "label", "group"]
 
 
+def _with_group(frame: Any) -> Any:
+    """Records with a ``group`` column (what a lesion-bootstrap interval resamples): the records' own, their
+    ``lesion_id`` or ``patient_id`` (HAM10000 and ISIC 2020 frames), or each image its own."""
+    if "group" in frame.columns:
+        return frame
+    for column in ("lesion_id", "patient_id"):
+        if column in frame.columns:
+            return frame.assign(group=frame[column].astype(str))
+    return frame.assign(group="image:" + frame["image_id"].astype(str)) if "image_id" in frame.columns else frame
+
+
 class RunConflictError(ValueError):
     """The run folder holds a different run than the one asked for."""
 
@@ -168,6 +179,7 @@ class RunFolder:
         """Record which records went to which part (``{"train": frame, "val": frame, "test": frame}``)."""
         text = io.StringIO()
         for index, (part, frame) in enumerate(parts.items()):
+            frame = _with_group(frame)
             columns = [c for c in _SPLIT_COLUMNS if c in frame.columns]
             frame.assign(part=part)[[*columns, "part"]].to_csv(text, index=False, header=index == 0)
         atomic_write_text(self.path / "split.csv", text.getvalue())

@@ -58,9 +58,10 @@ def test_demo_metrics_exports_and_throughputs_are_finite(demo_run):
     page = (out / "report.html").read_text()
     low = any(e["top1_agreement"] < 0.98 for e in summary["exports"])
     assert ("under 98% agreement" in page) == low  # the report explains low agreement exactly when there is some
-    # balancing: every class present in training appears equally often in one epoch
+    # balancing: every class present in training appears equally often in one epoch (up to rounding: the epoch
+    # keeps the split's length, which the number of classes need not divide)
     balanced = [c for c in summary["class_counts"]["balanced_epoch"] if c > 0]
-    assert len(set(balanced)) == 1
+    assert max(balanced) - min(balanced) <= 1 and sum(summary["class_counts"]["balanced_epoch"]) == summary["split"]["train"]
     assert summary["weights"].startswith("none")
 
 

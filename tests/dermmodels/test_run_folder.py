@@ -51,3 +51,12 @@ def test_clear_errors_for_what_is_not_a_run(tmp_path):
         RunFolder(tmp_path).config()
     with pytest.raises(FileNotFoundError, match="no recorded split"):
         RunFolder(tmp_path).split("test")
+
+
+def test_the_split_always_records_groups(tmp_path):
+    folder = RunFolder(tmp_path)
+    ham = pd.DataFrame({"image_id": ["x1", "x2"], "path": ["p1", "p2"], "label": [0, 1], "lesion_id": ["L1", "L1"]})
+    folder.write_split({"train": ham.iloc[:1], "test": ham.iloc[1:]})
+    assert folder.split("test")["group"].tolist() == ["L1"]  # HAM10000 frames: the lesion
+    folder.write_split({"train": ham.drop(columns="lesion_id")})
+    assert folder.split("train")["group"].tolist() == ["image:x1", "image:x2"]  # nothing to group by
