@@ -176,3 +176,27 @@ class TestInvalidInput:
 def test_dull_razor_params_rejects_bad_shape():
     with pytest.raises(ValueError, match="shape must be"):
         dull_razor_params((3,))
+
+
+@pytest.mark.parametrize("fn", [remove_hair, hair_mask])
+def test_opencv_method_takes_no_options_and_no_protect_mask(fn):
+    image = np.zeros((32, 32, 3), np.uint8)
+    with pytest.raises(TypeError, match="method='opencv' takes no options; got \\['threshold'\\]"):
+        fn(image, method="opencv", threshold=20)
+    with pytest.raises(TypeError, match="method='opencv' takes no protect mask"):
+        fn(image, method="opencv", protect=np.zeros((32, 32), bool))
+
+
+def test_kernel_record_carries_every_parameter_by_name_in_its_own_type():
+    from dataclasses import fields
+
+    from dermprep.hair._dullrazor import DullRazorParams, kernel_params
+
+    params = dull_razor_params((450, 600), threshold=np.int64(20), smooth=np.bool_(False))
+    record = kernel_params(params, replace_hair=True, rounding=0.5)
+    for field in fields(DullRazorParams):
+        value = getattr(record, field.name)
+        assert value == getattr(params, field.name)
+        assert type(value) is type(field.default), field.name  # NumPy scalars would compile a second signature
+    assert record.replace is True and record.rounding == 0.5
+    assert record.threshold == 20 and record.smooth is False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections import namedtuple
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
@@ -121,6 +122,21 @@ def _check_field(name: str, value: Any) -> None:
 
 _FIELDS = tuple(f.name for f in fields(DullRazorParams))
 
+#: The one parameter record the kernels receive (numba types a namedtuple by its fields): every
+#: `DullRazorParams` field by name, plus what each call decides: ``replace`` (replace hair, or only detect
+#: it) and ``rounding`` (0.5 for uint8 output, 0 for float32). It is built from the dataclass by keyword,
+#: so a new field reaches the kernels without plumbing and no argument order can be wrong.
+KernelParams = namedtuple("KernelParams", [*_FIELDS, "replace", "rounding"])  # type: ignore[misc]
+
+# Each field in the type of its default (a NumPy integer would make numba compile another signature).
+_FIELD_TYPES = {f.name: type(f.default) for f in fields(DullRazorParams)}
+
+
+def kernel_params(params: DullRazorParams, *, replace_hair: bool, rounding: float) -> Any:
+    """The `KernelParams` record of ``params`` for one call of the kernels."""
+    values = {name: _FIELD_TYPES[name](getattr(params, name)) for name in _FIELDS}
+    return KernelParams(**values, replace=bool(replace_hair), rounding=float(rounding))
+
 
 def check_hair_options(method: Any = "dullrazor", **options: Any) -> dict[str, Any]:
     """Validate a hair-removal method and its option overrides without an image; return the options.
@@ -135,8 +151,9 @@ def check_hair_options(method: Any = "dullrazor", **options: Any) -> dict[str, A
     {'threshold': 20}
     """
     method = _check_method(method)
-    if method == "opencv" and options:
-        raise TypeError(f"method='opencv' takes no options; got {sorted(options)}")
+    if method == "opencv":
+        _check_opencv_call(options, None)
+        return {}
     unknown = sorted(set(options) - set(_FIELDS))
     if unknown:
         raise TypeError(f"unknown Dull Razor option(s) {unknown}; expected any of {sorted(_FIELDS)}")
@@ -244,36 +261,13 @@ def _run(image: np.ndarray, params: DullRazorParams, replace_hair: bool,
     else:
         detect = np.clip(np.rint(batch * np.float32(255.0)), 0, 255).astype(np.uint8)
         rounding = 0.0
-    pool = params.pool
     lesions = lesion_grids(detect, params, protect)
     offsets = line_offsets(16, max(params.min_length, params.max_width, params.max_distance) + 2)
     masks = np.zeros(batch.shape[:3], np.bool_)
     # Detection only: the kernel never touches ``out``, so an empty array stands in.
     out = np.empty_like(batch) if replace_hair else np.empty((batch.shape[0], 0, 0, 3), batch.dtype)
-    arguments = (
-        detect,
-        batch,
-        pool,
-        -(-(params.line_length // 2) // pool),  # half-length on the pooled level, rounded up
-        params.detect_light,
-        params.threshold,
-        params.light_threshold,
-        params.low_threshold,
-        offsets,
-        max(2, -(-params.min_length // pool)),
-        max(1, -(-params.max_width // pool)),
-        params.grow,
-        replace_hair,
-        params.dilation,
-        params.edge_threshold,
-        params.edge_radius,
-        params.max_distance,
-        params.smooth,
-        rounding,
-        lesions,
-        masks,
-        out,
-    )
+    arguments = (kernel_params(params, replace_hair=replace_hair, rounding=rounding), detect, batch, offsets,
+                 lesions, masks, out)
     if batch.shape[0] == 1:  # no parallel region: safe from any number of threads at once
         _kernels.process_serial(*arguments)
     else:
@@ -286,6 +280,14 @@ def _run(image: np.ndarray, params: DullRazorParams, replace_hair: bool,
 
 def _check_method(method: Any) -> str:
     return str(check_choice(method, "method", METHODS))
+
+
+def _check_opencv_call(options: dict[str, Any], protect: np.ndarray | None) -> None:
+    """``method="opencv"`` is the fixed recipe: no Dull Razor options and no lesion safety."""
+    if options:
+        raise TypeError(f"method='opencv' takes no options; got {sorted(options)}")
+    if protect is not None:
+        raise TypeError("method='opencv' takes no protect mask (it has no lesion safety)")
 
 
 def hair_mask(
@@ -337,13 +339,10 @@ def hair_mask(
     """
     image = check_image(image, "image", min_size=_MIN_SIZE)
     method = _check_method(method)
-    if method == "opencv":
-        if options:
-            raise TypeError(f"method='opencv' takes no options; got {sorted(options)}")
-        return _opencv_apply(image, want_image=False)
     protect = _check_protect(protect, image)
-    if method == "opencv" and protect is not None:
-        raise TypeError("method='opencv' takes no protect mask (it has no lesion safety)")
+    if method == "opencv":
+        _check_opencv_call(options, protect)
+        return _opencv_apply(image, want_image=False)
     params = dull_razor_params(image.shape, **options)
     return _run(image, params, replace_hair=False, protect=protect)[1]
 
@@ -414,11 +413,8 @@ def remove_hair(
     method = _check_method(method)
     check_bool(return_mask, "return_mask")
     protect = _check_protect(protect, image)
-    if method == "opencv" and protect is not None:
-        raise TypeError("method='opencv' takes no protect mask (it has no lesion safety)")
     if method == "opencv":
-        if options:
-            raise TypeError(f"method='opencv' takes no options; got {sorted(options)}")
+        _check_opencv_call(options, protect)
         restored, mask = _opencv_apply(image, want_image=True)
     else:
         params = dull_razor_params(image.shape, **options)

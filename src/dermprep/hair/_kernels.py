@@ -521,28 +521,37 @@ def _local_peaks(
 
 
 @jit()
-def _detect(
-    image: np.ndarray,
-    pool: int,
-    k: int,
-    light: bool,
-    threshold: int,
-    light_threshold: int,
-    low_threshold: int,
-    offsets: np.ndarray,
-    min_length: int,
-    max_width: int,
-    grow: int,
-    lesion: np.ndarray,
-    mask: np.ndarray,
-    closed: np.ndarray,
+def _half_length(p) -> int:  # type: ignore[no-untyped-def]
+    """Half-length of the linear structuring elements on the pooled level, rounded up."""
+    return -(-(p.line_length // 2) // p.pool)
+
+
+@jit()
+def _pooled_min_length(p) -> int:  # type: ignore[no-untyped-def]
+    """``min_length`` on the pooled level (rounded up, at least 2)."""
+    return max(2, -(-p.min_length // p.pool))
+
+
+@jit()
+def _pooled_max_width(p) -> int:  # type: ignore[no-untyped-def]
+    """``max_width`` on the pooled level (rounded up, at least 1)."""
+    return max(1, -(-p.max_width // p.pool))
+
+
+@jit()
+def _detect(  # type: ignore[no-untyped-def]
+    image: np.ndarray, p, offsets: np.ndarray, lesion: np.ndarray, mask: np.ndarray, closed: np.ndarray,
     opened: np.ndarray,
 ) -> None:
     """Hair mask of one uint8 RGB image into ``mask`` (H, W) bool; ``lesion`` (pooled size) is protected.
 
-    ``closed`` and ``opened`` (3, pooled H, pooled W) receive the background estimates (the per-channel
-    generalised closing and opening) for the soft-edge growth of `_grow_faint()`.
+    ``p`` is the parameter record (`dermprep.hair._dullrazor.KernelParams`). ``closed`` and ``opened``
+    (3, pooled H, pooled W) receive the background estimates (the per-channel generalised closing and
+    opening) for the soft-edge growth of `_grow_faint()`.
     """
+    pool, light = p.pool, p.detect_light
+    threshold, light_threshold, low_threshold = p.threshold, p.light_threshold, p.low_threshold
+    min_length, max_width, k = _pooled_min_length(p), _pooled_max_width(p), _half_length(p)
     height, width = image.shape[0], image.shape[1]
     hc = (height + pool - 1) // pool
     wc = (width + pool - 1) // pool
@@ -564,8 +573,8 @@ def _detect(
         w_flat[i] = (d > wt) | (b > wt)
     keep = np.empty((hc, wc), np.bool_)
     _verify(candidate, offsets, min_length, max_width, keep)
-    if grow > 0:
-        _grow(keep, weak, grow)
+    if p.grow > 0:
+        _grow(keep, weak, p.grow)
     _filter_components(keep, bright, light_threshold, lesion, min_length, max_width)
     dark_peak = np.empty((hc, wc), np.uint8)
     light_peak = np.empty((hc, wc), np.uint8)
@@ -822,54 +831,31 @@ def _replace(
 
 
 @jit()
-def _process_one(
-    n: int,
-    detect_images: np.ndarray,
-    images: np.ndarray,
-    pool: int,
-    k: int,
-    light: bool,
-    threshold: int,
-    light_threshold: int,
-    low_threshold: int,
-    offsets: np.ndarray,
-    min_length: int,
-    max_width: int,
-    grow: int,
-    replace: bool,
-    dilation: int,
-    edge_threshold: int,
-    edge_radius: int,
-    max_distance: int,
-    smooth: bool,
-    rounding: float,
-    lesions: np.ndarray,
-    masks: np.ndarray,
-    out: np.ndarray,
+def _process_one(  # type: ignore[no-untyped-def]
+    n: int, p, detect_images: np.ndarray, images: np.ndarray, offsets: np.ndarray, lesions: np.ndarray,
+    masks: np.ndarray, out: np.ndarray,
 ) -> None:
-    """Detect (and optionally replace) hair in image ``n`` of the batch.
+    """Detect (and, with ``p.replace``, replace) hair in image ``n`` of the batch.
 
-    ``detect_images`` is the uint8 view used for detection; ``images`` the
-    data whose hair pixels are replaced into ``out`` (same dtype).
+    ``p`` is the parameter record (`dermprep.hair._dullrazor.KernelParams`); ``detect_images`` the uint8
+    view used for detection; ``images`` the data whose hair pixels are replaced into ``out`` (same dtype).
     """
     height, width = detect_images.shape[1], detect_images.shape[2]
+    pool = p.pool
     hc, wc = (height + pool - 1) // pool, (width + pool - 1) // pool
     closed = np.empty((3, hc, wc), np.uint8)
     opened = np.empty((3, hc, wc), np.uint8)
-    _detect(
-        detect_images[n], pool, k, light, threshold, light_threshold, low_threshold,
-        offsets, min_length, max_width, grow, lesions[n], masks[n], closed, opened,
-    )
-    if replace:
+    _detect(detect_images[n], p, offsets, lesions[n], masks[n], closed, opened)
+    if p.replace:
         region = np.empty_like(masks[n])
-        if dilation > 0:
-            _dilate(masks[n], dilation, region)
+        if p.dilation > 0:
+            _dilate(masks[n], p.dilation, region)
         else:
             _copy(masks[n], region)
-        if edge_radius > 0:  # the hair's soft edges, shadow and tips: replaced too
-            _grow_faint(region, detect_images[n], closed, opened, pool, light, edge_threshold, edge_radius,
-                        lesions[n])
-        _replace(images[n], region, max_distance, smooth, rounding, out[n])
+        if p.edge_radius > 0:  # the hair's soft edges, shadow and tips: replaced too
+            _grow_faint(region, detect_images[n], closed, opened, pool, p.detect_light, p.edge_threshold,
+                        p.edge_radius, lesions[n])
+        _replace(images[n], region, p.max_distance, p.smooth, p.rounding, out[n])
 
 
 # Two drivers of `_process_one`: the parallel one for batches (one image per core), the serial one for single
@@ -879,28 +865,20 @@ def _process_one(
 # cache keys compiled code by function and signature, not by the ``parallel`` flag, so one function jitted
 # twice would load whichever build was cached first for both (a batch then ran on one core).
 @jit(parallel=True)
-def process_batch(
-    detect_images: np.ndarray, images: np.ndarray, pool: int, k: int, light: bool, threshold: int,
-    light_threshold: int, low_threshold: int, offsets: np.ndarray, min_length: int, max_width: int, grow: int,
-    replace: bool, dilation: int, edge_threshold: int, edge_radius: int, max_distance: int, smooth: bool,
-    rounding: float, lesions: np.ndarray, masks: np.ndarray, out: np.ndarray,
+def process_batch(  # type: ignore[no-untyped-def]
+    p, detect_images: np.ndarray, images: np.ndarray, offsets: np.ndarray, lesions: np.ndarray,
+    masks: np.ndarray, out: np.ndarray,
 ) -> None:
-    """Every image of the batch, one image per thread."""
+    """Every image of the batch, one image per thread (arguments as `_process_one()`)."""
     for n in prange(detect_images.shape[0]):
-        _process_one(n, detect_images, images, pool, k, light, threshold, light_threshold, low_threshold, offsets,
-                     min_length, max_width, grow, replace, dilation, edge_threshold, edge_radius, max_distance,
-                     smooth, rounding, lesions, masks, out)
+        _process_one(n, p, detect_images, images, offsets, lesions, masks, out)
 
 
 @jit()
-def process_serial(
-    detect_images: np.ndarray, images: np.ndarray, pool: int, k: int, light: bool, threshold: int,
-    light_threshold: int, low_threshold: int, offsets: np.ndarray, min_length: int, max_width: int, grow: int,
-    replace: bool, dilation: int, edge_threshold: int, edge_radius: int, max_distance: int, smooth: bool,
-    rounding: float, lesions: np.ndarray, masks: np.ndarray, out: np.ndarray,
+def process_serial(  # type: ignore[no-untyped-def]
+    p, detect_images: np.ndarray, images: np.ndarray, offsets: np.ndarray, lesions: np.ndarray,
+    masks: np.ndarray, out: np.ndarray,
 ) -> None:
-    """Every image of the batch, one after the other in the calling thread."""
+    """Every image of the batch, one after the other in the calling thread (arguments as `_process_one()`)."""
     for n in range(detect_images.shape[0]):
-        _process_one(n, detect_images, images, pool, k, light, threshold, light_threshold, low_threshold, offsets,
-                     min_length, max_width, grow, replace, dilation, edge_threshold, edge_radius, max_distance,
-                     smooth, rounding, lesions, masks, out)
+        _process_one(n, p, detect_images, images, offsets, lesions, masks, out)
