@@ -3,6 +3,7 @@
 Usage (from the repository root)::
 
     .venv/bin/python experiments/hair_simulated.py [--shared ../shared] [--out experiments/results/hair_simulated.json]
+        [--bases-from experiments/results/hair_simulated.json] [--limit N] [--simulators ...] [--methods ...]
 
 Bases: the ``real600`` images (600x450, real skin and lesions) that both detectors leave almost untouched on
 skin (the OpenCV recipe changes under 1.5 % of skin pixels, dermprep under 0.3 %): hair-free by two
@@ -10,7 +11,12 @@ independent tests. Each base gets hair from both simulators, seeded by its index
 
 - ``add_hair`` (``dermprep.synthetic.add_hair``: opaque painted curves; dermprep was first tuned on it);
 - ``simulate_hair`` (``dermprep.synthetic.simulate_hair``: semi-transparent, soft, tapered, clumped hair,
-  ranges measured on real hair; never used to tune).
+  ranges measured on real hair; never used to tune);
+- ``simulate_hair dense`` (the same, ``density="dense"``: 20-50 % of the image covered, clumps of 3-10
+  touching strands, crossings), reported separately.
+
+``--bases-from`` takes the base list from an earlier results file instead of choosing again (the choice
+depends on dermprep's own output, so comparing two versions of dermprep needs the same bases).
 
 Methods: dermprep (default, lesion safety on), dermprep without lesion safety, the OpenCV recipe
 (black-hat + TELEA), and the oracle (the true hair mask + TELEA, radius 6). Metrics (mean over images):
@@ -24,12 +30,21 @@ HAM10000: Tschandl et al., Sci. Data 5, 180161 (2018); segmentations Tschandl et
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+
+def _base(shared: Path, name: str) -> tuple[str, np.ndarray, np.ndarray]:
+    from dermprep.io import read_rgb
+
+    image = read_rgb(shared / "real600" / "images" / f"{name}.jpg")
+    lesion = cv2.imread(str(shared / "real600" / "masks" / f"{name}.png"), cv2.IMREAD_GRAYSCALE) > 0
+    return name, image, lesion
 
 
 def _bases(shared: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -52,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", default="../shared")
     parser.add_argument("--out", default="experiments/results/hair_simulated.json")
+    parser.add_argument("--bases-from", default=None, help="a results file whose 'bases' list to reuse")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N bases (quick looks)")
+    parser.add_argument("--simulators", nargs="*", default=None, help="only these simulators")
+    parser.add_argument("--methods", nargs="*", default=None, help="only these methods")
     args = parser.parse_args(argv)
 
     from skimage.metrics import structural_similarity
@@ -79,15 +98,23 @@ def main(argv: list[str] | None = None) -> int:
     simulators = {
         "add_hair": lambda image, seed: add_hair(image, rng=seed),
         "simulate_hair": lambda image, seed: simulate_hair(image, rng=seed),
+        "simulate_hair dense": lambda image, seed: simulate_hair(image, rng=seed, density="dense"),
     }
-    bases = _bases(Path(args.shared))
+    methods = {k: v for k, v in methods.items() if args.methods is None or k in args.methods}
+    simulators = {k: v for k, v in simulators.items() if args.simulators is None or k in args.simulators}
+    if args.bases_from:
+        names = json.loads(Path(args.bases_from).read_text())["bases"]
+        bases = [_base(Path(args.shared), name) for name in names]
+    else:
+        bases = _bases(Path(args.shared))
+    bases = bases[: args.limit]
     print(f"{len(bases)} hair-free real bases", flush=True)
     results: dict[str, dict[str, dict[str, float]]] = {}
     for sim_name, simulate in simulators.items():
+        simulated = [simulate(clean, seed) for seed, (_, clean, _) in enumerate(bases)]
         for method, run in methods.items():
             scores: dict[str, list[float]] = {k: [] for k in ("psnr", "psnr_hair", "ssim", "dice", "seconds")}
-            for seed, (_, clean, _) in enumerate(bases):
-                hairy, truth = simulate(clean, seed)
+            for (_, clean, _), (hairy, truth) in zip(bases, simulated, strict=True):
                 started = time.perf_counter()
                 restored, predicted = run(hairy, truth)
                 scores["seconds"].append(time.perf_counter() - started)
@@ -98,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             results.setdefault(sim_name, {})[method] = {k: float(np.nanmean(v)) for k, v in scores.items()}
             print(sim_name, method, {k: round(v, 4) for k, v in results[sim_name][method].items()}, flush=True)
     untouched: dict[str, dict[str, float]] = {}
-    for method in ("dermprep", "dermprep, no lesion safety", "dermprep 0.1 (no lesion safety, no edges)",
-                   "opencv recipe"):
+    for method in [m for m in ("dermprep", "dermprep, no lesion safety", "dermprep 0.1 (no lesion safety, no edges)",
+                               "opencv recipe") if m in methods]:
         changes = [change_inside_and_outside(image, methods[method](image, None)[0], lesion)
                    for _, image, lesion in bases]
         untouched[method] = {"lesion_mean": float(np.mean([c.lesion for c in changes])),

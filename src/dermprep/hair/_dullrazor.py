@@ -11,7 +11,7 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from ..validation import check_bool, check_choice, check_image, check_positive_int, is_integer
+from ..validation import check_bool, check_choice, check_image, check_number, check_positive_int, is_integer
 from . import _kernels
 from ._lesion import LESION_MARGIN, lesion_grid
 from ._opencv import opencv_hair_mask, opencv_remove_hair
@@ -42,6 +42,9 @@ class DullRazorParams:
     threshold : int
         Closing residue (grey levels, 0-255) above which a pixel is a dark-hair
         candidate.
+    lesion_threshold : int
+        The same inside the lesion region (stricter: the lesion's own dark
+        structures are there).
     light_threshold : int
         Opening residue above which a pixel is a light-hair candidate.
     low_threshold : int
@@ -63,10 +66,9 @@ class DullRazorParams:
     dilation : int
         Radius (pixels) by which the hair mask is dilated before replacement,
         so that hair borders are replaced too.
-    max_distance : int
-        Longest walk (pixels) from a hair pixel to a hair-free pixel.
     smooth : bool
-        Smooth replaced pixels with a 3x3 mean (the last step of Dull Razor).
+        Smooth replaced pixels with a 3x3 mean (the last step of Lee et al.'s
+        Dull Razor; off by default: the push-pull fill is smooth already).
     edge_threshold : int
         Pixels connected to hair that it still darkens (or lightens) by more
         than this against the background are its soft edges, shadow and
@@ -83,20 +85,22 @@ class DullRazorParams:
     """
 
     line_length: int = 13
-    threshold: int = 24
+    threshold: int = 20
+    lesion_threshold: int = 23
     light_threshold: int = 32
     low_threshold: int = 10
     detect_light: bool = True
     min_length: int = 30
-    max_width: int = 10
+    max_width: int = 14
     pool: int = 2
     grow: int = 2
     dilation: int = 1
-    max_distance: int = 30
-    smooth: bool = True
+    smooth: bool = False
     edge_threshold: int = 6
     edge_radius: int = 2
     lesion_safety: bool = True
+    detect_thickets: bool = True
+    thicket_density: float = 0.25
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
@@ -105,9 +109,11 @@ class DullRazorParams:
 
 def _check_field(name: str, value: Any) -> None:
     """Check one `DullRazorParams` field (the same rules for parameters and user overrides)."""
-    if name in ("detect_light", "smooth", "lesion_safety"):
+    if name in ("detect_light", "smooth", "lesion_safety", "detect_thickets"):
         check_bool(value, name)
-    elif name in ("threshold", "light_threshold", "low_threshold", "edge_threshold"):
+    elif name == "thicket_density":
+        check_number(value, name, lower=0.0, upper=1.0, lower_open=True)
+    elif name in ("threshold", "lesion_threshold", "light_threshold", "low_threshold", "edge_threshold"):
         if not is_integer(value):
             raise TypeError(f"{name} must be an integer grey level in [0, 254]; got {value!r} ({type(value).__name__})")
         if not 0 <= value <= 254:
@@ -199,12 +205,11 @@ def dull_razor_params(shape: tuple[int, ...], **overrides: Any) -> DullRazorPara
     defaults = DullRazorParams(
         line_length=2 * half + 1,
         min_length=max(8, int(round(30 * scale))),
-        max_width=max(4, int(round(10 * scale))),
+        max_width=max(5, int(round(14 * scale))),
         pool=pool,
         grow=max(1, int(round(2 * scale))),
         dilation=1,
         edge_radius=max(1, int(round(3 * scale))),
-        max_distance=max(10, int(round(30 * scale))),
     )
     return replace(defaults, **check_hair_options(**overrides))
 
@@ -262,7 +267,7 @@ def _run(image: np.ndarray, params: DullRazorParams, replace_hair: bool,
         detect = np.clip(np.rint(batch * np.float32(255.0)), 0, 255).astype(np.uint8)
         rounding = 0.0
     lesions = lesion_grids(detect, params, protect)
-    offsets = line_offsets(16, max(params.min_length, params.max_width, params.max_distance) + 2)
+    offsets = line_offsets(16, max(params.min_length, params.max_width) + 2)
     masks = np.zeros(batch.shape[:3], np.bool_)
     # Detection only: the kernel never touches ``out``, so an empty array stands in.
     out = np.empty_like(batch) if replace_hair else np.empty((batch.shape[0], 0, 0, 3), batch.dtype)
