@@ -209,7 +209,7 @@ def dull_razor_params(shape: tuple[int, ...], **overrides: Any) -> DullRazorPara
         pool=pool,
         grow=max(1, int(round(2 * scale))),
         dilation=1,
-        edge_radius=max(1, int(round(3 * scale))),
+        edge_radius=max(1, int(round(2 * scale))),
     )
     return replace(defaults, **check_hair_options(**overrides))
 

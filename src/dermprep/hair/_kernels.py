@@ -39,6 +39,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import jit
+from ._bits import set_pixels
 from ._pushpull import block_sums, push_pull_fill, smooth_region
 
 # ----------------------------------------------------------------------------
@@ -69,39 +70,39 @@ def _fill(dst: np.ndarray, value) -> None:  # type: ignore[no-untyped-def]
 
 
 @jit()
-def _line_max(src: np.ndarray, dst: np.ndarray, start: int, stop: int, step: int, k: int) -> None:
-    """``dst[i] = max(src[i - k step], ..., src[i + k step])`` for i in [start, stop)."""
-    n = stop - start
-    d = dst[start:stop]
-    _copy(src[start:stop], d)
-    for t in range(1, k + 1):
-        off = t * step
-        a = src[start + off : stop + off]
-        b = src[start - off : stop - off]
-        for j in range(n):
+def _pairwise(a: np.ndarray, b: np.ndarray, out: np.ndarray, take_max: bool) -> None:
+    """``out = max(a, b)`` (or min) of three equal-length slices (a separate loop each: LLVM vectorises it)."""
+    if take_max:
+        for j in range(out.size):
             x = a[j]
             y = b[j]
-            m = x if x > y else y
-            z = d[j]
-            d[j] = m if m > z else z
+            out[j] = x if x > y else y
+    else:
+        for j in range(out.size):
+            x = a[j]
+            y = b[j]
+            out[j] = x if x < y else y
 
 
 @jit()
-def _line_min(src: np.ndarray, dst: np.ndarray, start: int, stop: int, step: int, k: int) -> None:
-    """``dst[i] = min(src[i - k step], ..., src[i + k step])`` for i in [start, stop)."""
-    n = stop - start
-    d = dst[start:stop]
-    _copy(src[start:stop], d)
-    for t in range(1, k + 1):
-        off = t * step
-        a = src[start + off : stop + off]
-        b = src[start - off : stop - off]
-        for j in range(n):
-            x = a[j]
-            y = b[j]
-            m = x if x < y else y
-            z = d[j]
-            d[j] = m if m < z else z
+def _line_extreme(src: np.ndarray, dst: np.ndarray, scratch: np.ndarray, start: int, stop: int, step: int, k: int,
+                  take_max: bool) -> None:
+    """``dst[i] = max(src[i - k step], ..., src[i + k step])`` (or min) for i in [start, stop).
+
+    By doubling: windows of 2, 4, ... M >= k + 1 samples (one pass each), then the two windows of M that
+    cover [i - k, i + k]: 3 passes instead of 6 for k = 3. ``scratch`` is (2, len(src)).
+    """
+    lo, hi = start - k * step, stop + k * step
+    m = 1
+    current = src
+    which = 0
+    while m < k + 1:
+        end = hi - (2 * m - 1) * step  # the window of 2m from j must lie in [lo, hi)
+        target = scratch[which]
+        _pairwise(current[lo:end], current[lo + m * step : end + m * step], target[lo:end], take_max)
+        current, which, m = target, 1 - which, 2 * m
+    _pairwise(current[start - k * step : stop - k * step], current[start + (k - m + 1) * step : stop + (k - m + 1) * step],
+              dst[start:stop], take_max)
 
 
 @jit()
@@ -128,6 +129,7 @@ def _generalized(
     first: np.ndarray,
     second: np.ndarray,
     out: np.ndarray,
+    scratch: np.ndarray,
 ) -> None:
     """Generalised closing (max over orientations) or opening (min) of a padded plane.
 
@@ -135,7 +137,7 @@ def _generalized(
     or white (opening): a dark band along the border, such as the corner of
     a dermoscope's field of view, is then not a "thin dark structure".
     ``plane``'s border must already hold that value; ``out``'s interior
-    receives the result.
+    receives the result. ``scratch`` is (2, len(plane)) working space.
     """
     start, stop = pad * wp, (hp - pad) * wp
     outside = np.uint8(0) if closing else np.uint8(255)
@@ -143,14 +145,9 @@ def _generalized(
     o = out[start:stop]
     _fill(o, np.uint8(0) if closing else np.uint8(255))
     for step in steps:
-        if closing:
-            _line_max(plane, first, start, stop, step, k)
-            _fill_border(first, hp, wp, pad, outside)
-            _line_min(first, second, start, stop, step, k)
-        else:
-            _line_min(plane, first, start, stop, step, k)
-            _fill_border(first, hp, wp, pad, outside)
-            _line_max(first, second, start, stop, step, k)
+        _line_extreme(plane, first, scratch, start, stop, step, k, closing)
+        _fill_border(first, hp, wp, pad, outside)
+        _line_extreme(first, second, scratch, start, stop, step, k, not closing)
         s = second[start:stop]
         n = stop - start
         if closing:
@@ -257,6 +254,7 @@ def _residues(
     first = np.empty(hp * wp, np.uint8)
     second = np.empty(hp * wp, np.uint8)
     best = np.empty(hp * wp, np.uint8)
+    scratch = np.empty((2, hp * wp), np.uint8)
     _pool(image, pool, hp, wp, pad, low, high)
     _fill(dark_res, np.uint8(0))
     _fill(light_res, np.uint8(0))
@@ -264,7 +262,7 @@ def _residues(
         lo = low[c]
         hi = high[c]
         _fill_border(lo, hp, wp, pad, np.uint8(0))
-        _generalized(lo, hp, wp, pad, k, True, first, second, best)
+        _generalized(lo, hp, wp, pad, k, True, first, second, best, scratch)
         for cy in range(hc):
             base = (cy + pad) * wp + pad
             b = best[base : base + wc]
@@ -288,7 +286,7 @@ def _residues(
         if not light:
             continue
         _fill_border(hi, hp, wp, pad, np.uint8(255))
-        _generalized(hi, hp, wp, pad, k, False, first, second, best)
+        _generalized(hi, hp, wp, pad, k, False, first, second, best, scratch)
         for cy in range(hc):
             base = (cy + pad) * wp + pad
             b = best[base : base + wc]
@@ -434,40 +432,37 @@ def _grow(mask: np.ndarray, weak: np.ndarray, iterations: int) -> None:
 
 
 @jit()
-def _dilate(mask: np.ndarray, radius: int, out: np.ndarray) -> None:
-    """Binary dilation with a (2 radius + 1)^2 square (separable, on bytes so the loops vectorise)."""
+def _dilate_once(mask: np.ndarray, out: np.ndarray, rows: np.ndarray) -> None:
+    """3x3 binary dilation of ``mask`` into ``out`` (on bytes; ``rows`` is (H, W) uint8 working space)."""
     height, width = mask.shape
     src = mask.view(np.uint8)
-    rows = np.empty((height, width), np.uint8)
     for y in range(height):
         s = src[y]
-        d = rows[y]
-        for x in range(width):
-            d[x] = s[x]
-        for t in range(1, radius + 1):
-            a = s[t:]
-            b = d[: width - t]
-            for x in range(width - t):
-                b[x] |= a[x]
-            a = s[: width - t]
-            b = d[t:]
-            for x in range(width - t):
-                b[x] |= a[x]
+        r = rows[y]
+        if width == 1:
+            r[0] = s[0]
+            continue
+        r[0] = s[0] | s[1]
+        for x in range(1, width - 1):
+            r[x] = s[x - 1] | s[x] | s[x + 1]
+        r[width - 1] = s[width - 2] | s[width - 1]
     dst = out.view(np.uint8)
     for y in range(height):
         d = dst[y]
-        r = rows[y]
+        b = rows[y]
+        a = rows[y - 1] if y > 0 else b
+        c = rows[y + 1] if y + 1 < height else b
         for x in range(width):
-            d[x] = r[x]
-        for t in range(1, radius + 1):
-            if y - t >= 0:
-                a = rows[y - t]
-                for x in range(width):
-                    d[x] |= a[x]
-            if y + t < height:
-                a = rows[y + t]
-                for x in range(width):
-                    d[x] |= a[x]
+            d[x] = a[x] | b[x] | c[x]
+
+
+@jit()
+def _dilate(mask: np.ndarray, radius: int, out: np.ndarray) -> None:
+    """Binary dilation with a (2 radius + 1)^2 square: ``radius`` 3x3 dilations."""
+    rows = np.empty(mask.shape, np.uint8)
+    _copy(mask, out)
+    for _ in range(radius):
+        _dilate_once(out, out, rows)
 
 
 @jit()
@@ -543,27 +538,16 @@ def _local_peaks(
     height, width = dark.shape
     _fill(dark_peak, np.uint8(0))
     _fill(light_peak, np.uint8(0))
-    flat = keep.reshape(height * width)
-    words = flat[: (flat.size // 8) * 8].view(np.uint64)
-    for w in range(words.size + 1):
-        if w < words.size:
-            if words[w] == 0:  # kept pixels are sparse: skip 8 at a time
-                continue
-            lo, hi = w * 8, w * 8 + 8
-        else:
-            lo, hi = words.size * 8, flat.size
-        for i in range(lo, hi):
-            if not flat[i]:
-                continue
-            y, x = i // width, i % width
-            d = dark[y, x]
-            b = bright[y, x]
-            for yy in range(max(y - 1, 0), min(y + 2, height)):
-                for xx in range(max(x - 1, 0), min(x + 2, width)):
-                    if d > dark_peak[yy, xx]:
-                        dark_peak[yy, xx] = d
-                    if b > light_peak[yy, xx]:
-                        light_peak[yy, xx] = b
+    for i in set_pixels(keep):
+        y, x = i // width, i % width
+        d = dark[y, x]
+        b = bright[y, x]
+        for yy in range(max(y - 1, 0), min(y + 2, height)):
+            for xx in range(max(x - 1, 0), min(x + 2, width)):
+                if d > dark_peak[yy, xx]:
+                    dark_peak[yy, xx] = d
+                if b > light_peak[yy, xx]:
+                    light_peak[yy, xx] = b
 
 
 @jit()
@@ -688,6 +672,7 @@ def _lift_thickets(closed: np.ndarray, minpooled: np.ndarray, thicket: np.ndarra
     first = np.empty(hp * wp, np.uint8)
     second = np.empty(hp * wp, np.uint8)
     best = np.empty(hp * wp, np.uint8)
+    scratch = np.empty((2, hp * wp), np.uint8)
     for c in range(3):
         _fill_border(plane, hp, wp, pad, np.uint8(0))
         for cy in range(y0, y1):
@@ -698,7 +683,7 @@ def _lift_thickets(closed: np.ndarray, minpooled: np.ndarray, thicket: np.ndarra
                         total += np.int32(closed[c, y, x])
                         n += 1
                 plane[(cy - y0 + pad) * wp + cx - x0 + pad] = np.uint8((total + n // 2) // n)
-        _generalized(plane, hp, wp, pad, k, True, first, second, best)
+        _generalized(plane, hp, wp, pad, k, True, first, second, best, scratch)
         for i in range(ys.size):
             y, x = ys[i], xs[i]
             closed[c, y, x] = max(closed[c, y, x], best[(y // 2 - y0 + pad) * wp + x // 2 - x0 + pad])
@@ -813,48 +798,42 @@ def _grow_faint(
 ) -> None:
     """Grow ``region`` (in place) into the hair's faint parts: soft edges, shadow, tapering tips.
 
-    Breadth-first from the region, up to ``steps`` pixels, into pixels that hair still darkens (or, for
-    light hair, lightens) by more than ``edge_threshold`` grey levels against the background (the closing
-    or opening, `_faint()`), never into the protected ``lesion`` cells.
+    ``steps`` times, the region takes its 8-neighbours that hair still darkens (or, for light hair,
+    lightens) by more than ``edge_threshold`` grey levels against the background (the closing or
+    opening, `_faint()`), never in the protected ``lesion`` cells. Only each step's new ring is tested,
+    and a pixel found not faint is not tested again.
     """
     height, width = region.shape
-    distance = np.full((height, width), np.int8(-1), np.int8)
-    queue = np.empty(height * width, np.int32)
-    count = 0
-    flat = region.reshape(region.size)
-    words = flat[: (flat.size // 8) * 8].view(np.uint64)
-    for w in range(words.size + 1):
-        if w < words.size:
-            if words[w] == 0:
-                continue
-            lo, hi = w * 8, w * 8 + 8
-        else:
-            lo, hi = words.size * 8, flat.size
-        for i in range(lo, hi):
-            if flat[i]:
-                distance[i // width, i % width] = 0
-                queue[count] = i
-                count += 1
-    head = 0
+    grown = np.empty_like(region)
+    rejected = np.zeros_like(region)
+    flat_rejected = rejected.reshape(rejected.size)
+    rows = np.empty((height, width), np.uint8)
     edge = np.int32(edge_threshold)
-    while head < count:
-        i = queue[head]
-        head += 1
-        y, x = i // width, i % width
-        d = distance[y, x]
-        if d >= steps:
-            continue
-        for yy in range(max(y - 1, 0), min(y + 2, height)):
-            for xx in range(max(x - 1, 0), min(x + 2, width)):
-                if distance[yy, xx] >= 0:
+    flat_region = region.reshape(region.size)
+    flat_grown = grown.reshape(grown.size)
+    n_words = flat_region.size // 8
+    words_r = flat_region[: n_words * 8].view(np.uint64)
+    words_g = flat_grown[: n_words * 8].view(np.uint64)
+    for _ in range(steps):
+        _dilate_once(region, grown, rows)
+        for w in range(n_words + 1):
+            if w < n_words:
+                if words_g[w] == words_r[w]:  # nothing new in these 8 pixels
                     continue
-                cy, cx = yy // pool, xx // pool
-                if lesion[cy, cx] or not _faint(image, closed, opened, yy, xx, cy, cx, light, edge, thicket):
-                    continue
-                distance[yy, xx] = d + 1
-                region[yy, xx] = True
-                queue[count] = yy * width + xx
-                count += 1
+                lo, hi = w * 8, w * 8 + 8
+            else:
+                lo, hi = n_words * 8, flat_region.size
+            for i in range(lo, hi):
+                if flat_grown[i] and not flat_region[i]:
+                    if flat_rejected[i]:
+                        flat_grown[i] = False
+                        continue
+                    y, x = i // width, i % width
+                    cy, cx = y // pool, x // pool
+                    faint = not lesion[cy, cx] and _faint(image, closed, opened, y, x, cy, cx, light, edge, thicket)
+                    flat_grown[i] = faint
+                    flat_rejected[i] = not faint
+        _copy(grown, region)
 
 
 @jit()
