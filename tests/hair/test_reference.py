@@ -57,7 +57,7 @@ def test_kernel_matches_reference_with_a_protected_lesion_and_without_lesion_saf
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32])
-def test_kernel_matches_reference_in_a_thicket_with_an_ink_dot(dtype):
+def test_kernel_matches_reference_in_a_thicket_and_a_mat_with_an_ink_dot(dtype):
     from dermprep.hair._reference import _detect as reference_detect
     from dermprep.synthetic import simulate_hair
 
@@ -68,7 +68,7 @@ def test_kernel_matches_reference_in_a_thicket_with_an_ink_dot(dtype):
     params = dull_razor_params(image.shape)
     lesion = lesion_grids(hairy[None], params, None)[0]
     *_, thicket = reference_detect(hairy, params, lesion)
-    assert (thicket == 1).any() and (thicket == 2).any(), "the image must exercise thickets and ink"
+    assert all((thicket == code).any() for code in (1, 2, 3)), "the image must exercise thickets, ink and mats"
     expected, expected_mask = reference_remove_hair(image, params, lesion)
     restored, mask = remove_hair(image, return_mask=True)
     np.testing.assert_array_equal(mask, expected_mask)

@@ -79,12 +79,12 @@ def block_sums(image: np.ndarray, out: np.ndarray) -> None:
 
 
 @jit()
-def _pull_pixels(image: np.ndarray, block_sums: np.ndarray, region: np.ndarray, excluded: np.ndarray,
-                 sums: np.ndarray, counts: np.ndarray, cols: int) -> None:
-    """Level 1: per 2x2 block, the sum (3 channels) and count of source pixels.
+def _pull_pixels(image: np.ndarray, block_sums: np.ndarray, region: np.ndarray, sums: np.ndarray,
+                 counts: np.ndarray, cols: int) -> None:
+    """Level 1: per 2x2 block, the sum (3 channels) and count of source pixels (those outside ``region``).
 
-    ``block_sums`` (3, rows, cols) holds every pixel's sum per block (from the pooling pass that reads
-    the image anyway); the pixels of ``region`` and ``excluded`` are subtracted, visiting only those.
+    ``block_sums`` (3, rows, cols) holds every pixel's sum per block; the region's pixels are subtracted,
+    visiting only those.
     """
     height, width = region.shape
     rows = block_sums.shape[1]
@@ -95,13 +95,12 @@ def _pull_pixels(image: np.ndarray, block_sums: np.ndarray, region: np.ndarray, 
             counts[cell] = n_y * np.float32(min(2, width - 2 * cx))
             for c in range(3):
                 sums[c, cell] = block_sums[c, cy, cx]
-    for mask in (region, excluded):  # disjoint
-        for i in set_pixels(mask):
-            y, x = i // width, i % width
-            cell = (y >> 1) * cols + (x >> 1)
-            counts[cell] -= np.float32(1.0)
-            for c in range(3):
-                sums[c, cell] -= np.float32(image[y, x, c])
+    for i in set_pixels(region):
+        y, x = i // width, i % width
+        cell = (y >> 1) * cols + (x >> 1)
+        counts[cell] -= np.float32(1.0)
+        for c in range(3):
+            sums[c, cell] -= np.float32(image[y, x, c])
     for cell in range(rows * cols):
         if counts[cell] == 0:  # exactly, not what float cancellation leaves
             for c in range(3):
@@ -164,12 +163,11 @@ def _push_level(sums: np.ndarray, counts: np.ndarray, shapes: np.ndarray, field:
 
 
 @jit()
-def push_pull_fill(image: np.ndarray, block_sums: np.ndarray, region: np.ndarray, excluded: np.ndarray,
-                   rounding: float, out: np.ndarray) -> None:
+def push_pull_fill(image: np.ndarray, block_sums: np.ndarray, region: np.ndarray, rounding: float,
+                   out: np.ndarray) -> None:
     """Write into ``out`` (same dtype as ``image``) the push-pull fill of the ``region`` pixels.
 
-    The sources are the pixels neither in ``region`` nor ``excluded`` (with none, nothing changes);
-    ``block_sums`` (3, ceil(H / 2),
+    The sources are the pixels outside ``region`` (with none, nothing changes); ``block_sums`` (3, ceil(H / 2),
     ceil(W / 2)) the sums of ``image``'s channels over 2x2 blocks. ``out`` must already hold ``image``
     outside the region. ``rounding`` is 0.5 for integer outputs (fill values are convex combinations of
     inputs, so truncation after adding it rounds) and 0 for float.
@@ -181,7 +179,7 @@ def push_pull_fill(image: np.ndarray, block_sums: np.ndarray, region: np.ndarray
     counts = np.empty(shapes[top + 1, 2], np.float32)
     field = np.empty_like(sums)
     rows, cols = shapes[0, 0], shapes[0, 1]
-    _pull_pixels(image, block_sums, region, excluded, sums, counts, cols)
+    _pull_pixels(image, block_sums, region, sums, counts, cols)
     for level in range(top):
         _pull_cells(sums, counts, shapes, level)
     needed = _needed_cells(region, rows, cols)

@@ -180,7 +180,7 @@ def _background(image: np.ndarray, params: DullRazorParams) -> tuple[np.ndarray,
     return closed, opened, dark, bright, low
 
 
-_INK = 2
+_INK, _MAT = 2, 3
 
 
 def _neutral(background: np.ndarray, values: np.ndarray, ink: np.ndarray | bool = True) -> np.ndarray:
@@ -199,12 +199,14 @@ def _thickets(candidate: np.ndarray, lesion: np.ndarray, radius: int, density: f
     x0, x1 = np.clip(np.arange(w) - radius, 0, w), np.clip(np.arange(w) + radius + 1, 0, w)
     inside = (integral[y1][:, x1] - integral[y0][:, x1] - integral[y1][:, x0] + integral[y0][:, x0])
     area = (y1 - y0)[:, None] * (x1 - x0)[None, :]
-    return (inside >= density * area) & ~lesion
+    dense = (inside >= density * area) & ~lesion
+    return np.where(dense & (inside >= 1.5 * density * area), _MAT, dense.astype(np.int64))
 
 
-def _lift_thickets(closed: np.ndarray, low: np.ndarray, thicket: np.ndarray, k: int, params: DullRazorParams,
+def _lift_thickets(closed: np.ndarray, low: np.ndarray, codes: np.ndarray, k: int, params: DullRazorParams,
                    dark: np.ndarray, keep: np.ndarray, weak: np.ndarray) -> np.ndarray:
     """Raise the background in thickets (in place) to a generalised closing of its 2x2 means; the hair it shows."""
+    thicket = codes != 0
     h, w = thicket.shape
     for c in range(3):
         padded = np.zeros((-(-h // 2) * 2, -(-w // 2) * 2), np.int64)
@@ -220,7 +222,7 @@ def _lift_thickets(closed: np.ndarray, low: np.ndarray, thicket: np.ndarray, k: 
     dark[thicket] = most[thicket]
     keep |= thicket & (most > params.threshold) & neutral
     weak |= thicket & (most > params.low_threshold) & neutral
-    return np.where(thicket & (most > params.threshold) & ~neutral, _INK, thicket.astype(np.int64))
+    return np.where(thicket & (most > params.threshold) & ~neutral, _INK, codes)
 
 
 def _extend_along(keep: np.ndarray, weak: np.ndarray, kept_dir: np.ndarray, offsets: np.ndarray,
@@ -256,9 +258,9 @@ def _detect(image: np.ndarray, params: DullRazorParams, lesion: np.ndarray) -> t
     keep, kept_dir = _verify(candidate, offsets, min_length, max_width)
     thicket = np.zeros(dark.shape, np.int64)
     if params.detect_thickets:
-        dense = _thickets(candidate, lesion, min_length, params.thicket_density)
-        if dense.any():
-            thicket = _lift_thickets(closed, low, dense, k, params, dark, keep, weak)
+        codes = _thickets(candidate, lesion, min_length, params.thicket_density)
+        if codes.any():
+            thicket = _lift_thickets(closed, low, codes, k, params, dark, keep, weak)
     for _ in range(params.grow):
         keep = keep | (_dilate(keep, 1) & weak)
     keep = _filter_components(keep, bright, params.light_threshold, lesion, min_length, max_width)
@@ -302,8 +304,8 @@ def _mask_and_backgrounds(image: np.ndarray, params: DullRazorParams,
 
 
 def _region(detect: np.ndarray, mask: np.ndarray, params: DullRazorParams,
-            backgrounds: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """The replaced pixels and the pixels the fill may not copy from."""
+            backgrounds: tuple[np.ndarray, ...]) -> np.ndarray:
+    """The replaced pixels."""
     closed_full, opened_full, thicket_full, lesion_full = backgrounds
     img = detect.astype(np.int64)
     region = _dilate(mask, params.dilation) if params.dilation > 0 else mask.copy()
@@ -316,18 +318,13 @@ def _region(detect: np.ndarray, mask: np.ndarray, params: DullRazorParams,
         faint &= ~lesion_full
         for _ in range(params.edge_radius):
             region = region | (_dilate(region, 1) & faint)
-    excluded = np.zeros_like(region)
     if params.detect_thickets:
-        open_ = (thicket_full != 0) & ~region
         most, least = darkening.max(axis=-1), darkening.min(axis=-1)
-        neutral = _neutral(closed_full, img)
-        edge = params.edge_threshold
-        brighter = open_ & (most < 0) & (least < -edge)
-        darker = open_ & ~brighter & (most > edge)
-        joins = darker & (least > edge) & neutral
-        excluded = darker & ~joins & (neutral | (thicket_full != _INK))
-        region = region | brighter | joins
-    return region, excluded
+        darker = most > params.edge_threshold
+        joins = darker & ((thicket_full != _INK) | _neutral(closed_full, img))
+        joins |= ~darker & (most < 0) & (least < -params.edge_threshold)
+        region = region | (thicket_full == _MAT) | ((thicket_full != 0) & joins)
+    return region
 
 
 def _taps(n_fine: int, n_coarse: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -390,9 +387,9 @@ def reference_remove_hair(image: np.ndarray, params: DullRazorParams,
     """Restored image and hair mask of one RGB image (uint8 or float32), the slow way."""
     detect = image if image.dtype == np.uint8 else np.clip(np.rint(image * np.float32(255)), 0, 255).astype(np.uint8)
     mask, backgrounds, _ = _mask_and_backgrounds(detect, params, lesion)
-    region, excluded = _region(detect, mask, params, backgrounds)
+    region = _region(detect, mask, params, backgrounds)
     values = image.astype(np.float32)
-    filled = np.where(region[..., None], _push_pull(values, ~region & ~excluded), values)
+    filled = np.where(region[..., None], _push_pull(values, ~region), values)
     if image.dtype == np.uint8:
         filled = np.floor(filled + np.float32(0.5))
     if params.smooth:
