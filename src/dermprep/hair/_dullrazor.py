@@ -11,7 +11,15 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from ..validation import check_bool, check_choice, check_image, check_number, check_positive_int, is_integer
+from ..validation import (
+    check_bool,
+    check_choice,
+    check_image,
+    check_label_mask,
+    check_number,
+    check_positive_int,
+    is_integer,
+)
 from . import _kernels
 from ._lesion import LESION_MARGIN, lesion_grid
 from ._opencv import opencv_hair_mask, opencv_remove_hair
@@ -247,13 +255,7 @@ def lesion_grids(detect: np.ndarray, params: DullRazorParams, protect: np.ndarra
 def _check_protect(protect: Any, image: np.ndarray) -> np.ndarray | None:
     if protect is None:
         return None
-    shape = image.shape[:-1]
-    mask = np.asarray(protect)
-    if mask.shape != shape:
-        raise ValueError(f"protect must be a lesion mask of shape {shape} (the image's height and width); "
-                         f"got {mask.shape}")
-    if not (mask.dtype == np.bool_ or np.issubdtype(mask.dtype, np.integer)):
-        raise TypeError(f"protect must be a bool or integer mask (non-zero = lesion); got dtype {mask.dtype}")
+    mask = check_label_mask(protect, image.shape[:-1], "protect")
     return mask.reshape((-1, *image.shape[-3:-1])) > 0
 
 
@@ -362,37 +364,29 @@ def remove_hair(
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Remove hair from a dermoscopic image (Dull Razor).
 
-    Hair is found as in `hair_mask()`; each hair pixel (and a one-pixel
-    border) is replaced by linear interpolation between the nearest hair-free
-    pixels across the hair, then smoothed. Pixels away from hair are returned
-    bit-for-bit unchanged.
+    Hair is found as in `hair_mask()`; the hair, its border and faint edges
+    (and thickets entire) are filled from the hair-free pixels around them by
+    pyramid push-pull, which has no preferred direction. Pixels away from
+    hair are returned bit-for-bit unchanged.
 
     Parameters
     ----------
     image : ndarray, shape (H, W, 3) or (N, H, W, 3)
-        RGB, uint8 in [0, 255] or float32 in [0, 1]. Any memory layout
-        (read-only arrays are fine); never modified. A batch is processed
-        in parallel on all cores.
+        RGB, uint8 in [0, 255] or float32 in [0, 1], any memory layout, never
+        modified. A batch is processed in parallel on all cores.
     method : {"dullrazor", "opencv"}
-        ``"opencv"`` runs the black-hat + ``cv2.inpaint`` recipe instead
-        (uint8 internally; slow).
+        ``"opencv"``: the black-hat + ``cv2.inpaint`` recipe (uint8 inside; slow).
     return_mask : bool
         Also return the hair mask.
     protect : ndarray of bool, shape (H, W) or (N, H, W), optional
-        The lesion, where known (e.g. a segmentation), grown by 7 % of the
-        short side (network and streaks reach past a drawn border): inside
-        it only structures that continue outside it, or that are long, thin
-        and dark, are hair. Without it, the lesion is estimated
-        (`estimate_lesion()`; ``lesion_safety=False`` turns this off).
+        The lesion, where known: as in `hair_mask()`.
     **options
         Overrides of `DullRazorParams`, e.g. ``threshold=15``.
 
     Returns
     -------
-    restored : ndarray
-        Same shape and dtype as ``image``.
-    mask : ndarray of bool, shape (H, W) or (N, H, W)
-        Only with ``return_mask=True``.
+    restored : ndarray, the shape and dtype of ``image``
+    mask : ndarray of bool, shape (H, W) or (N, H, W), only with ``return_mask=True``
 
     References
     ----------
@@ -403,15 +397,10 @@ def remove_hair(
     Examples
     --------
     >>> import numpy as np
-    >>> from dermprep import remove_hair
     >>> from dermprep.synthetic import make_sample
     >>> sample = make_sample((225, 300), rng=3)
-    >>> restored = remove_hair(sample.image)
-    >>> restored.shape == sample.image.shape and restored.dtype == np.uint8
-    True
-    >>> err_before = np.abs(sample.image.astype(int) - sample.clean).mean()
-    >>> err_after = np.abs(restored.astype(int) - sample.clean).mean()
-    >>> bool(err_after < err_before / 2)
+    >>> error = lambda x: np.abs(x.astype(int) - sample.clean).mean()
+    >>> bool(error(remove_hair(sample.image)) < error(sample.image) / 2)
     True
     """
     image = check_image(image, "image", min_size=_MIN_SIZE)

@@ -210,20 +210,24 @@ def _pool(image: np.ndarray, pool: int, hp: int, wp: int, pad: int, low: np.ndar
                     a = hi_a[i]
                     hi_a[i] = v if v > a else a
             src_lo, src_hi = pair_lo, pair_hi
-        # De-interleave into the three planes in one pass (one read of the row).
-        base = (cy + pad) * wp + pad
-        lo0, lo1, lo2 = low[0], low[1], low[2]
-        hi0, hi1, hi2 = high[0], high[1], high[2]
-        step = pool * 3
-        j = 0
-        for o in range(base, base + wc):
-            lo0[o] = src_lo[j]
-            lo1[o] = src_lo[j + 1]
-            lo2[o] = src_lo[j + 2]
-            hi0[o] = src_hi[j]
-            hi1[o] = src_hi[j + 1]
-            hi2[o] = src_hi[j + 2]
-            j += step
+        _deinterleave(src_lo, src_hi, (cy + pad) * wp + pad, wc, pool * 3, low, high)
+
+
+@jit()
+def _deinterleave(src_lo: np.ndarray, src_hi: np.ndarray, base: int, count: int, step: int, low: np.ndarray,
+                  high: np.ndarray) -> None:
+    """Every ``step``-th RGB triple of two pooled rows into the three planes (one read of each row)."""
+    lo0, lo1, lo2 = low[0], low[1], low[2]
+    hi0, hi1, hi2 = high[0], high[1], high[2]
+    j = 0
+    for o in range(base, base + count):
+        lo0[o] = src_lo[j]
+        lo1[o] = src_lo[j + 1]
+        lo2[o] = src_lo[j + 2]
+        hi0[o] = src_hi[j]
+        hi1[o] = src_hi[j + 1]
+        hi2[o] = src_hi[j + 2]
+        j += step
 
 
 @jit()
@@ -259,46 +263,59 @@ def _residues(
     _fill(dark_res, np.uint8(0))
     _fill(light_res, np.uint8(0))
     for c in range(3):
-        lo = low[c]
-        hi = high[c]
-        _fill_border(lo, hp, wp, pad, np.uint8(0))
-        _generalized(lo, hp, wp, pad, k, True, first, second, best, scratch)
-        for cy in range(hc):
-            base = (cy + pad) * wp + pad
-            b = best[base : base + wc]
-            m = lo[base : base + wc]
-            h = hi[base : base + wc]
-            res = dark_res[cy]
-            cl = closed[c, cy]
-            mp = minpooled[c, cy]
-            for cx in range(wc):
-                v = b[cx]
-                cl[cx] = v
-                mp[cx] = m[cx]
-                # Signed: near the border the "outside is black" closing can
-                # fall below the image; those pixels are not hair.
-                r = np.int32(v) - np.int32(m[cx])
-                if r > np.int32(res[cx]):
-                    res[cx] = r
-                # Light hair is looked for where dark hair has been filled in.
-                if h[cx] < v:
-                    h[cx] = v
-        if not light:
-            continue
-        _fill_border(hi, hp, wp, pad, np.uint8(255))
-        _generalized(hi, hp, wp, pad, k, False, first, second, best, scratch)
-        for cy in range(hc):
-            base = (cy + pad) * wp + pad
-            b = best[base : base + wc]
-            h = hi[base : base + wc]
-            res = light_res[cy]
-            op = opened[c, cy]
-            for cx in range(wc):
-                v = b[cx]
-                op[cx] = v
-                r = np.int32(h[cx]) - np.int32(v)
-                if r > np.int32(res[cx]):
-                    res[cx] = r
+        _fill_border(low[c], hp, wp, pad, np.uint8(0))
+        _generalized(low[c], hp, wp, pad, k, True, first, second, best, scratch)
+        _dark_channel(best, low[c], high[c], pad, wp, closed[c], minpooled[c], dark_res)
+        if light:
+            _fill_border(high[c], hp, wp, pad, np.uint8(255))
+            _generalized(high[c], hp, wp, pad, k, False, first, second, best, scratch)
+            _light_channel(best, high[c], pad, wp, opened[c], light_res)
+
+
+@jit()
+def _dark_channel(best: np.ndarray, lo: np.ndarray, hi: np.ndarray, pad: int, wp: int, closed: np.ndarray,
+                  minpooled: np.ndarray, dark_res: np.ndarray) -> None:
+    """One channel's closing ``best`` (padded) into ``closed``, ``lo`` into ``minpooled``, its residue into the
+    running maximum ``dark_res``; ``hi`` (padded) is lifted to the closing, so light hair is looked for where
+    dark hair has been filled in."""
+    hc, wc = dark_res.shape
+    for cy in range(hc):
+        base = (cy + pad) * wp + pad
+        b = best[base : base + wc]
+        m = lo[base : base + wc]
+        h = hi[base : base + wc]
+        res = dark_res[cy]
+        cl = closed[cy]
+        mp = minpooled[cy]
+        for cx in range(wc):
+            v = b[cx]
+            cl[cx] = v
+            mp[cx] = m[cx]
+            # Signed: near the border the "outside is black" closing can fall below the image; not hair.
+            r = np.int32(v) - np.int32(m[cx])
+            if r > np.int32(res[cx]):
+                res[cx] = r
+            if h[cx] < v:
+                h[cx] = v
+
+
+@jit()
+def _light_channel(best: np.ndarray, hi: np.ndarray, pad: int, wp: int, opened: np.ndarray,
+                   light_res: np.ndarray) -> None:
+    """One channel's opening ``best`` (padded) into ``opened``, its residue into the running maximum ``light_res``."""
+    hc, wc = light_res.shape
+    for cy in range(hc):
+        base = (cy + pad) * wp + pad
+        b = best[base : base + wc]
+        h = hi[base : base + wc]
+        res = light_res[cy]
+        op = opened[cy]
+        for cx in range(wc):
+            v = b[cx]
+            op[cx] = v
+            r = np.int32(h[cx]) - np.int32(v)
+            if r > np.int32(res[cx]):
+                res[cx] = r
 
 
 # ----------------------------------------------------------------------------
@@ -513,21 +530,28 @@ def _filter_components(
                         count += 1
         if inside == 0:
             continue
-        is_light = 2 * light >= count
-        if is_light:  # white lines, scale and crust sit at and in lesions: light structures never cross into them
+        if 2 * light >= count:  # white lines, scale and crust sit at and in lesions: light structures never cross
             for i in range(count):
                 if lesion[members[i] // width, members[i] % width]:
                     keep[members[i] // width, members[i] % width] = False
-            continue
-        if oy1 >= 0:  # hair crossing the border: a long stretch of it lies outside (light hair: longer still)
-            outside_extent = np.sqrt(np.float64((oy1 - oy0 + 1) ** 2 + (ox1 - ox0 + 1) ** 2))
-            if outside_extent >= min_length and count - inside >= min_length:
-                continue
-        diagonal = np.sqrt(np.float64((y1 - y0 + 1) ** 2 + (x1 - x0 + 1) ** 2))
-        if diagonal >= 2 * min_length and count <= 0.6 * max_width * diagonal:
-            continue
-        for i in range(count):
-            keep[members[i] // width, members[i] % width] = False
+        elif not _crosses_or_is_a_line(count, inside, (oy0, oy1, ox0, ox1), (y0, y1, x0, x1), min_length, max_width):
+            for i in range(count):
+                keep[members[i] // width, members[i] % width] = False
+
+
+@jit()
+def _crosses_or_is_a_line(count: int, inside: int, outside_box: tuple[int, int, int, int],
+                          box: tuple[int, int, int, int], min_length: int, max_width: int) -> bool:
+    """A dark structure touching the lesion is hair if a long stretch of it lies outside (hair crosses the
+    border), or if it is long (bounding-box diagonal >= 2 ``min_length``) and thin (a line, not a mesh)."""
+    oy0, oy1, ox0, ox1 = outside_box
+    if oy1 >= 0:
+        outside_extent = np.sqrt(np.float64((oy1 - oy0 + 1) ** 2 + (ox1 - ox0 + 1) ** 2))
+        if outside_extent >= min_length and count - inside >= min_length:
+            return True
+    y0, y1, x0, x1 = box
+    diagonal = np.sqrt(np.float64((y1 - y0 + 1) ** 2 + (x1 - x0 + 1) ** 2))
+    return diagonal >= 2 * min_length and count <= 0.6 * max_width * diagonal
 
 
 @jit()

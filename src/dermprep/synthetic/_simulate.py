@@ -70,11 +70,9 @@ def simulate_hair(
         A hair-free image (not modified).
     rng : None, int or numpy.random.Generator
     density : {"sparse", "dense"}
-        ``"sparse"``: ``num_hairs`` strands. ``"dense"``: strands until hair covers 20-50 % of the
-        image, mostly in clumps of 3-10 touching, near-parallel strands (thickets, crossings).
+        ``"dense"``: hair over 20-50 % of the image, mostly clumps of 3-10 touching strands, crossing.
     num_hairs : (int, int), optional
-        Inclusive range of the number of strands (clumps included); ``(6, 28)`` by default.
-        Sparse only.
+        Sparse only: inclusive range of the number of strands, clumps included (default ``(6, 28)``).
     width_range : (float, float)
         Full width at half maximum, in pixels at 600x450 (scaled with the short side).
     light_fraction : float
@@ -94,35 +92,48 @@ def simulate_hair(
     Examples
     --------
     >>> import numpy as np
-    >>> skin = np.full((150, 200, 3), 200, np.uint8)
-    >>> hairy, mask = simulate_hair(skin, rng=0)
+    >>> hairy, mask = simulate_hair(np.full((150, 200, 3), 200, np.uint8), rng=0)
     >>> bool(mask.any()) and bool((hairy[mask] < 200).any())
     True
     """
     image = check_image(image, "image", allow_batch=False, min_size=16)
     rng = check_rng(rng)
-    density = check_choice(density, "density", ("sparse", "dense"))
-    if density == "dense" and num_hairs is not None:
-        raise TypeError(f"num_hairs applies to density='sparse' (dense hair is laid to a coverage); got {num_hairs!r}")
-    low, high = check_int_range((6, 28) if num_hairs is None else num_hairs, "num_hairs", lower=0, upper=500)
-    wlo, whi = check_range(width_range, "width_range", lower=0.5, upper=30.0)
+    dense, num_hairs, width_range = _check_layout(density, num_hairs, width_range)
     light_fraction = check_probability(light_fraction, "light_fraction")
     clump_probability = check_probability(clump_probability, "clump_probability")
     if not isinstance(shadow, (bool, np.bool_)):
         raise TypeError(f"shadow must be True or False; got {shadow!r}")
-
-    height, width = image.shape[:2]
-    scale = min(height, width) / _REFERENCE_SHORT_SIDE
     is_uint8 = image.dtype == np.uint8
     skin = image.astype(np.float32) / (255.0 if is_uint8 else 1.0)
-    transmittance = np.ones((height, width, 3), np.float32)
-    mask = np.zeros((height, width), bool)
-    dense = density == "dense"
+    transmittance, mask = _lay_hair(rng, image.shape[:2], dense, num_hairs, width_range, light_fraction,
+                                    clump_probability, shadow)
+    hairy = np.clip(skin * transmittance, 0.0, 1.0)
+    if is_uint8:
+        return (hairy * 255.0 + 0.5).astype(np.uint8), mask
+    return hairy.astype(np.float32), mask
+
+
+def _check_layout(density: Any, num_hairs: Any, width_range: Any) -> tuple[bool, tuple[int, int],
+                                                                           tuple[float, float]]:
+    """Whether the regime is dense, and the checked strand count and width ranges."""
+    dense = check_choice(density, "density", ("sparse", "dense")) == "dense"
+    if dense and num_hairs is not None:
+        raise TypeError(f"num_hairs applies to density='sparse' (dense hair is laid to a coverage); got {num_hairs!r}")
+    counts = check_int_range((6, 28) if num_hairs is None else num_hairs, "num_hairs", lower=0, upper=500)
+    return dense, counts, check_range(width_range, "width_range", lower=0.5, upper=30.0)
+
+
+def _lay_hair(rng: np.random.Generator, shape: tuple[int, int], dense: bool, num_hairs: tuple[int, int],
+              width_range: tuple[float, float], light_fraction: float, clump_probability: float,
+              shadow: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The hair's transmittance (H, W, 3) and core mask: ``num_hairs`` strands, or to a coverage when dense."""
+    transmittance = np.ones((*shape, 3), np.float32)
+    mask = np.zeros(shape, bool)
     coverage = 0.0
     if dense:
         coverage = rng.uniform(*_DENSE_COVERAGE)
         clump_probability = max(clump_probability, 0.7)
-    target = int(rng.integers(low, high + 1))
+    target = int(rng.integers(num_hairs[0], num_hairs[1] + 1))
     drawn = 0
     while (mask.mean() < coverage and drawn < 5000) if dense else drawn < target:
         if rng.uniform() >= clump_probability:
@@ -130,27 +141,34 @@ def simulate_hair(
         else:
             strands = int(rng.integers(_DENSE_CLUMP[0], _DENSE_CLUMP[1] + 1)) if dense else 1 + int(rng.integers(1, 4))
         strands = strands if dense else min(strands, target - drawn)
-        light = rng.uniform() < light_fraction
-        base = _path(rng, height, width, scale, long=dense)
-        centre = _LIGHT_CENTRE if light else _DARK_CENTRE
-        spacing = _DENSE_SPACING if dense else (3.0, 9.0)
-        for k in range(strands):
-            offset = 0.0 if k == 0 else rng.uniform(*spacing) * scale * (1 if k % 2 else -1) * math.ceil(k / 2)
-            path = _offset(base, offset, rng.normal(0.0, 0.03))
-            hair_width = math.exp(rng.uniform(math.log(wlo), math.log(whi))) * scale
-            level = rng.uniform()
-            peak = centre[0] + (centre[1] - centre[0]) * level * rng.uniform(0.9, 1.1, 3)
-            profile, core = _render(path, hair_width, rng, height, width)
-            transmittance *= 1.0 - (1.0 - peak[None, None, :].astype(np.float32)) * profile[..., None]
-            if shadow and not light:  # a faint, wider darkening beside the hair (fainter in thickets: it adds up)
-                shifted = np.roll(profile, (1, 1), axis=(0, 1))
-                transmittance *= 1.0 - (0.03 if dense else 0.06) * cv2.GaussianBlur(shifted, (0, 0), max(1.0, hair_width))[..., None]
-            mask |= core
-            drawn += 1
-    hairy = np.clip(skin * transmittance, 0.0, 1.0)
-    if is_uint8:
-        return (hairy * 255.0 + 0.5).astype(np.uint8), mask
-    return hairy.astype(np.float32), mask
+        _lay_clump(rng, strands, transmittance, mask, dense=dense, light=rng.uniform() < light_fraction,
+                   width_range=width_range, shadow=shadow)
+        drawn += strands
+    return transmittance, mask
+
+
+def _lay_clump(rng: np.random.Generator, strands: int, transmittance: np.ndarray, mask: np.ndarray, *, dense: bool,
+               light: bool, width_range: tuple[float, float], shadow: bool) -> None:
+    """Multiply one clump of near-parallel strands into ``transmittance`` and add their cores to ``mask``."""
+    height, width = mask.shape
+    scale = min(height, width) / _REFERENCE_SHORT_SIDE
+    wlo, whi = width_range
+    base = _path(rng, height, width, scale, long=dense)
+    centre = _LIGHT_CENTRE if light else _DARK_CENTRE
+    spacing = _DENSE_SPACING if dense else (3.0, 9.0)
+    for k in range(strands):
+        offset = 0.0 if k == 0 else rng.uniform(*spacing) * scale * (1 if k % 2 else -1) * math.ceil(k / 2)
+        path = _offset(base, offset, rng.normal(0.0, 0.03))
+        hair_width = math.exp(rng.uniform(math.log(wlo), math.log(whi))) * scale
+        level = rng.uniform()
+        peak = centre[0] + (centre[1] - centre[0]) * level * rng.uniform(0.9, 1.1, 3)
+        profile, core = _render(path, hair_width, rng, height, width)
+        transmittance *= 1.0 - (1.0 - peak[None, None, :].astype(np.float32)) * profile[..., None]
+        if shadow and not light:  # a faint, wider darkening beside the hair (fainter in thickets: it adds up)
+            shifted = np.roll(profile, (1, 1), axis=(0, 1))
+            blurred = cv2.GaussianBlur(shifted, (0, 0), max(1.0, hair_width))
+            transmittance *= 1.0 - (0.03 if dense else 0.06) * blurred[..., None]
+        mask |= core
 
 
 def _path(rng: np.random.Generator, height: int, width: int, scale: float, *, long: bool = False) -> np.ndarray:
