@@ -51,8 +51,7 @@ def _methods() -> dict[str, object]:
 
     return {
         "dermprep": lambda image, mask: remove_hair(image),
-        "dermprep 0.1 (no lesion safety, no edges)": lambda image, mask: remove_hair(image, lesion_safety=False,
-                                                                                        edge_radius=0),
+        "dermprep, no thickets": lambda image, mask: remove_hair(image, detect_thickets=False),
         "opencv recipe": lambda image, mask: remove_hair(image, method="opencv"),
     }
 

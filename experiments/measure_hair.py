@@ -16,6 +16,12 @@ official lesion mask grown by 10 px): along the skeleton of each hair component,
 The percentiles go to ``hair_measurements.json``; ``dermprep.synthetic.simulate_hair`` draws its widths,
 transmittances and straightness from ranges set by them (the file names which).
 
+``--what coverage`` measures how much of the image dense hair covers, for ``simulate_hair(density="dense")``:
+on the hairiest ``real600`` images (ranked by :func:`dermprep.hair.evaluation.hairiness`, a black-hat score)
+and the two dense-hair samples, the fraction of pixels in dermprep's hair mask (lesion safety off; its mask
+follows the hair's half-maximum width, as the simulator's) and in the OpenCV recipe's (wider), over the whole
+image, its densest quarter and its densest 101x101 window -> ``hair_coverage.json``.
+
 HAM10000: Tschandl et al., Sci. Data 5, 180161 (2018), CC BY-NC 4.0.
 """
 
@@ -51,8 +57,53 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", default="../shared")
     parser.add_argument("--real600-images", type=int, default=15, help="the hairiest real600 images to add")
-    parser.add_argument("--out", default="experiments/results/hair_measurements.json")
+    parser.add_argument("--out", default=None, help="default: experiments/results/hair_measurements.json, or "
+                        "hair_coverage.json with --what coverage")
+    parser.add_argument("--what", choices=("strands", "coverage"), default="strands")
+    parser.add_argument("--hairiest", type=int, default=10, help="real600 images to measure coverage on")
     args = parser.parse_args(argv)
+    command = "experiments/measure_hair.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.what == "coverage":
+        result = _coverage(Path(args.shared), args.hairiest)
+        out = Path(args.out or "experiments/results/hair_coverage.json")
+    else:
+        result = _strands(Path(args.shared), args.real600_images)
+        out = Path(args.out or "experiments/results/hair_measurements.json")
+    result["command"] = command
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def _coverage(shared: Path, hairiest: int) -> dict[str, object]:
+    from dermprep import hair_mask
+    from dermprep.hair.evaluation import hairiness
+    from dermprep.io import read_rgb
+
+    def lesion_of(path: Path, folder: Path) -> np.ndarray:
+        return cv2.imread(str(folder / f"{path.stem}.png"), cv2.IMREAD_GRAYSCALE) > 0
+
+    real = sorted((shared / "real600" / "images").glob("*.jpg"))
+    ranked = sorted(real, key=lambda p: -hairiness(read_rgb(p), lesion_of(p, shared / "real600" / "masks")))
+    paths = ranked[:hairiest] + [shared / "samples" / f"{name}.jpg" for name in ("ISIC_0024320", "ISIC_0030589")]
+    rows = []
+    for path in paths:
+        image = read_rgb(path)
+        row: dict[str, object] = {"image": path.stem}
+        masks = {"dermprep": hair_mask(image, lesion_safety=False), "opencv recipe": hair_mask(image, method="opencv")}
+        for name, mask in masks.items():
+            h, w = mask.shape
+            quarters = [mask[y : y + h // 2, x : x + w // 2].mean() for y in (0, h // 2) for x in (0, w // 2)]
+            window = cv2.blur(mask.astype(np.float32), (101, 101))[50:-50, 50:-50]
+            row[name] = {"whole": round(float(mask.mean()), 3), "densest_quarter": round(float(max(quarters)), 3),
+                         "densest_101px_window": round(float(window.max()), 3)}
+        rows.append(row)
+        print(row, flush=True)
+    return {"images": rows}
+
+
+def _strands(shared: Path, real600_images: int) -> dict[str, object]:
 
     from skimage.morphology import skeletonize
 
@@ -60,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     from dermprep.io import read_rgb
 
     widths, ratios, lengths, straightness = [], [], [], []
-    pairs = _images(Path(args.shared), args.real600_images)
+    pairs = _images(shared, real600_images)
     for image_path, mask_path in pairs:
         image = read_rgb(image_path).astype(np.float32)
         lesion = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE) > 0
@@ -104,12 +155,8 @@ def main(argv: list[str] | None = None) -> int:
                                         strict=True)),
         "straightness": dict(zip(map(str, quantiles), np.percentile(straightness, quantiles).round(3).tolist(),
                                  strict=True)),
-        "command": "experiments/measure_hair.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    return 0
+    return result
 
 
 if __name__ == "__main__":

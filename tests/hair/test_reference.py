@@ -36,6 +36,8 @@ def test_kernel_matches_reference_without_light_detection_or_smoothing():
     expected, expected_mask = reference_remove_hair(sample.image, params, lesion_grids(sample.image[None], params,
                                                                                         None)[0])
     restored, mask = remove_hair(sample.image, return_mask=True, detect_light=False, smooth=False, dilation=0)
+    np.testing.assert_array_equal(mask, expected_mask)
+    assert np.abs(restored.astype(int) - expected).max() <= 1
 
 
 def test_kernel_matches_reference_with_a_protected_lesion_and_without_lesion_safety():
@@ -52,5 +54,33 @@ def test_kernel_matches_reference_with_a_protected_lesion_and_without_lesion_saf
     restored, mask = remove_hair(sample.image, return_mask=True, lesion_safety=False)
     np.testing.assert_array_equal(mask, expected_mask)
     assert np.abs(restored.astype(int) - expected).max() <= 1
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_kernel_matches_reference_in_a_thicket_and_a_mat_with_an_ink_dot(dtype):
+    from dermprep.hair._reference import _detect as reference_detect
+    from dermprep.synthetic import simulate_hair
+
+    clean = make_sample((300, 310), rng=6, hair=False).image
+    hairy, _ = simulate_hair(clean, rng=2, density="dense")
+    hairy[40:60, 200:222] = (120, 60, 170)  # a purple pen dot under the hair
+    image = hairy if dtype == np.uint8 else (hairy / 255.0).astype(np.float32)
+    params = dull_razor_params(image.shape)
+    lesion = lesion_grids(hairy[None], params, None)[0]
+    *_, thicket = reference_detect(hairy, params, lesion)
+    assert all((thicket == code).any() for code in (1, 2, 3)), "the image must exercise thickets, ink and mats"
+    expected, expected_mask = reference_remove_hair(image, params, lesion)
+    restored, mask = remove_hair(image, return_mask=True)
+    np.testing.assert_array_equal(mask, expected_mask)
+    scale = 255.0 if dtype == np.float32 else 1.0
+    assert np.abs(restored.astype(np.float64) - expected.astype(np.float64)).max() * scale <= 1.0
+
+
+def test_kernel_matches_reference_with_smoothing_and_thickets_off():
+    sample = make_sample((120, 160), rng=8, num_hairs=(10, 14))
+    params = dull_razor_params(sample.image.shape, smooth=True, detect_thickets=False)
+    lesion = lesion_grids(sample.image[None], params, None)[0]
+    expected, expected_mask = reference_remove_hair(sample.image, params, lesion)
+    restored, mask = remove_hair(sample.image, return_mask=True, smooth=True, detect_thickets=False)
     np.testing.assert_array_equal(mask, expected_mask)
     assert np.abs(restored.astype(int) - expected).max() <= 1

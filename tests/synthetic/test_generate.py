@@ -100,3 +100,23 @@ def test_simulate_hair_masks_are_exact_and_it_is_seeded():
         simulate_hair(skin, num_hairs=(5, 2))
     with pytest.raises(TypeError, match="shadow"):
         simulate_hair(skin, shadow="no")
+
+
+def test_simulate_hair_dense_regime_covers_a_fifth_to_a_half_and_is_seeded():
+    from dermprep.synthetic import simulate_hair
+
+    skin = np.full((225, 300, 3), 200, np.uint8)
+    coverages = []
+    for seed in range(3):
+        hairy, mask = simulate_hair(skin, rng=seed, density="dense")
+        again, mask_again = simulate_hair(skin, rng=seed, density="dense")
+        np.testing.assert_array_equal(hairy, again)
+        np.testing.assert_array_equal(mask, mask_again)
+        coverages.append(mask.mean())
+    assert all(0.2 <= c <= 0.56 for c in coverages), coverages  # the last strand may overshoot the target
+    sparse = np.mean([simulate_hair(skin, rng=seed)[1].mean() for seed in range(3)])
+    assert sparse < min(coverages) / 2
+    with pytest.raises(TypeError, match="num_hairs applies to density='sparse'"):
+        simulate_hair(skin, density="dense", num_hairs=(5, 9))
+    with pytest.raises(ValueError, match="density must be one of"):
+        simulate_hair(skin, density="thick")

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections import namedtuple
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
 import cv2
 import numpy as np
 
-from ..validation import check_bool, check_choice, check_image, check_positive_int, is_integer
+from ..validation import (
+    check_bool,
+    check_choice,
+    check_image,
+    check_label_mask,
+    check_number,
+    check_positive_int,
+    is_integer,
+)
 from . import _kernels
 from ._lesion import LESION_MARGIN, lesion_grid
 from ._opencv import opencv_hair_mask, opencv_remove_hair
@@ -41,6 +50,9 @@ class DullRazorParams:
     threshold : int
         Closing residue (grey levels, 0-255) above which a pixel is a dark-hair
         candidate.
+    lesion_threshold : int
+        The same inside the lesion region (stricter: the lesion's own dark
+        structures are there).
     light_threshold : int
         Opening residue above which a pixel is a light-hair candidate.
     low_threshold : int
@@ -62,10 +74,9 @@ class DullRazorParams:
     dilation : int
         Radius (pixels) by which the hair mask is dilated before replacement,
         so that hair borders are replaced too.
-    max_distance : int
-        Longest walk (pixels) from a hair pixel to a hair-free pixel.
     smooth : bool
-        Smooth replaced pixels with a 3x3 mean (the last step of Dull Razor).
+        Smooth replaced pixels with a 3x3 mean (the last step of Lee et al.'s
+        Dull Razor; off by default: the push-pull fill is smooth already).
     edge_threshold : int
         Pixels connected to hair that it still darkens (or lightens) by more
         than this against the background are its soft edges, shadow and
@@ -82,20 +93,22 @@ class DullRazorParams:
     """
 
     line_length: int = 13
-    threshold: int = 24
+    threshold: int = 20
+    lesion_threshold: int = 23
     light_threshold: int = 32
     low_threshold: int = 10
     detect_light: bool = True
     min_length: int = 30
-    max_width: int = 10
+    max_width: int = 14
     pool: int = 2
     grow: int = 2
     dilation: int = 1
-    max_distance: int = 30
-    smooth: bool = True
+    smooth: bool = False
     edge_threshold: int = 6
     edge_radius: int = 2
     lesion_safety: bool = True
+    detect_thickets: bool = True
+    thicket_density: float = 0.25
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
@@ -104,9 +117,11 @@ class DullRazorParams:
 
 def _check_field(name: str, value: Any) -> None:
     """Check one `DullRazorParams` field (the same rules for parameters and user overrides)."""
-    if name in ("detect_light", "smooth", "lesion_safety"):
+    if name in ("detect_light", "smooth", "lesion_safety", "detect_thickets"):
         check_bool(value, name)
-    elif name in ("threshold", "light_threshold", "low_threshold", "edge_threshold"):
+    elif name == "thicket_density":
+        check_number(value, name, lower=0.0, upper=1.0, lower_open=True)
+    elif name in ("threshold", "lesion_threshold", "light_threshold", "low_threshold", "edge_threshold"):
         if not is_integer(value):
             raise TypeError(f"{name} must be an integer grey level in [0, 254]; got {value!r} ({type(value).__name__})")
         if not 0 <= value <= 254:
@@ -120,6 +135,21 @@ def _check_field(name: str, value: Any) -> None:
 
 
 _FIELDS = tuple(f.name for f in fields(DullRazorParams))
+
+#: The one parameter record the kernels receive (numba types a namedtuple by its fields): every
+#: `DullRazorParams` field by name, plus what each call decides: ``replace`` (replace hair, or only detect
+#: it) and ``rounding`` (0.5 for uint8 output, 0 for float32). It is built from the dataclass by keyword,
+#: so a new field reaches the kernels without plumbing and no argument order can be wrong.
+KernelParams = namedtuple("KernelParams", [*_FIELDS, "replace", "rounding"])  # type: ignore[misc]
+
+# Each field in the type of its default (a NumPy integer would make numba compile another signature).
+_FIELD_TYPES = {f.name: type(f.default) for f in fields(DullRazorParams)}
+
+
+def kernel_params(params: DullRazorParams, *, replace_hair: bool, rounding: float) -> Any:
+    """The `KernelParams` record of ``params`` for one call of the kernels."""
+    values = {name: _FIELD_TYPES[name](getattr(params, name)) for name in _FIELDS}
+    return KernelParams(**values, replace=bool(replace_hair), rounding=float(rounding))
 
 
 def check_hair_options(method: Any = "dullrazor", **options: Any) -> dict[str, Any]:
@@ -135,8 +165,9 @@ def check_hair_options(method: Any = "dullrazor", **options: Any) -> dict[str, A
     {'threshold': 20}
     """
     method = _check_method(method)
-    if method == "opencv" and options:
-        raise TypeError(f"method='opencv' takes no options; got {sorted(options)}")
+    if method == "opencv":
+        _check_opencv_call(options, None)
+        return {}
     unknown = sorted(set(options) - set(_FIELDS))
     if unknown:
         raise TypeError(f"unknown Dull Razor option(s) {unknown}; expected any of {sorted(_FIELDS)}")
@@ -182,12 +213,11 @@ def dull_razor_params(shape: tuple[int, ...], **overrides: Any) -> DullRazorPara
     defaults = DullRazorParams(
         line_length=2 * half + 1,
         min_length=max(8, int(round(30 * scale))),
-        max_width=max(4, int(round(10 * scale))),
+        max_width=max(5, int(round(14 * scale))),
         pool=pool,
         grow=max(1, int(round(2 * scale))),
         dilation=1,
-        edge_radius=max(1, int(round(3 * scale))),
-        max_distance=max(10, int(round(30 * scale))),
+        edge_radius=max(1, int(round(2 * scale))),
     )
     return replace(defaults, **check_hair_options(**overrides))
 
@@ -225,13 +255,7 @@ def lesion_grids(detect: np.ndarray, params: DullRazorParams, protect: np.ndarra
 def _check_protect(protect: Any, image: np.ndarray) -> np.ndarray | None:
     if protect is None:
         return None
-    shape = image.shape[:-1]
-    mask = np.asarray(protect)
-    if mask.shape != shape:
-        raise ValueError(f"protect must be a lesion mask of shape {shape} (the image's height and width); "
-                         f"got {mask.shape}")
-    if not (mask.dtype == np.bool_ or np.issubdtype(mask.dtype, np.integer)):
-        raise TypeError(f"protect must be a bool or integer mask (non-zero = lesion); got dtype {mask.dtype}")
+    mask = check_label_mask(protect, image.shape[:-1], "protect")
     return mask.reshape((-1, *image.shape[-3:-1])) > 0
 
 
@@ -244,36 +268,13 @@ def _run(image: np.ndarray, params: DullRazorParams, replace_hair: bool,
     else:
         detect = np.clip(np.rint(batch * np.float32(255.0)), 0, 255).astype(np.uint8)
         rounding = 0.0
-    pool = params.pool
     lesions = lesion_grids(detect, params, protect)
-    offsets = line_offsets(16, max(params.min_length, params.max_width, params.max_distance) + 2)
+    offsets = line_offsets(16, max(params.min_length, params.max_width) + 2)
     masks = np.zeros(batch.shape[:3], np.bool_)
     # Detection only: the kernel never touches ``out``, so an empty array stands in.
     out = np.empty_like(batch) if replace_hair else np.empty((batch.shape[0], 0, 0, 3), batch.dtype)
-    arguments = (
-        detect,
-        batch,
-        pool,
-        -(-(params.line_length // 2) // pool),  # half-length on the pooled level, rounded up
-        params.detect_light,
-        params.threshold,
-        params.light_threshold,
-        params.low_threshold,
-        offsets,
-        max(2, -(-params.min_length // pool)),
-        max(1, -(-params.max_width // pool)),
-        params.grow,
-        replace_hair,
-        params.dilation,
-        params.edge_threshold,
-        params.edge_radius,
-        params.max_distance,
-        params.smooth,
-        rounding,
-        lesions,
-        masks,
-        out,
-    )
+    arguments = (kernel_params(params, replace_hair=replace_hair, rounding=rounding), detect, batch, offsets,
+                 lesions, masks, out)
     if batch.shape[0] == 1:  # no parallel region: safe from any number of threads at once
         _kernels.process_serial(*arguments)
     else:
@@ -286,6 +287,14 @@ def _run(image: np.ndarray, params: DullRazorParams, replace_hair: bool,
 
 def _check_method(method: Any) -> str:
     return str(check_choice(method, "method", METHODS))
+
+
+def _check_opencv_call(options: dict[str, Any], protect: np.ndarray | None) -> None:
+    """``method="opencv"`` is the fixed recipe: no Dull Razor options and no lesion safety."""
+    if options:
+        raise TypeError(f"method='opencv' takes no options; got {sorted(options)}")
+    if protect is not None:
+        raise TypeError("method='opencv' takes no protect mask (it has no lesion safety)")
 
 
 def hair_mask(
@@ -337,13 +346,10 @@ def hair_mask(
     """
     image = check_image(image, "image", min_size=_MIN_SIZE)
     method = _check_method(method)
-    if method == "opencv":
-        if options:
-            raise TypeError(f"method='opencv' takes no options; got {sorted(options)}")
-        return _opencv_apply(image, want_image=False)
     protect = _check_protect(protect, image)
-    if method == "opencv" and protect is not None:
-        raise TypeError("method='opencv' takes no protect mask (it has no lesion safety)")
+    if method == "opencv":
+        _check_opencv_call(options, protect)
+        return _opencv_apply(image, want_image=False)
     params = dull_razor_params(image.shape, **options)
     return _run(image, params, replace_hair=False, protect=protect)[1]
 
@@ -358,37 +364,29 @@ def remove_hair(
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Remove hair from a dermoscopic image (Dull Razor).
 
-    Hair is found as in `hair_mask()`; each hair pixel (and a one-pixel
-    border) is replaced by linear interpolation between the nearest hair-free
-    pixels across the hair, then smoothed. Pixels away from hair are returned
-    bit-for-bit unchanged.
+    Hair is found as in `hair_mask()`; the hair, its border and faint edges
+    (and thickets entire) are filled from the hair-free pixels around them by
+    pyramid push-pull, which has no preferred direction. Pixels away from
+    hair are returned bit-for-bit unchanged.
 
     Parameters
     ----------
     image : ndarray, shape (H, W, 3) or (N, H, W, 3)
-        RGB, uint8 in [0, 255] or float32 in [0, 1]. Any memory layout
-        (read-only arrays are fine); never modified. A batch is processed
-        in parallel on all cores.
+        RGB, uint8 in [0, 255] or float32 in [0, 1], any memory layout, never
+        modified. A batch is processed in parallel on all cores.
     method : {"dullrazor", "opencv"}
-        ``"opencv"`` runs the black-hat + ``cv2.inpaint`` recipe instead
-        (uint8 internally; slow).
+        ``"opencv"``: the black-hat + ``cv2.inpaint`` recipe (uint8 inside; slow).
     return_mask : bool
         Also return the hair mask.
     protect : ndarray of bool, shape (H, W) or (N, H, W), optional
-        The lesion, where known (e.g. a segmentation), grown by 7 % of the
-        short side (network and streaks reach past a drawn border): inside
-        it only structures that continue outside it, or that are long, thin
-        and dark, are hair. Without it, the lesion is estimated
-        (`estimate_lesion()`; ``lesion_safety=False`` turns this off).
+        The lesion, where known: as in `hair_mask()`.
     **options
         Overrides of `DullRazorParams`, e.g. ``threshold=15``.
 
     Returns
     -------
-    restored : ndarray
-        Same shape and dtype as ``image``.
-    mask : ndarray of bool, shape (H, W) or (N, H, W)
-        Only with ``return_mask=True``.
+    restored : ndarray, the shape and dtype of ``image``
+    mask : ndarray of bool, shape (H, W) or (N, H, W), only with ``return_mask=True``
 
     References
     ----------
@@ -399,26 +397,18 @@ def remove_hair(
     Examples
     --------
     >>> import numpy as np
-    >>> from dermprep import remove_hair
     >>> from dermprep.synthetic import make_sample
     >>> sample = make_sample((225, 300), rng=3)
-    >>> restored = remove_hair(sample.image)
-    >>> restored.shape == sample.image.shape and restored.dtype == np.uint8
-    True
-    >>> err_before = np.abs(sample.image.astype(int) - sample.clean).mean()
-    >>> err_after = np.abs(restored.astype(int) - sample.clean).mean()
-    >>> bool(err_after < err_before / 2)
+    >>> error = lambda x: np.abs(x.astype(int) - sample.clean).mean()
+    >>> bool(error(remove_hair(sample.image)) < error(sample.image) / 2)
     True
     """
     image = check_image(image, "image", min_size=_MIN_SIZE)
     method = _check_method(method)
     check_bool(return_mask, "return_mask")
     protect = _check_protect(protect, image)
-    if method == "opencv" and protect is not None:
-        raise TypeError("method='opencv' takes no protect mask (it has no lesion safety)")
     if method == "opencv":
-        if options:
-            raise TypeError(f"method='opencv' takes no options; got {sorted(options)}")
+        _check_opencv_call(options, protect)
         restored, mask = _opencv_apply(image, want_image=True)
     else:
         params = dull_razor_params(image.shape, **options)

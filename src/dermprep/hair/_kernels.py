@@ -20,14 +20,17 @@ The stages follow Lee et al. (1997), on a pyramid level of factor ``pool``
    (estimated or given) lesion region are kept only if they continue
    outside it or are long, thin and dark (hair), never if they look like
    pigment network, dots, streaks or white lines;
-4. full-resolution mask: a pixel near verified hair is hair when its own
+4. thickets: where candidates fill a large share of a neighbourhood (outside
+   the lesion), the closing cannot bridge the hair; there the background is
+   raised to a generalised closing one level up (twice as long), and every
+   cell over the threshold against it is hair;
+5. full-resolution mask: a pixel near kept hair is hair when its own
    residue against the pooled background reaches half the local hair
    contrast (so the mask follows the hair's real width);
-5. replacement of each hair pixel by linear interpolation between the nearest
-   non-hair pixels along the shortest lines across the hair (the two shortest
-   of the runs at 0, 45, 90 and 135 degrees, weighted by inverse squared
-   length);
-6. smoothing of the replaced pixels with a 3x3 mean.
+6. replacement: the mask, dilated and grown through the hair's faint edges,
+   is filled from the hair-free pixels around it by pyramid push-pull
+   (`._pushpull`: no preferred direction, so no strokes); optionally
+   smoothed with a 3x3 mean.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ import numpy as np
 from numba import prange
 
 from .._jit import jit
+from ._bits import set_pixels
+from ._pushpull import block_sums, push_pull_fill, smooth_region
 
 # ----------------------------------------------------------------------------
 # Morphology on padded, flattened uint8 planes. A plane of an (h, w) image is
@@ -65,39 +70,39 @@ def _fill(dst: np.ndarray, value) -> None:  # type: ignore[no-untyped-def]
 
 
 @jit()
-def _line_max(src: np.ndarray, dst: np.ndarray, start: int, stop: int, step: int, k: int) -> None:
-    """``dst[i] = max(src[i - k step], ..., src[i + k step])`` for i in [start, stop)."""
-    n = stop - start
-    d = dst[start:stop]
-    _copy(src[start:stop], d)
-    for t in range(1, k + 1):
-        off = t * step
-        a = src[start + off : stop + off]
-        b = src[start - off : stop - off]
-        for j in range(n):
+def _pairwise(a: np.ndarray, b: np.ndarray, out: np.ndarray, take_max: bool) -> None:
+    """``out = max(a, b)`` (or min) of three equal-length slices (a separate loop each: LLVM vectorises it)."""
+    if take_max:
+        for j in range(out.size):
             x = a[j]
             y = b[j]
-            m = x if x > y else y
-            z = d[j]
-            d[j] = m if m > z else z
+            out[j] = x if x > y else y
+    else:
+        for j in range(out.size):
+            x = a[j]
+            y = b[j]
+            out[j] = x if x < y else y
 
 
 @jit()
-def _line_min(src: np.ndarray, dst: np.ndarray, start: int, stop: int, step: int, k: int) -> None:
-    """``dst[i] = min(src[i - k step], ..., src[i + k step])`` for i in [start, stop)."""
-    n = stop - start
-    d = dst[start:stop]
-    _copy(src[start:stop], d)
-    for t in range(1, k + 1):
-        off = t * step
-        a = src[start + off : stop + off]
-        b = src[start - off : stop - off]
-        for j in range(n):
-            x = a[j]
-            y = b[j]
-            m = x if x < y else y
-            z = d[j]
-            d[j] = m if m < z else z
+def _line_extreme(src: np.ndarray, dst: np.ndarray, scratch: np.ndarray, start: int, stop: int, step: int, k: int,
+                  take_max: bool) -> None:
+    """``dst[i] = max(src[i - k step], ..., src[i + k step])`` (or min) for i in [start, stop).
+
+    By doubling: windows of 2, 4, ... M >= k + 1 samples (one pass each), then the two windows of M that
+    cover [i - k, i + k]: 3 passes instead of 6 for k = 3. ``scratch`` is (2, len(src)).
+    """
+    lo, hi = start - k * step, stop + k * step
+    m = 1
+    current = src
+    which = 0
+    while m < k + 1:
+        end = hi - (2 * m - 1) * step  # the window of 2m from j must lie in [lo, hi)
+        target = scratch[which]
+        _pairwise(current[lo:end], current[lo + m * step : end + m * step], target[lo:end], take_max)
+        current, which, m = target, 1 - which, 2 * m
+    _pairwise(current[start - k * step : stop - k * step], current[start + (k - m + 1) * step : stop + (k - m + 1) * step],
+              dst[start:stop], take_max)
 
 
 @jit()
@@ -124,6 +129,7 @@ def _generalized(
     first: np.ndarray,
     second: np.ndarray,
     out: np.ndarray,
+    scratch: np.ndarray,
 ) -> None:
     """Generalised closing (max over orientations) or opening (min) of a padded plane.
 
@@ -131,7 +137,7 @@ def _generalized(
     or white (opening): a dark band along the border, such as the corner of
     a dermoscope's field of view, is then not a "thin dark structure".
     ``plane``'s border must already hold that value; ``out``'s interior
-    receives the result.
+    receives the result. ``scratch`` is (2, len(plane)) working space.
     """
     start, stop = pad * wp, (hp - pad) * wp
     outside = np.uint8(0) if closing else np.uint8(255)
@@ -139,14 +145,9 @@ def _generalized(
     o = out[start:stop]
     _fill(o, np.uint8(0) if closing else np.uint8(255))
     for step in steps:
-        if closing:
-            _line_max(plane, first, start, stop, step, k)
-            _fill_border(first, hp, wp, pad, outside)
-            _line_min(first, second, start, stop, step, k)
-        else:
-            _line_min(plane, first, start, stop, step, k)
-            _fill_border(first, hp, wp, pad, outside)
-            _line_max(first, second, start, stop, step, k)
+        _line_extreme(plane, first, scratch, start, stop, step, k, closing)
+        _fill_border(first, hp, wp, pad, outside)
+        _line_extreme(first, second, scratch, start, stop, step, k, not closing)
         s = second[start:stop]
         n = stop - start
         if closing:
@@ -209,20 +210,24 @@ def _pool(image: np.ndarray, pool: int, hp: int, wp: int, pad: int, low: np.ndar
                     a = hi_a[i]
                     hi_a[i] = v if v > a else a
             src_lo, src_hi = pair_lo, pair_hi
-        # De-interleave into the three planes in one pass (one read of the row).
-        base = (cy + pad) * wp + pad
-        lo0, lo1, lo2 = low[0], low[1], low[2]
-        hi0, hi1, hi2 = high[0], high[1], high[2]
-        step = pool * 3
-        j = 0
-        for o in range(base, base + wc):
-            lo0[o] = src_lo[j]
-            lo1[o] = src_lo[j + 1]
-            lo2[o] = src_lo[j + 2]
-            hi0[o] = src_hi[j]
-            hi1[o] = src_hi[j + 1]
-            hi2[o] = src_hi[j + 2]
-            j += step
+        _deinterleave(src_lo, src_hi, (cy + pad) * wp + pad, wc, pool * 3, low, high)
+
+
+@jit()
+def _deinterleave(src_lo: np.ndarray, src_hi: np.ndarray, base: int, count: int, step: int, low: np.ndarray,
+                  high: np.ndarray) -> None:
+    """Every ``step``-th RGB triple of two pooled rows into the three planes (one read of each row)."""
+    lo0, lo1, lo2 = low[0], low[1], low[2]
+    hi0, hi1, hi2 = high[0], high[1], high[2]
+    j = 0
+    for o in range(base, base + count):
+        lo0[o] = src_lo[j]
+        lo1[o] = src_lo[j + 1]
+        lo2[o] = src_lo[j + 2]
+        hi0[o] = src_hi[j]
+        hi1[o] = src_hi[j + 1]
+        hi2[o] = src_hi[j + 2]
+        j += step
 
 
 @jit()
@@ -235,13 +240,15 @@ def _residues(
     opened: np.ndarray,
     dark_res: np.ndarray,
     light_res: np.ndarray,
+    minpooled: np.ndarray,
 ) -> None:
     """Pooled backgrounds and residues of one uint8 RGB image.
 
-    ``closed`` and ``opened`` are (3, hc, wc) uint8 (the per-channel
-    generalised closing of the min-pooled image, and the generalised opening of
-    the light-detection image); ``dark_res`` / ``light_res`` (hc, wc) uint8 the
-    maximum over channels of ``closed - minpool`` and ``lightimage - opened``.
+    ``closed``, ``opened`` and ``minpooled`` are (3, hc, wc) uint8 (the per-channel
+    generalised closing of the min-pooled image, the generalised opening of
+    the light-detection image, and the min-pooled image); ``dark_res`` /
+    ``light_res`` (hc, wc) uint8 the maximum over channels of
+    ``closed - minpool`` and ``lightimage - opened``.
     """
     hc, wc = dark_res.shape
     pad = k + 1
@@ -251,48 +258,64 @@ def _residues(
     first = np.empty(hp * wp, np.uint8)
     second = np.empty(hp * wp, np.uint8)
     best = np.empty(hp * wp, np.uint8)
+    scratch = np.empty((2, hp * wp), np.uint8)
     _pool(image, pool, hp, wp, pad, low, high)
     _fill(dark_res, np.uint8(0))
     _fill(light_res, np.uint8(0))
     for c in range(3):
-        lo = low[c]
-        hi = high[c]
-        _fill_border(lo, hp, wp, pad, np.uint8(0))
-        _generalized(lo, hp, wp, pad, k, True, first, second, best)
-        for cy in range(hc):
-            base = (cy + pad) * wp + pad
-            b = best[base : base + wc]
-            m = lo[base : base + wc]
-            h = hi[base : base + wc]
-            res = dark_res[cy]
-            cl = closed[c, cy]
-            for cx in range(wc):
-                v = b[cx]
-                cl[cx] = v
-                # Signed: near the border the "outside is black" closing can
-                # fall below the image; those pixels are not hair.
-                r = np.int32(v) - np.int32(m[cx])
-                if r > np.int32(res[cx]):
-                    res[cx] = r
-                # Light hair is looked for where dark hair has been filled in.
-                if h[cx] < v:
-                    h[cx] = v
-        if not light:
-            continue
-        _fill_border(hi, hp, wp, pad, np.uint8(255))
-        _generalized(hi, hp, wp, pad, k, False, first, second, best)
-        for cy in range(hc):
-            base = (cy + pad) * wp + pad
-            b = best[base : base + wc]
-            h = hi[base : base + wc]
-            res = light_res[cy]
-            op = opened[c, cy]
-            for cx in range(wc):
-                v = b[cx]
-                op[cx] = v
-                r = np.int32(h[cx]) - np.int32(v)
-                if r > np.int32(res[cx]):
-                    res[cx] = r
+        _fill_border(low[c], hp, wp, pad, np.uint8(0))
+        _generalized(low[c], hp, wp, pad, k, True, first, second, best, scratch)
+        _dark_channel(best, low[c], high[c], pad, wp, closed[c], minpooled[c], dark_res)
+        if light:
+            _fill_border(high[c], hp, wp, pad, np.uint8(255))
+            _generalized(high[c], hp, wp, pad, k, False, first, second, best, scratch)
+            _light_channel(best, high[c], pad, wp, opened[c], light_res)
+
+
+@jit()
+def _dark_channel(best: np.ndarray, lo: np.ndarray, hi: np.ndarray, pad: int, wp: int, closed: np.ndarray,
+                  minpooled: np.ndarray, dark_res: np.ndarray) -> None:
+    """One channel's closing ``best`` (padded) into ``closed``, ``lo`` into ``minpooled``, its residue into the
+    running maximum ``dark_res``; ``hi`` (padded) is lifted to the closing, so light hair is looked for where
+    dark hair has been filled in."""
+    hc, wc = dark_res.shape
+    for cy in range(hc):
+        base = (cy + pad) * wp + pad
+        b = best[base : base + wc]
+        m = lo[base : base + wc]
+        h = hi[base : base + wc]
+        res = dark_res[cy]
+        cl = closed[cy]
+        mp = minpooled[cy]
+        for cx in range(wc):
+            v = b[cx]
+            cl[cx] = v
+            mp[cx] = m[cx]
+            # Signed: near the border the "outside is black" closing can fall below the image; not hair.
+            r = np.int32(v) - np.int32(m[cx])
+            if r > np.int32(res[cx]):
+                res[cx] = r
+            if h[cx] < v:
+                h[cx] = v
+
+
+@jit()
+def _light_channel(best: np.ndarray, hi: np.ndarray, pad: int, wp: int, opened: np.ndarray,
+                   light_res: np.ndarray) -> None:
+    """One channel's opening ``best`` (padded) into ``opened``, its residue into the running maximum ``light_res``."""
+    hc, wc = light_res.shape
+    for cy in range(hc):
+        base = (cy + pad) * wp + pad
+        b = best[base : base + wc]
+        h = hi[base : base + wc]
+        res = light_res[cy]
+        op = opened[cy]
+        for cx in range(wc):
+            v = b[cx]
+            op[cx] = v
+            r = np.int32(h[cx]) - np.int32(v)
+            if r > np.int32(res[cx]):
+                res[cx] = r
 
 
 # ----------------------------------------------------------------------------
@@ -328,7 +351,8 @@ def _neighbour_direction(keep: np.ndarray, along_kept: np.ndarray, y: int, x: in
 
 
 @jit()
-def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, max_width: int, keep: np.ndarray) -> None:
+def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, max_width: int, keep: np.ndarray,
+            along_kept: np.ndarray) -> None:
     """Keep candidate pixels on long, thin structures.
 
     A pixel is kept when, for one of the orientations in ``offsets``, the
@@ -336,6 +360,7 @@ def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, max_wid
     a run across it (perpendicular, or 45 degrees off) is at most
     ``max_width``. Orientations are tried starting from that of a kept
     neighbour (else the last one that succeeded), as pixels of one hair share it.
+    ``along_kept`` receives the orientation that kept each kept pixel.
     """
     height, width = candidate.shape
     ndir = offsets.shape[0]
@@ -345,7 +370,6 @@ def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, max_wid
     # A long run found through one pixel is long for every pixel on it: remember
     # its orientation so those pixels only need the (short) thinness test.
     along = np.full((height, width), np.int8(-1), np.int8)
-    along_kept = np.empty((height, width), np.int8)  # orientation that kept a pixel
     for y in range(height):
         for x in range(width):
             if not candidate[y, x]:
@@ -380,6 +404,38 @@ def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, max_wid
 
 
 @jit()
+def _extend_along(keep: np.ndarray, weak: np.ndarray, along_kept: np.ndarray, offsets: np.ndarray,
+                  steps: int) -> None:
+    """Continue each kept structure straight on, through weak pixels, up to ``steps`` cells past its ends.
+
+    Hair runs on where its contrast drops (a tapering tip, a dark lesion under semi-transparent hair);
+    a verified pixel (``along_kept`` >= 0) whose next pixel along its own orientation is not a verified
+    one is an end, and the walk goes on from it while the pixels are weak (hysteresis along the hair, not around
+    it). Run after the lesion-safety filter, so only structures that passed it walk.
+    """
+    height, width = keep.shape
+    extended = np.zeros((height, width), np.bool_)
+    for y in range(height):
+        for x in range(width):
+            j = along_kept[y, x]
+            if not keep[y, x] or j < 0:
+                continue
+            for sign in (1, -1):
+                ny, nx = y + sign * offsets[j, 1, 0], x + sign * offsets[j, 1, 1]
+                if 0 <= ny < height and 0 <= nx < width and keep[ny, nx] and along_kept[ny, nx] >= 0:
+                    continue  # not an end in this direction
+                for t in range(1, min(steps, offsets.shape[1] - 1) + 1):
+                    yy, xx = y + sign * offsets[j, t, 0], x + sign * offsets[j, t, 1]
+                    if yy < 0 or yy >= height or xx < 0 or xx >= width or not weak[yy, xx]:
+                        break
+                    extended[yy, xx] = True
+    flat_keep = keep.reshape(keep.size)
+    flat_extended = extended.reshape(extended.size)
+    for i in range(flat_keep.size):
+        flat_keep[i] = flat_keep[i] | flat_extended[i]
+
+
+@jit()
 def _grow(mask: np.ndarray, weak: np.ndarray, iterations: int) -> None:
     """Add ``weak`` pixels 8-adjacent to ``mask``, ``iterations`` times (in place)."""
     grown = np.empty_like(mask)
@@ -393,35 +449,37 @@ def _grow(mask: np.ndarray, weak: np.ndarray, iterations: int) -> None:
 
 
 @jit()
-def _dilate(mask: np.ndarray, radius: int, out: np.ndarray) -> None:
-    """Binary dilation with a (2 radius + 1)^2 square (separable, vectorised)."""
+def _dilate_once(mask: np.ndarray, out: np.ndarray, rows: np.ndarray) -> None:
+    """3x3 binary dilation of ``mask`` into ``out`` (on bytes; ``rows`` is (H, W) uint8 working space)."""
     height, width = mask.shape
-    rows = np.empty_like(mask)
-    _copy(mask, rows)
+    src = mask.view(np.uint8)
     for y in range(height):
-        src = mask[y]
-        dst = rows[y]
-        for t in range(1, radius + 1):
-            a = src[t:]
-            d = dst[: width - t]
-            for x in range(width - t):
-                d[x] = d[x] | a[x]
-            a = src[: width - t]
-            d = dst[t:]
-            for x in range(width - t):
-                d[x] = d[x] | a[x]
-    _copy(rows, out)
+        s = src[y]
+        r = rows[y]
+        if width == 1:
+            r[0] = s[0]
+            continue
+        r[0] = s[0] | s[1]
+        for x in range(1, width - 1):
+            r[x] = s[x - 1] | s[x] | s[x + 1]
+        r[width - 1] = s[width - 2] | s[width - 1]
+    dst = out.view(np.uint8)
     for y in range(height):
-        dst = out[y]
-        for t in range(1, radius + 1):
-            if y - t >= 0:
-                a = rows[y - t]
-                for x in range(width):
-                    dst[x] = dst[x] | a[x]
-            if y + t < height:
-                a = rows[y + t]
-                for x in range(width):
-                    dst[x] = dst[x] | a[x]
+        d = dst[y]
+        b = rows[y]
+        a = rows[y - 1] if y > 0 else b
+        c = rows[y + 1] if y + 1 < height else b
+        for x in range(width):
+            d[x] = a[x] | b[x] | c[x]
+
+
+@jit()
+def _dilate(mask: np.ndarray, radius: int, out: np.ndarray) -> None:
+    """Binary dilation with a (2 radius + 1)^2 square: ``radius`` 3x3 dilations."""
+    rows = np.empty(mask.shape, np.uint8)
+    _copy(mask, out)
+    for _ in range(radius):
+        _dilate_once(out, out, rows)
 
 
 @jit()
@@ -472,21 +530,28 @@ def _filter_components(
                         count += 1
         if inside == 0:
             continue
-        is_light = 2 * light >= count
-        if is_light:  # white lines, scale and crust sit at and in lesions: light structures never cross into them
+        if 2 * light >= count:  # white lines, scale and crust sit at and in lesions: light structures never cross
             for i in range(count):
                 if lesion[members[i] // width, members[i] % width]:
                     keep[members[i] // width, members[i] % width] = False
-            continue
-        if oy1 >= 0:  # hair crossing the border: a long stretch of it lies outside (light hair: longer still)
-            outside_extent = np.sqrt(np.float64((oy1 - oy0 + 1) ** 2 + (ox1 - ox0 + 1) ** 2))
-            if outside_extent >= min_length and count - inside >= min_length:
-                continue
-        diagonal = np.sqrt(np.float64((y1 - y0 + 1) ** 2 + (x1 - x0 + 1) ** 2))
-        if diagonal >= 2 * min_length and count <= 0.6 * max_width * diagonal:
-            continue
-        for i in range(count):
-            keep[members[i] // width, members[i] % width] = False
+        elif not _crosses_or_is_a_line(count, inside, (oy0, oy1, ox0, ox1), (y0, y1, x0, x1), min_length, max_width):
+            for i in range(count):
+                keep[members[i] // width, members[i] % width] = False
+
+
+@jit()
+def _crosses_or_is_a_line(count: int, inside: int, outside_box: tuple[int, int, int, int],
+                          box: tuple[int, int, int, int], min_length: int, max_width: int) -> bool:
+    """A dark structure touching the lesion is hair if a long stretch of it lies outside (hair crosses the
+    border), or if it is long (bounding-box diagonal >= 2 ``min_length``) and thin (a line, not a mesh)."""
+    oy0, oy1, ox0, ox1 = outside_box
+    if oy1 >= 0:
+        outside_extent = np.sqrt(np.float64((oy1 - oy0 + 1) ** 2 + (ox1 - ox0 + 1) ** 2))
+        if outside_extent >= min_length and count - inside >= min_length:
+            return True
+    y0, y1, x0, x1 = box
+    diagonal = np.sqrt(np.float64((y1 - y0 + 1) ** 2 + (x1 - x0 + 1) ** 2))
+    return diagonal >= 2 * min_length and count <= 0.6 * max_width * diagonal
 
 
 @jit()
@@ -497,87 +562,230 @@ def _local_peaks(
     height, width = dark.shape
     _fill(dark_peak, np.uint8(0))
     _fill(light_peak, np.uint8(0))
-    flat = keep.reshape(height * width)
-    words = flat[: (flat.size // 8) * 8].view(np.uint64)
-    for w in range(words.size + 1):
-        if w < words.size:
-            if words[w] == 0:  # kept pixels are sparse: skip 8 at a time
-                continue
-            lo, hi = w * 8, w * 8 + 8
-        else:
-            lo, hi = words.size * 8, flat.size
-        for i in range(lo, hi):
-            if not flat[i]:
-                continue
-            y, x = i // width, i % width
-            d = dark[y, x]
-            b = bright[y, x]
-            for yy in range(max(y - 1, 0), min(y + 2, height)):
-                for xx in range(max(x - 1, 0), min(x + 2, width)):
-                    if d > dark_peak[yy, xx]:
-                        dark_peak[yy, xx] = d
-                    if b > light_peak[yy, xx]:
-                        light_peak[yy, xx] = b
+    for i in set_pixels(keep):
+        y, x = i // width, i % width
+        d = dark[y, x]
+        b = bright[y, x]
+        for yy in range(max(y - 1, 0), min(y + 2, height)):
+            for xx in range(max(x - 1, 0), min(x + 2, width)):
+                if d > dark_peak[yy, xx]:
+                    dark_peak[yy, xx] = d
+                if b > light_peak[yy, xx]:
+                    light_peak[yy, xx] = b
 
 
 @jit()
-def _detect(
-    image: np.ndarray,
-    pool: int,
-    k: int,
-    light: bool,
-    threshold: int,
-    light_threshold: int,
-    low_threshold: int,
-    offsets: np.ndarray,
-    min_length: int,
-    max_width: int,
-    grow: int,
-    lesion: np.ndarray,
-    mask: np.ndarray,
-    closed: np.ndarray,
-    opened: np.ndarray,
+def _half_length(p) -> int:  # type: ignore[no-untyped-def]
+    """Half-length of the linear structuring elements on the pooled level, rounded up."""
+    return -(-(p.line_length // 2) // p.pool)
+
+
+@jit()
+def _pooled_min_length(p) -> int:  # type: ignore[no-untyped-def]
+    """``min_length`` on the pooled level (rounded up, at least 2)."""
+    return max(2, -(-p.min_length // p.pool))
+
+
+@jit()
+def _pooled_max_width(p) -> int:  # type: ignore[no-untyped-def]
+    """``max_width`` on the pooled level (rounded up, at least 1)."""
+    return max(1, -(-p.max_width // p.pool))
+
+
+@jit()
+def _threshold_residues(dark: np.ndarray, bright: np.ndarray, lesion: np.ndarray, p,  # type: ignore[no-untyped-def]
+                        candidate: np.ndarray, weak: np.ndarray) -> None:
+    """Candidates (residue over the dark or light threshold) and weak pixels (over the low threshold).
+
+    In the lesion the dark threshold is ``lesion_threshold``. ``bright`` is all zero without light
+    detection, so it never passes a threshold.
+    """
+    n = dark.size
+    d_flat = dark.reshape(n)
+    b_flat = bright.reshape(n)
+    l_flat = lesion.reshape(n)
+    c_flat = candidate.reshape(n)
+    w_flat = weak.reshape(n)
+    t, tl = np.uint8(p.threshold), np.uint8(p.lesion_threshold)
+    lt, wt = np.uint8(p.light_threshold), np.uint8(p.low_threshold)
+    for i in range(n):
+        d = d_flat[i]
+        b = b_flat[i]
+        c_flat[i] = (d > (tl if l_flat[i] else t)) | (b > lt)
+        w_flat[i] = (d > wt) | (b > wt)
+
+
+# ----------------------------------------------------------------------------
+# Thickets: where hair is denser than the structuring elements are long.
+# ----------------------------------------------------------------------------
+
+
+_INK = np.uint8(2)  # a thicket cell whose darkening is not hair's (`_neutral()`): ink under the hair
+# A thicket cell at 1.5 times the thicket density: a mat, with only slivers of skin between its hairs. (At
+# twice the density, the slivers left in ISIC_0024832's mat stood out as dashes: 0.33% of its skin darkened.)
+_MAT = np.uint8(3)
+
+
+@jit()
+def _thickets(candidate: np.ndarray, lesion: np.ndarray, radius: int, density: float, thicket: np.ndarray) -> bool:
+    """Cells whose (2 radius + 1)^2 neighbourhood is at least ``density`` candidates, outside the lesion.
+
+    ``thicket`` receives 1 there, `_MAT` where the neighbourhood is at least 1.5 times as dense, else 0.
+
+    Hair-free skin stays under half the default density at any scale measured; a thicket is well over it.
+    Returns whether there is any.
+    """
+    height, width = candidate.shape
+    integral = np.zeros((height + 1, width + 1), np.int32)
+    for y in range(height):
+        row = np.int32(0)
+        for x in range(width):
+            row += np.int32(candidate[y, x])
+            integral[y + 1, x + 1] = integral[y, x + 1] + row
+    found = False
+    for y in range(height):
+        y0, y1 = max(y - radius, 0), min(y + radius + 1, height)
+        for x in range(width):
+            x0, x1 = max(x - radius, 0), min(x + radius + 1, width)
+            inside = integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
+            area = (y1 - y0) * (x1 - x0)
+            dense = inside >= density * area and not lesion[y, x]
+            thicket[y, x] = (_MAT if inside >= 1.5 * density * area else np.uint8(1)) if dense else np.uint8(0)
+            found = found or dense
+    return found
+
+
+@jit()
+def _neutral(b0: np.int32, b1: np.int32, b2: np.int32, v0: np.int32, v1: np.int32, v2: np.int32,
+             ink: bool = True) -> bool:
+    """Whether values ``v`` darken background ``b`` as hair does: red by a quarter of the most at least
+    (not blood) and, with ``ink``, blue by nearly half (not ink).
+
+    Hair's transmittance is below 1 in R, G and B (real hair: relative darkening 0.17, 0.27, 0.28 at the
+    median, `experiments/results/hair_measurements.json`). Purple and blue ink darken R and G and leave B
+    nearly as bright as the skin (B 0.3 of the most in ISIC_0030589); blood leaves R bright.
+    """
+    f0 = np.float32(b0 - v0) / np.float32(max(b0, 1))
+    f1 = np.float32(b1 - v1) / np.float32(max(b1, 1))
+    f2 = np.float32(b2 - v2) / np.float32(max(b2, 1))
+    most = max(f0, max(f1, f2))
+    return f0 >= np.float32(0.25) * most and (not ink or f2 >= np.float32(0.45) * most)
+
+
+@jit()
+def _neutral_pixel(closed: np.ndarray, cy: int, cx: int, image: np.ndarray, y: int, x: int, ink: bool = True) -> bool:
+    """`_neutral()` of full-resolution pixel (y, x) against the background of its cell."""
+    return _neutral(np.int32(closed[0, cy, cx]), np.int32(closed[1, cy, cx]), np.int32(closed[2, cy, cx]),
+                    np.int32(image[y, x, 0]), np.int32(image[y, x, 1]), np.int32(image[y, x, 2]), ink)
+
+
+@jit()
+def _lift_thickets(closed: np.ndarray, minpooled: np.ndarray, thicket: np.ndarray, k: int,  # type: ignore[no-untyped-def]
+                   p, dark: np.ndarray, keep: np.ndarray, weak: np.ndarray) -> None:
+    """In thicket cells, raise the background to the skin seen between the hairs; add the hair it shows.
+
+    The closing cannot bridge hair denser than its elements are long. One level up (2x2 means of the
+    closing), a generalised closing with elements of the same number of cells (twice as long) bridges
+    clumps; the background becomes the higher of the two. A thicket cell darker than it by over the
+    threshold, in every channel alike (`_neutral()`), is hair: no long-and-thin test there; one darker
+    otherwise is ink (``thicket`` = `_INK`).
+    """
+    hc, wc = thicket.shape
+    # Only the window of the thickets one level up, with a margin of 2k + 1 cells (all a closing at a
+    # thicket cell can see), so the result is the same as over the whole image.
+    ys, xs = np.nonzero(thicket)
+    y0, x0 = max(ys.min() // 2 - 2 * k - 1, 0), max(xs.min() // 2 - 2 * k - 1, 0)
+    y1, x1 = min(ys.max() // 2 + 2 * k + 2, (hc + 1) // 2), min(xs.max() // 2 + 2 * k + 2, (wc + 1) // 2)
+    pad = k + 1
+    hp, wp = y1 - y0 + 2 * pad, x1 - x0 + 2 * pad
+    plane = np.empty(hp * wp, np.uint8)
+    first = np.empty(hp * wp, np.uint8)
+    second = np.empty(hp * wp, np.uint8)
+    best = np.empty(hp * wp, np.uint8)
+    scratch = np.empty((2, hp * wp), np.uint8)
+    for c in range(3):
+        _fill_border(plane, hp, wp, pad, np.uint8(0))
+        for cy in range(y0, y1):
+            for cx in range(x0, x1):
+                total, n = np.int32(0), np.int32(0)
+                for y in range(2 * cy, min(2 * cy + 2, hc)):
+                    for x in range(2 * cx, min(2 * cx + 2, wc)):
+                        total += np.int32(closed[c, y, x])
+                        n += 1
+                plane[(cy - y0 + pad) * wp + cx - x0 + pad] = np.uint8((total + n // 2) // n)
+        _generalized(plane, hp, wp, pad, k, True, first, second, best, scratch)
+        for i in range(ys.size):
+            y, x = ys[i], xs[i]
+            closed[c, y, x] = max(closed[c, y, x], best[(y // 2 - y0 + pad) * wp + x // 2 - x0 + pad])
+    t, wt = np.int32(p.threshold), np.int32(p.low_threshold)
+    for y in range(hc):
+        for x in range(wc):
+            if thicket[y, x]:
+                most = np.int32(0)
+                for c in range(3):
+                    most = max(most, np.int32(closed[c, y, x]) - np.int32(minpooled[c, y, x]))
+                dark[y, x] = most
+                neutral = _neutral(np.int32(closed[0, y, x]), np.int32(closed[1, y, x]), np.int32(closed[2, y, x]),
+                                   np.int32(minpooled[0, y, x]), np.int32(minpooled[1, y, x]),
+                                   np.int32(minpooled[2, y, x]))
+                keep[y, x] = keep[y, x] or (most > t and neutral)
+                weak[y, x] = weak[y, x] or (most > wt and neutral)
+                if most > t and not neutral:
+                    thicket[y, x] = _INK
+
+
+@jit()
+def _detect(  # type: ignore[no-untyped-def]
+    image: np.ndarray, p, offsets: np.ndarray, lesion: np.ndarray, mask: np.ndarray, closed: np.ndarray,
+    opened: np.ndarray, thicket: np.ndarray,
 ) -> None:
     """Hair mask of one uint8 RGB image into ``mask`` (H, W) bool; ``lesion`` (pooled size) is protected.
 
-    ``closed`` and ``opened`` (3, pooled H, pooled W) receive the background estimates (the per-channel
-    generalised closing and opening) for the soft-edge growth of `_grow_faint()`.
+    ``p`` is the parameter record (`dermprep.hair._dullrazor.KernelParams`). ``closed`` and ``opened``
+    (3, pooled H, pooled W) receive the background estimates (the per-channel generalised closing, raised
+    in thickets, and opening) for `_grow_faint()`; ``thicket`` (pooled H, pooled W, uint8) the thicket cells
+    (1, or `_INK` where ink lies under the hair).
     """
-    height, width = image.shape[0], image.shape[1]
-    hc = (height + pool - 1) // pool
-    wc = (width + pool - 1) // pool
+    hc, wc = thicket.shape
+    min_length, max_width, k = _pooled_min_length(p), _pooled_max_width(p), _half_length(p)
     dark = np.empty((hc, wc), np.uint8)
     bright = np.empty((hc, wc), np.uint8)
-    _residues(image, pool, k, light, closed, opened, dark, bright)
+    minpooled = np.empty((3, hc, wc), np.uint8)
+    _residues(image, p.pool, k, p.detect_light, closed, opened, dark, bright, minpooled)
     candidate = np.empty((hc, wc), np.bool_)
     weak = np.empty((hc, wc), np.bool_)
-    # ``bright`` is all zero without light detection, so it never passes a threshold.
-    d_flat = dark.reshape(hc * wc)
-    b_flat = bright.reshape(hc * wc)
-    c_flat = candidate.reshape(hc * wc)
-    w_flat = weak.reshape(hc * wc)
-    t, lt, wt = np.uint8(threshold), np.uint8(light_threshold), np.uint8(low_threshold)
-    for i in range(hc * wc):
-        d = d_flat[i]
-        b = b_flat[i]
-        c_flat[i] = (d > t) | (b > lt)
-        w_flat[i] = (d > wt) | (b > wt)
+    _threshold_residues(dark, bright, lesion, p, candidate, weak)
     keep = np.empty((hc, wc), np.bool_)
-    _verify(candidate, offsets, min_length, max_width, keep)
-    if grow > 0:
-        _grow(keep, weak, grow)
-    _filter_components(keep, bright, light_threshold, lesion, min_length, max_width)
+    along_kept = np.full((hc, wc), np.int8(-1), np.int8)  # orientation that kept a pixel
+    _verify(candidate, offsets, min_length, max_width, keep, along_kept)
+    _fill(thicket, np.uint8(0))
+    if p.detect_thickets and _thickets(candidate, lesion, min_length, p.thicket_density, thicket):
+        _lift_thickets(closed, minpooled, thicket, k, p, dark, keep, weak)
+    if p.grow > 0:
+        _grow(keep, weak, p.grow)
+    _filter_components(keep, bright, p.light_threshold, lesion, min_length, max_width)
+    _extend_along(keep, weak, along_kept, offsets, min_length)
     dark_peak = np.empty((hc, wc), np.uint8)
     light_peak = np.empty((hc, wc), np.uint8)
     _local_peaks(dark, bright, keep, dark_peak, light_peak)
-    # Full resolution: a pixel is hair when its residue against the pooled
-    # background reaches half the local hair contrast (and the low threshold).
-    low = np.int32(low_threshold)
+    _full_resolution_mask(image, p, closed, opened, thicket, lesion, dark_peak, light_peak, mask)
+
+
+@jit()
+def _full_resolution_mask(image: np.ndarray, p, closed: np.ndarray, opened: np.ndarray,  # type: ignore[no-untyped-def]
+                          thicket: np.ndarray, lesion: np.ndarray, dark_peak: np.ndarray, light_peak: np.ndarray,
+                          mask: np.ndarray) -> None:
+    """A pixel near kept hair is hair when its residue against the pooled background reaches half the
+    local hair contrast (and the low threshold): the mask follows the hair's real width. Dark hair must
+    also darken the channels as hair does (`_neutral()`: not ink, not blood)."""
+    height, width = mask.shape
+    hc, wc = dark_peak.shape
+    pool, low = p.pool, np.int32(p.low_threshold)
     _fill(mask, False)
     for cy in range(hc):
         for cx in range(wc):
             dp = np.int32(dark_peak[cy, cx])
-            lp = np.int32(light_peak[cy, cx]) if light else np.int32(0)
+            lp = np.int32(light_peak[cy, cx]) if p.detect_light else np.int32(0)
             if dp <= low and lp <= low:
                 continue
             for y in range(cy * pool, min(cy * pool + pool, height)):
@@ -586,290 +794,147 @@ def _detect(
                     if dp > low:
                         r = np.int32(0)
                         for c in range(3):
-                            v = np.int32(closed[c, cy, cx]) - np.int32(image[y, x, c])
-                            if v > r:
-                                r = v
+                            r = max(r, np.int32(closed[c, cy, cx]) - np.int32(image[y, x, c]))
                         hit = 2 * r >= dp and r > low
-                    if not hit and lp > low:
+                        if hit and (thicket[cy, cx] or lesion[cy, cx]):  # not ink (thickets), not blood
+                            hit = _neutral_pixel(closed, cy, cx, image, y, x, thicket[cy, cx] != 0)
+                    if not hit and lp > low and not thicket[cy, cx]:  # thickets: light pixels are `_thicket_region`'s
                         r = np.int32(0)
                         for c in range(3):
-                            v = np.int32(image[y, x, c]) - np.int32(opened[c, cy, cx])
-                            if v > r:
-                                r = v
+                            r = max(r, np.int32(image[y, x, c]) - np.int32(opened[c, cy, cx]))
                         hit = 2 * r >= lp and r > low
                     mask[y, x] = hit
 
 
 @jit()
+def _faint(image: np.ndarray, closed: np.ndarray, opened: np.ndarray, y: int, x: int, cy: int, cx: int,
+           light: bool, edge: np.int32, thicket: np.ndarray) -> bool:
+    """Whether hair still darkens (or lightens) pixel (y, x) by over ``edge`` against its cell's background."""
+    faint = False
+    for c in range(3):
+        if np.int32(closed[c, cy, cx]) - np.int32(image[y, x, c]) > edge:
+            faint = True
+        if light and np.int32(image[y, x, c]) - np.int32(opened[c, cy, cx]) > edge:
+            faint = True
+    if faint and thicket[cy, cx]:
+        faint = _neutral_pixel(closed, cy, cx, image, y, x)
+    return faint
+
+
+@jit()
 def _grow_faint(
     region: np.ndarray, image: np.ndarray, closed: np.ndarray, opened: np.ndarray, pool: int, light: bool,
-    edge_threshold: int, steps: int, lesion: np.ndarray,
+    edge_threshold: int, steps: int, lesion: np.ndarray, thicket: np.ndarray,
 ) -> None:
     """Grow ``region`` (in place) into the hair's faint parts: soft edges, shadow, tapering tips.
 
-    Breadth-first from the region, up to ``steps`` pixels, into pixels that
-    hair still darkens (or, for light hair, lightens) by more than
-    ``edge_threshold`` grey levels against the background (the closing or
-    opening), never into the protected ``lesion`` cells.
+    ``steps`` times, the region takes its 8-neighbours that hair still darkens (or, for light hair,
+    lightens) by more than ``edge_threshold`` grey levels against the background (the closing or
+    opening, `_faint()`), never in the protected ``lesion`` cells. Only each step's new ring is tested,
+    and a pixel found not faint is not tested again.
     """
     height, width = region.shape
-    distance = np.full((height, width), np.int32(-1), np.int32)
-    queue = np.empty(height * width, np.int64)
-    count = 0
-    for y in range(height):
-        for x in range(width):
-            if region[y, x]:
-                distance[y, x] = 0
-                queue[count] = y * width + x
-                count += 1
-    head = 0
+    grown = np.empty_like(region)
+    rejected = np.zeros_like(region)
+    flat_rejected = rejected.reshape(rejected.size)
+    rows = np.empty((height, width), np.uint8)
     edge = np.int32(edge_threshold)
-    while head < count:
-        p = queue[head]
-        head += 1
-        y, x = p // width, p % width
-        d = distance[y, x]
-        if d >= steps:
-            continue
-        for yy in range(max(y - 1, 0), min(y + 2, height)):
-            for xx in range(max(x - 1, 0), min(x + 2, width)):
-                if distance[yy, xx] >= 0:
+    flat_region = region.reshape(region.size)
+    flat_grown = grown.reshape(grown.size)
+    n_words = flat_region.size // 8
+    words_r = flat_region[: n_words * 8].view(np.uint64)
+    words_g = flat_grown[: n_words * 8].view(np.uint64)
+    for _ in range(steps):
+        _dilate_once(region, grown, rows)
+        for w in range(n_words + 1):
+            if w < n_words:
+                if words_g[w] == words_r[w]:  # nothing new in these 8 pixels
                     continue
-                cy, cx = yy // pool, xx // pool
-                if lesion[cy, cx]:
-                    continue
-                faint = False
-                for c in range(3):
-                    if np.int32(closed[c, cy, cx]) - np.int32(image[yy, xx, c]) > edge:
-                        faint = True
-                    if light and np.int32(image[yy, xx, c]) - np.int32(opened[c, cy, cx]) > edge:
-                        faint = True
-                if faint:
-                    distance[yy, xx] = d + 1
-                    region[yy, xx] = True
-                    queue[count] = yy * width + xx
-                    count += 1
-
-
-# ----------------------------------------------------------------------------
-# Replacement and smoothing.
-# ----------------------------------------------------------------------------
-
-
-# Orientations of the replacement runs: 0, 90, 45 and 135 degrees.
-_ORIENT_DY = np.array([0, 1, 1, 1], np.int64)
-_ORIENT_DX = np.array([1, 0, 1, -1], np.int64)
-_ORIENT_UNIT = np.array([1.0, 1.0, np.sqrt(2.0), np.sqrt(2.0)], np.float32)
+                lo, hi = w * 8, w * 8 + 8
+            else:
+                lo, hi = n_words * 8, flat_region.size
+            for i in range(lo, hi):
+                if flat_grown[i] and not flat_region[i]:
+                    if flat_rejected[i]:
+                        flat_grown[i] = False
+                        continue
+                    y, x = i // width, i % width
+                    cy, cx = y // pool, x // pool
+                    faint = not lesion[cy, cx] and _faint(image, closed, opened, y, x, cy, cx, light, edge, thicket)
+                    flat_grown[i] = faint
+                    flat_rejected[i] = not faint
+        _copy(grown, region)
 
 
 @jit()
-def _replace(
-    image: np.ndarray,
-    region: np.ndarray,
-    max_distance: int,
-    smooth: bool,
-    rounding: float,
-    out: np.ndarray,
-) -> None:
-    """Replace ``region`` pixels of ``image`` into ``out`` (same dtype).
+def _thicket_region(region: np.ndarray, image: np.ndarray, closed: np.ndarray, thicket: np.ndarray, pool: int,
+                    edge_threshold: int) -> None:
+    """In thickets, the pixels the fill replaces besides ``region``: all but the skin itself and ink.
 
-    Along each of four orientations (0, 45, 90, 135 degrees) the region splits
-    into runs; every pixel of a run lies on the segment between the run's two
-    end pixels (the nearest non-region pixels across it) and gets their linear
-    interpolation. Each pixel keeps the two shortest segments (Euclidean
-    length) and blends them with weights 1/length^2. Runs that touch the image
-    border or are longer than ``max_distance`` are not used; a pixel with no
-    usable run keeps its value. With ``smooth``, each replaced pixel then
-    becomes the 3x3 mean of the interpolated image (Dull Razor's last step).
-
-    ``rounding`` is 0.5 for integer outputs (interpolated values are convex
-    combinations of inputs, so they stay in range and truncation after adding
-    0.5 rounds) and 0 for float outputs.
+    A pixel darker than the raised background by over ``edge_threshold`` (hair the mask missed, shadowed
+    skin between hairs) or brighter than it in every channel (light hair, glints) joins ``region``; in a
+    mat (`_MAT`) every pixel does, for between its hairs lie only slivers of shadowed skin, which kept, or
+    copied into the fill, stand out as dark dashes and blotches. In a cell of ink (`_INK`), a darker pixel
+    that does not darken the channels as hair does (`_neutral()`) stays, and is copied into the hair over
+    it, so a pen dot under hair stays whole.
     """
     height, width = region.shape
-    _copy(image, out)
-    # Region pixels are numbered in raster order; per-pixel state is kept in
-    # compact arrays (a full-size float image per state would cost page faults).
-    index = np.empty((height, width), np.int32)
-    ys = np.empty(height * width, np.int32)  # only the first ``count`` entries are touched
-    xs = np.empty(height * width, np.int32)
-    # Hair covers a few per cent of the image: test 8 mask bytes at a time.
-    flat = region.reshape(height * width)
-    words = flat[: (flat.size // 8) * 8].view(np.uint64)
-    flat_index = index.reshape(height * width)
-    count = 0
-    for w in range(words.size + 1):
-        if w < words.size:
-            if words[w] == 0:
+    edge = np.int32(edge_threshold)
+    for cy in range(thicket.shape[0]):
+        for cx in range(thicket.shape[1]):
+            code = thicket[cy, cx]
+            if not code:
                 continue
-            lo, hi = w * 8, w * 8 + 8
-        else:
-            lo, hi = words.size * 8, flat.size  # the tail that is not a whole word
-        for i in range(lo, hi):
-            if flat[i]:
-                flat_index[i] = count
-                ys[count] = i // width
-                xs[count] = i % width
-                count += 1
-    # Pass 1 (integers only): for each orientation, each pixel's distances back
-    # and forward to the ends of its run (0 = no usable run).
-    back = np.zeros((count, 4), np.int16)
-    ahead = np.zeros((count, 4), np.int16)
-    for o in range(4):
-        dy, dx = _ORIENT_DY[o], _ORIENT_DX[o]
-        for k in range(count):
-            y = np.int64(ys[k])
-            x = np.int64(xs[k])
-            qy, qx = y - dy, x - dx
-            if 0 <= qy < height and 0 <= qx < width and region[qy, qx]:
-                continue  # not the first pixel of its run
-            n = 1
-            while True:
-                ey, ex = y + n * dy, x + n * dx
-                if ey < 0 or ey >= height or ex < 0 or ex >= width or not region[ey, ex]:
-                    break
-                n += 1
-            ey, ex = y + n * dy, x + n * dx
-            if qy < 0 or qx < 0 or qx >= width or ey >= height or ex < 0 or ex >= width:
-                continue  # the run reaches the border: no end pixel on that side
-            if n + 1 > max_distance:
-                continue
-            if o == 0:  # a horizontal run is consecutive in raster order
-                for i in range(n):
-                    back[k + i, 0] = i + 1
-                    ahead[k + i, 0] = n - i
-            else:
-                for i in range(n):
-                    r = index[y + i * dy, x + i * dx]
-                    back[r, o] = i + 1
-                    ahead[r, o] = n - i
-    # Pass 2: pick the two shortest segments (Euclidean length; ties keep the
-    # earlier orientation) and interpolate only those.
-    acc1 = np.empty((count, 3), np.float32)
-    for k in range(count):
-        y = np.int64(ys[k])
-        x = np.int64(xs[k])
-        o1 = -1
-        o2 = -1
-        l1 = np.float32(np.inf)
-        l2 = np.float32(np.inf)
-        for o in range(4):
-            if back[k, o] == 0:
-                continue
-            length = np.float32(back[k, o] + ahead[k, o]) * _ORIENT_UNIT[o]
-            if length < l1:
-                o2, l2 = o1, l1
-                o1, l1 = o, length
-            elif length < l2:
-                o2, l2 = o, length
-        if o1 < 0:
-            for c in range(3):
-                acc1[k, c] = np.float32(image[y, x, c])
-            continue
-        w1 = np.float32(1.0)
-        w2 = np.float32(0.0)
-        if o2 >= 0:
-            w1 = np.float32(1.0) / (l1 * l1)
-            w2 = np.float32(1.0) / (l2 * l2)
-        for c in range(3):
-            acc1[k, c] = 0.0
-        for slot in range(2):
-            o = o1 if slot == 0 else o2
-            weight = w1 if slot == 0 else w2
-            if o < 0:
-                continue
-            dy, dx = _ORIENT_DY[o], _ORIENT_DX[o]
-            tb = np.int64(back[k, o])
-            ta = np.int64(ahead[k, o])
-            total = np.float32(tb + ta)
-            wq = np.float32(ta) / total  # the nearer end weighs more
-            we = np.float32(tb) / total
-            qy, qx = y - tb * dy, x - tb * dx
-            ey, ex = y + ta * dy, x + ta * dx
-            for c in range(3):
-                acc1[k, c] += weight * (wq * np.float32(image[qy, qx, c]) + we * np.float32(image[ey, ex, c]))
-        if o2 >= 0:
-            for c in range(3):
-                acc1[k, c] /= w1 + w2
-    for r in range(count):
-        y = np.int64(ys[r])
-        x = np.int64(xs[r])
-        if not smooth:
-            for c in range(3):
-                out[y, x, c] = acc1[r, c] + rounding
-            continue
-        # Scalar accumulators stay in registers (an array here costs 2x).
-        v0 = np.float32(0.0)
-        v1 = np.float32(0.0)
-        v2 = np.float32(0.0)
-        n = 0
-        for yy in range(max(y - 1, 0), min(y + 2, height)):
-            for xx in range(max(x - 1, 0), min(x + 2, width)):
-                if region[yy, xx]:
-                    q = index[yy, xx]
-                    v0 += acc1[q, 0]
-                    v1 += acc1[q, 1]
-                    v2 += acc1[q, 2]
-                else:
-                    v0 += np.float32(image[yy, xx, 0])
-                    v1 += np.float32(image[yy, xx, 1])
-                    v2 += np.float32(image[yy, xx, 2])
-                n += 1
-        inv = np.float32(n)
-        out[y, x, 0] = v0 / inv + rounding
-        out[y, x, 1] = v1 / inv + rounding
-        out[y, x, 2] = v2 / inv + rounding
+            for y in range(cy * pool, min(cy * pool + pool, height)):
+                for x in range(cx * pool, min(cx * pool + pool, width)):
+                    if region[y, x] or code == _MAT:
+                        region[y, x] = True
+                        continue
+                    most, least = np.int32(-255), np.int32(255)
+                    for c in range(3):
+                        v = np.int32(closed[c, cy, cx]) - np.int32(image[y, x, c])
+                        most, least = max(most, v), min(least, v)
+                    if most > edge:  # darker: hair or shadow, unless ink in an ink cell
+                        region[y, x] = code != _INK or _neutral_pixel(closed, cy, cx, image, y, x)
+                    else:  # brighter in every channel: light hair, glints
+                        region[y, x] = most < 0 and least < -edge
 
 
 @jit()
-def _process_one(
-    n: int,
-    detect_images: np.ndarray,
-    images: np.ndarray,
-    pool: int,
-    k: int,
-    light: bool,
-    threshold: int,
-    light_threshold: int,
-    low_threshold: int,
-    offsets: np.ndarray,
-    min_length: int,
-    max_width: int,
-    grow: int,
-    replace: bool,
-    dilation: int,
-    edge_threshold: int,
-    edge_radius: int,
-    max_distance: int,
-    smooth: bool,
-    rounding: float,
-    lesions: np.ndarray,
-    masks: np.ndarray,
-    out: np.ndarray,
+def _process_one(  # type: ignore[no-untyped-def]
+    n: int, p, detect_images: np.ndarray, images: np.ndarray, offsets: np.ndarray, lesions: np.ndarray,
+    masks: np.ndarray, out: np.ndarray,
 ) -> None:
-    """Detect (and optionally replace) hair in image ``n`` of the batch.
+    """Detect (and, with ``p.replace``, replace) hair in image ``n`` of the batch.
 
-    ``detect_images`` is the uint8 view used for detection; ``images`` the
-    data whose hair pixels are replaced into ``out`` (same dtype).
+    ``p`` is the parameter record (`dermprep.hair._dullrazor.KernelParams`); ``detect_images`` the uint8
+    view used for detection; ``images`` the data whose hair pixels are replaced into ``out`` (same dtype).
     """
     height, width = detect_images.shape[1], detect_images.shape[2]
+    pool = p.pool
     hc, wc = (height + pool - 1) // pool, (width + pool - 1) // pool
     closed = np.empty((3, hc, wc), np.uint8)
     opened = np.empty((3, hc, wc), np.uint8)
-    _detect(
-        detect_images[n], pool, k, light, threshold, light_threshold, low_threshold,
-        offsets, min_length, max_width, grow, lesions[n], masks[n], closed, opened,
-    )
-    if replace:
-        region = np.empty_like(masks[n])
-        if dilation > 0:
-            _dilate(masks[n], dilation, region)
-        else:
-            _copy(masks[n], region)
-        if edge_radius > 0:  # the hair's soft edges, shadow and tips: replaced too
-            _grow_faint(region, detect_images[n], closed, opened, pool, light, edge_threshold, edge_radius,
-                        lesions[n])
-        _replace(images[n], region, max_distance, smooth, rounding, out[n])
+    thicket = np.empty((hc, wc), np.uint8)
+    _detect(detect_images[n], p, offsets, lesions[n], masks[n], closed, opened, thicket)
+    if not p.replace:
+        return
+    region = np.empty_like(masks[n])
+    if p.dilation > 0:
+        _dilate(masks[n], p.dilation, region)
+    else:
+        _copy(masks[n], region)
+    if p.edge_radius > 0:  # the hair's soft edges, shadow and tips: replaced too
+        _grow_faint(region, detect_images[n], closed, opened, pool, p.detect_light, p.edge_threshold,
+                    p.edge_radius, lesions[n], thicket)
+    if p.detect_thickets:
+        _thicket_region(region, detect_images[n], closed, thicket, pool, p.edge_threshold)
+    _copy(images[n], out[n])
+    sums = np.empty((3, (height + 1) // 2, (width + 1) // 2), np.float32)
+    block_sums(images[n], sums)
+    push_pull_fill(images[n], sums, region, p.rounding, out[n])
+    if p.smooth:
+        smooth_region(region, out[n], p.rounding)
 
 
 # Two drivers of `_process_one`: the parallel one for batches (one image per core), the serial one for single
@@ -879,28 +944,20 @@ def _process_one(
 # cache keys compiled code by function and signature, not by the ``parallel`` flag, so one function jitted
 # twice would load whichever build was cached first for both (a batch then ran on one core).
 @jit(parallel=True)
-def process_batch(
-    detect_images: np.ndarray, images: np.ndarray, pool: int, k: int, light: bool, threshold: int,
-    light_threshold: int, low_threshold: int, offsets: np.ndarray, min_length: int, max_width: int, grow: int,
-    replace: bool, dilation: int, edge_threshold: int, edge_radius: int, max_distance: int, smooth: bool,
-    rounding: float, lesions: np.ndarray, masks: np.ndarray, out: np.ndarray,
+def process_batch(  # type: ignore[no-untyped-def]
+    p, detect_images: np.ndarray, images: np.ndarray, offsets: np.ndarray, lesions: np.ndarray,
+    masks: np.ndarray, out: np.ndarray,
 ) -> None:
-    """Every image of the batch, one image per thread."""
+    """Every image of the batch, one image per thread (arguments as `_process_one()`)."""
     for n in prange(detect_images.shape[0]):
-        _process_one(n, detect_images, images, pool, k, light, threshold, light_threshold, low_threshold, offsets,
-                     min_length, max_width, grow, replace, dilation, edge_threshold, edge_radius, max_distance,
-                     smooth, rounding, lesions, masks, out)
+        _process_one(n, p, detect_images, images, offsets, lesions, masks, out)
 
 
 @jit()
-def process_serial(
-    detect_images: np.ndarray, images: np.ndarray, pool: int, k: int, light: bool, threshold: int,
-    light_threshold: int, low_threshold: int, offsets: np.ndarray, min_length: int, max_width: int, grow: int,
-    replace: bool, dilation: int, edge_threshold: int, edge_radius: int, max_distance: int, smooth: bool,
-    rounding: float, lesions: np.ndarray, masks: np.ndarray, out: np.ndarray,
+def process_serial(  # type: ignore[no-untyped-def]
+    p, detect_images: np.ndarray, images: np.ndarray, offsets: np.ndarray, lesions: np.ndarray,
+    masks: np.ndarray, out: np.ndarray,
 ) -> None:
-    """Every image of the batch, one after the other in the calling thread."""
+    """Every image of the batch, one after the other in the calling thread (arguments as `_process_one()`)."""
     for n in range(detect_images.shape[0]):
-        _process_one(n, detect_images, images, pool, k, light, threshold, light_threshold, low_threshold, offsets,
-                     min_length, max_width, grow, replace, dilation, edge_threshold, edge_radius, max_distance,
-                     smooth, rounding, lesions, masks, out)
+        _process_one(n, p, detect_images, images, offsets, lesions, masks, out)

@@ -62,12 +62,13 @@ def _run(mask: np.ndarray, y: int, x: int, offsets: np.ndarray, j: int, sign: in
     return n
 
 
-def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, max_width: int) -> np.ndarray:
+def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int,
+            max_width: int) -> tuple[np.ndarray, np.ndarray]:
     h, w = candidate.shape
     ndir = offsets.shape[0]
     keep = np.zeros_like(candidate)
     along = np.full((h, w), -1, np.int64)
-    kept_dir = np.zeros((h, w), np.int64)
+    kept_dir = np.full((h, w), -1, np.int64)  # the orientation that kept a pixel
     last = 0
     for y in range(h):
         for x in range(w):
@@ -110,7 +111,7 @@ def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, max_wid
                     kept_dir[y, x] = j
                     last = j
                     break
-    return keep
+    return keep, kept_dir
 
 
 def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
@@ -160,121 +161,248 @@ def _filter_components(keep: np.ndarray, bright: np.ndarray, light_threshold: in
     return out
 
 
-def _background(image: np.ndarray, params: DullRazorParams) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray,
-                                                                      np.ndarray]:
-    """Pooled closings and openings of each channel, and the dark and light residues."""
+def _background(image: np.ndarray, params: DullRazorParams) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                      np.ndarray, np.ndarray]:
+    """Pooled closings and openings (3, h, w) of each channel, the dark and light residues, the min-pooled planes."""
     pool = params.pool
     k = -(-(params.line_length // 2) // pool)
-    low = [_pool(image[..., c], pool, "min") for c in range(3)]
+    low = np.stack([_pool(image[..., c], pool, "min") for c in range(3)])
     high = [_pool(image[..., c], pool, "max") for c in range(3)]
-    closed = [_generalized(low[c], k, True) for c in range(3)]
-    dark = np.maximum(np.max([closed[c].astype(np.int64) - low[c] for c in range(3)], axis=0), 0)
+    closed = np.stack([_generalized(low[c], k, True) for c in range(3)])
+    dark = np.maximum((closed.astype(np.int64) - low).max(axis=0), 0)
     lifted = [np.maximum(high[c], closed[c]) for c in range(3)]
     if params.detect_light:
-        opened = [_generalized(lifted[c], k, False) for c in range(3)]
+        opened = np.stack([_generalized(lifted[c], k, False) for c in range(3)])
         bright = np.maximum(np.max([lifted[c].astype(np.int64) - opened[c] for c in range(3)], axis=0), 0)
     else:
-        opened = [np.zeros_like(closed[c]) for c in range(3)]
+        opened = np.zeros_like(closed)
         bright = np.zeros_like(dark)
-    return closed, opened, dark, bright
+    return closed, opened, dark, bright, low
+
+
+_INK, _MAT = 2, 3
+
+
+def _neutral(background: np.ndarray, values: np.ndarray, ink: np.ndarray | bool = True) -> np.ndarray:
+    """Hair's darkening, channel last: red by a quarter of the most at least (not blood), blue by 0.45 (not ink)."""
+    b = background.astype(np.int64)
+    f = (b - values).astype(np.float32) / np.maximum(b, 1).astype(np.float32)
+    most = f.max(axis=-1)
+    return (f[..., 0] >= np.float32(0.25) * most) & (~np.asarray(ink) | (f[..., 2] >= np.float32(0.45) * most))
+
+
+def _thickets(candidate: np.ndarray, lesion: np.ndarray, radius: int, density: float) -> np.ndarray:
+    h, w = candidate.shape
+    integral = np.zeros((h + 1, w + 1), np.int64)
+    integral[1:, 1:] = candidate.astype(np.int64).cumsum(0).cumsum(1)
+    y0, y1 = np.clip(np.arange(h) - radius, 0, h), np.clip(np.arange(h) + radius + 1, 0, h)
+    x0, x1 = np.clip(np.arange(w) - radius, 0, w), np.clip(np.arange(w) + radius + 1, 0, w)
+    inside = (integral[y1][:, x1] - integral[y0][:, x1] - integral[y1][:, x0] + integral[y0][:, x0])
+    area = (y1 - y0)[:, None] * (x1 - x0)[None, :]
+    dense = (inside >= density * area) & ~lesion
+    return np.where(dense & (inside >= 1.5 * density * area), _MAT, dense.astype(np.int64))
+
+
+def _lift_thickets(closed: np.ndarray, low: np.ndarray, codes: np.ndarray, k: int, params: DullRazorParams,
+                   dark: np.ndarray, keep: np.ndarray, weak: np.ndarray) -> np.ndarray:
+    """Raise the background in thickets (in place) to a generalised closing of its 2x2 means; the hair it shows."""
+    thicket = codes != 0
+    h, w = thicket.shape
+    for c in range(3):
+        padded = np.zeros((-(-h // 2) * 2, -(-w // 2) * 2), np.int64)
+        counts = np.zeros_like(padded)
+        padded[:h, :w], counts[:h, :w] = closed[c], 1
+        total = padded.reshape(padded.shape[0] // 2, 2, padded.shape[1] // 2, 2).sum(axis=(1, 3))
+        n = counts.reshape(counts.shape[0] // 2, 2, counts.shape[1] // 2, 2).sum(axis=(1, 3))
+        coarse = _generalized(((total + n // 2) // n).astype(np.uint8), k, True)
+        up = coarse[np.arange(h)[:, None] // 2, np.arange(w)[None, :] // 2]
+        closed[c] = np.where(thicket, np.maximum(closed[c], up), closed[c])
+    most = np.maximum((closed.astype(np.int64) - low).max(axis=0), 0)
+    neutral = _neutral(np.moveaxis(closed, 0, -1), np.moveaxis(low, 0, -1).astype(np.int64))
+    dark[thicket] = most[thicket]
+    keep |= thicket & (most > params.threshold) & neutral
+    weak |= thicket & (most > params.low_threshold) & neutral
+    return np.where(thicket & (most > params.threshold) & ~neutral, _INK, codes)
+
+
+def _extend_along(keep: np.ndarray, weak: np.ndarray, kept_dir: np.ndarray, offsets: np.ndarray,
+                  steps: int) -> np.ndarray:
+    h, w = keep.shape
+    verified = keep & (kept_dir >= 0)
+    extended = np.zeros_like(keep)
+    for y, x in zip(*np.nonzero(verified), strict=True):
+        j = kept_dir[y, x]
+        for sign in (1, -1):
+            ny, nx = y + sign * offsets[j, 1, 0], x + sign * offsets[j, 1, 1]
+            if 0 <= ny < h and 0 <= nx < w and verified[ny, nx]:
+                continue
+            for t in range(1, min(steps, offsets.shape[1] - 1) + 1):
+                yy, xx = y + sign * offsets[j, t, 0], x + sign * offsets[j, t, 1]
+                if not (0 <= yy < h and 0 <= xx < w) or not weak[yy, xx]:
+                    break
+                extended[yy, xx] = True
+    return keep | extended
+
+
+def _detect(image: np.ndarray, params: DullRazorParams, lesion: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Pooled detection: kept cells, backgrounds (closings raised in thickets), residues, thicket codes."""
+    pool = params.pool
+    min_length = max(2, -(-params.min_length // pool))
+    max_width = max(1, -(-params.max_width // pool))
+    k = -(-(params.line_length // 2) // pool)
+    offsets = line_offsets(16, max(params.min_length, params.max_width) + 2)
+    closed, opened, dark, bright, low = _background(image, params)
+    threshold = np.where(lesion, params.lesion_threshold, params.threshold)
+    candidate = (dark > threshold) | (bright > params.light_threshold)
+    weak = (dark > params.low_threshold) | (bright > params.low_threshold)
+    keep, kept_dir = _verify(candidate, offsets, min_length, max_width)
+    thicket = np.zeros(dark.shape, np.int64)
+    if params.detect_thickets:
+        codes = _thickets(candidate, lesion, min_length, params.thicket_density)
+        if codes.any():
+            thicket = _lift_thickets(closed, low, codes, k, params, dark, keep, weak)
+    for _ in range(params.grow):
+        keep = keep | (_dilate(keep, 1) & weak)
+    keep = _filter_components(keep, bright, params.light_threshold, lesion, min_length, max_width)
+    keep = _extend_along(keep, weak, kept_dir, offsets, min_length)
+    return keep, closed, opened, dark, bright, thicket
+
+
+def _full(plane: np.ndarray, shape: tuple[int, int], pool: int) -> np.ndarray:
+    """A pooled (3, h, w) or (h, w) array at full resolution, channel last."""
+    h, w = shape
+    block = (np.arange(h)[:, None] // pool, np.arange(w)[None, :] // pool)
+    return np.moveaxis(plane[:, block[0], block[1]], 0, -1) if plane.ndim == 3 else plane[block]
 
 
 def reference_hair_mask(image: np.ndarray, params: DullRazorParams, lesion: np.ndarray | None = None) -> np.ndarray:
     """Hair mask of one uint8 RGB image, computed the slow way (``lesion``: the protected pooled cells)."""
+    mask, _, _ = _mask_and_backgrounds(image, params, lesion)
+    return mask
+
+
+def _mask_and_backgrounds(image: np.ndarray, params: DullRazorParams,
+                          lesion: np.ndarray | None) -> tuple[np.ndarray, tuple[np.ndarray, ...], np.ndarray]:
     pool = params.pool
-    min_length = max(2, -(-params.min_length // pool))
-    max_width = max(1, -(-params.max_width // pool))
-    offsets = line_offsets(16, max(params.min_length, params.max_width, params.max_distance) + 2)
-    img = image.astype(np.int64)
-    closed, opened, dark, bright = _background(image, params)
-    candidate = (dark > params.threshold) | (bright > params.light_threshold)
-    weak = (dark > params.low_threshold) | (bright > params.low_threshold)
-    keep = _verify(candidate, offsets, min_length, max_width)
-    for _ in range(params.grow):
-        keep = keep | (_dilate(keep, 1) & weak)
-    if lesion is not None:
-        keep = _filter_components(keep, bright, params.light_threshold, lesion, min_length, max_width)
+    hc, wc = -(-image.shape[0] // pool), -(-image.shape[1] // pool)
+    lesion = np.zeros((hc, wc), bool) if lesion is None else lesion
+    keep, closed, opened, dark, bright, thicket = _detect(image, params, lesion)
     dark_peak = _local_peak(dark, keep)
     light_peak = _local_peak(bright, keep) if params.detect_light else np.zeros_like(dark_peak)
-    h, w = image.shape[:2]
-    ys, xs = np.arange(h) // pool, np.arange(w) // pool
-    block = (ys[:, None], xs[None, :])
-    closed_full = np.stack([closed[c][block] for c in range(3)], axis=-1).astype(np.int64)
-    opened_full = np.stack([opened[c][block] for c in range(3)], axis=-1).astype(np.int64)
-    dp, lp = dark_peak[block], light_peak[block]
-    r_dark = np.maximum((closed_full - img).max(axis=-1), 0)
+    img = image.astype(np.int64)
+    closed_full, opened_full = _full(closed, image.shape[:2], pool), _full(opened, image.shape[:2], pool)
+    dp, lp = _full(dark_peak, image.shape[:2], pool), _full(light_peak, image.shape[:2], pool)
+    thicket_full, lesion_full = _full(thicket, image.shape[:2], pool), _full(lesion, image.shape[:2], pool)
+    r_dark = np.maximum((closed_full.astype(np.int64) - img).max(axis=-1), 0)
     r_light = np.maximum((img - opened_full).max(axis=-1), 0)
     low_t = params.low_threshold
     dark_hit = (dp > low_t) & (2 * r_dark >= dp) & (r_dark > low_t)
-    light_hit = (lp > low_t) & (2 * r_light >= lp) & (r_light > low_t)
-    return dark_hit | light_hit
+    colour = _neutral(closed_full, img, thicket_full != 0)  # not ink (thickets), not blood (there and in the lesion)
+    dark_hit &= ~((thicket_full != 0) | lesion_full) | colour
+    light_hit = (lp > low_t) & (2 * r_light >= lp) & (r_light > low_t) & (thicket_full == 0)
+    return dark_hit | light_hit, (closed_full, opened_full, thicket_full, lesion_full), lesion
+
+
+def _region(detect: np.ndarray, mask: np.ndarray, params: DullRazorParams,
+            backgrounds: tuple[np.ndarray, ...]) -> np.ndarray:
+    """The replaced pixels."""
+    closed_full, opened_full, thicket_full, lesion_full = backgrounds
+    img = detect.astype(np.int64)
+    region = _dilate(mask, params.dilation) if params.dilation > 0 else mask.copy()
+    darkening = closed_full.astype(np.int64) - img
+    if params.edge_radius > 0:  # faint edges, shadow and tips: a constrained dilation, one step at a time
+        faint = darkening.max(axis=-1) > params.edge_threshold
+        if params.detect_light:
+            faint |= (img - opened_full).max(axis=-1) > params.edge_threshold
+        faint &= (thicket_full == 0) | _neutral(closed_full, img)
+        faint &= ~lesion_full
+        for _ in range(params.edge_radius):
+            region = region | (_dilate(region, 1) & faint)
+    if params.detect_thickets:
+        most, least = darkening.max(axis=-1), darkening.min(axis=-1)
+        darker = most > params.edge_threshold
+        joins = darker & ((thicket_full != _INK) | _neutral(closed_full, img))
+        joins |= ~darker & (most < 0) & (least < -params.edge_threshold)
+        region = region | (thicket_full == _MAT) | ((thicket_full != 0) & joins)
+    return region
+
+
+def _taps(n_fine: int, n_coarse: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    i = np.arange(n_fine)
+    m = i >> 1
+    odd = (i & 1) == 1
+    a = np.where(odd, m, np.maximum(m - 1, 0))
+    b = np.where(odd, np.minimum(m + 1, n_coarse - 1), m)
+    return a, b, np.where(odd, np.float32(0.75), np.float32(0.25)).astype(np.float32)
+
+
+def _upsample(field: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Bilinear upsampling by 2 of a (h, w, 3) field to ``shape`` (3/4-1/4 taps, edges clamped)."""
+    ya, yb, wy = _taps(shape[0], field.shape[0])
+    xa, xb, wx = _taps(shape[1], field.shape[1])
+    wy, wx = wy[:, None, None], wx[None, :, None]
+    one = np.float32(1.0)
+    top = wx * field[ya][:, xa] + (one - wx) * field[ya][:, xb]
+    bottom = wx * field[yb][:, xa] + (one - wx) * field[yb][:, xb]
+    return (wy * top + (one - wy) * bottom).astype(np.float32)
+
+
+def _push_pull(values: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """Push-pull fill (h, w, 3) float32 of every pixel from the ``source`` pixels (Gortler et al. 1996)."""
+    h, w = source.shape
+    padded = np.zeros((-(-h // 2) * 2, -(-w // 2) * 2, 3), np.float32)
+    padded[:h, :w] = values
+    block = padded.reshape(padded.shape[0] // 2, 2, padded.shape[1] // 2, 2, 3)
+    every = (block[:, 0, :, 0] + block[:, 1, :, 0]) + (block[:, 0, :, 1] + block[:, 1, :, 1])  # the kernel's order
+    weight = np.zeros(padded.shape[:2], np.float32)
+    weight[:h, :w] = 1.0
+    removed = np.where(source[..., None], 0.0, padded[:h, :w]).astype(np.float32)
+    gone = np.zeros(padded.shape, np.float32)
+    gone[:h, :w] = removed
+    counts_all = weight.reshape(padded.shape[0] // 2, 2, padded.shape[1] // 2, 2).sum(axis=(1, 3))
+    missing = np.zeros(padded.shape[:2], np.float32)
+    missing[:h, :w] = ~source
+    counts = [counts_all - missing.reshape(padded.shape[0] // 2, 2, padded.shape[1] // 2, 2).sum(axis=(1, 3))]
+    sums = [np.where(counts[0][..., None] == 0, np.float32(0.0), every - gone.reshape(block.shape).sum(axis=(1, 3)))]
+    while sums[-1].shape[0] > 1 or sums[-1].shape[1] > 1:
+        s, c = sums[-1], counts[-1]
+        ph, pw = -(-s.shape[0] // 2) * 2, -(-s.shape[1] // 2) * 2
+        s2 = np.zeros((ph, pw, 3), np.float32)
+        c2 = np.zeros((ph, pw), np.float32)
+        s2[: s.shape[0], : s.shape[1]], c2[: c.shape[0], : c.shape[1]] = s, c
+        sums.append(s2.reshape(ph // 2, 2, pw // 2, 2, 3).sum(axis=(1, 3)))
+        counts.append(c2.reshape(ph // 2, 2, pw // 2, 2).sum(axis=(1, 3)))
+    if counts[-1][0, 0] == 0:  # no source anywhere: nothing changes
+        return values
+    field = sums[-1] / counts[-1][..., None]
+    for level in range(len(sums) - 2, -1, -1):
+        up = _upsample(field, counts[level].shape)
+        weight_l = np.float32(4.0**level)
+        field = ((sums[level] + weight_l * up) * (np.float32(1.0) / (counts[level] + weight_l))[..., None])
+    return _upsample(field, (h, w))
 
 
 def reference_remove_hair(image: np.ndarray, params: DullRazorParams,
                           lesion: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Restored image and hair mask of one RGB image (uint8 or float32), the slow way."""
     detect = image if image.dtype == np.uint8 else np.clip(np.rint(image * np.float32(255)), 0, 255).astype(np.uint8)
-    mask = reference_hair_mask(detect, params, lesion)
-    region = _dilate(mask, params.dilation) if params.dilation > 0 else mask.copy()
-    if params.edge_radius > 0:  # faint edges, shadow and tips: a constrained dilation, one step at a time
-        closed, opened, _, _ = _background(detect, params)
-        h0, w0 = detect.shape[:2]
-        block = (np.arange(h0)[:, None] // params.pool, np.arange(w0)[None, :] // params.pool)
-        closed_full = np.stack([closed[c][block] for c in range(3)], axis=-1).astype(np.int64)
-        faint = (closed_full - detect).max(axis=-1) > params.edge_threshold
-        if params.detect_light:
-            opened_full = np.stack([opened[c][block] for c in range(3)], axis=-1).astype(np.int64)
-            faint |= (detect - opened_full).max(axis=-1) > params.edge_threshold
-        if lesion is not None:
-            faint &= ~lesion[block]
-        for _ in range(params.edge_radius):
-            region = region | (_dilate(region, 1) & faint)
-    h, w = region.shape
+    mask, backgrounds, _ = _mask_and_backgrounds(detect, params, lesion)
+    region = _region(detect, mask, params, backgrounds)
     values = image.astype(np.float32)
-    best: dict[tuple[int, int], list[tuple[float, np.ndarray]]] = {}
-    for dy, dx in _ORIENTATIONS:
-        unit = np.float32(np.sqrt(2.0)) if dy and dx else np.float32(1.0)
-        for y in range(h):
-            for x in range(w):
-                if not region[y, x]:
-                    continue
-                qy, qx = y - dy, x - dx
-                if 0 <= qy < h and 0 <= qx < w and region[qy, qx]:
-                    continue
-                n = 1
-                while 0 <= y + n * dy < h and 0 <= x + n * dx < w and region[y + n * dy, x + n * dx]:
-                    n += 1
-                ey, ex = y + n * dy, x + n * dx
-                if not (0 <= qy < h and 0 <= qx < w and 0 <= ey < h and 0 <= ex < w):
-                    continue
-                if n + 1 > params.max_distance:
-                    continue
-                total = np.float32(n + 1)
-                length = total * unit
-                for i in range(n):
-                    wq, we = np.float32(n - i) / total, np.float32(i + 1) / total
-                    value = wq * values[qy, qx] + we * values[ey, ex]
-                    entries = best.setdefault((y + i * dy, x + i * dx), [])
-                    entries.append((float(length), value))
-                    # keep the two shortest, earliest first among equals (as the kernel's strict <)
-                    entries.sort(key=lambda item: item[0])
-                    del entries[2:]
-    filled = values.copy()
-    for (y, x), entries in best.items():
-        if len(entries) == 1:
-            filled[y, x] = entries[0][1]
-        else:
-            (l1, a1), (l2, a2) = entries
-            w1, w2 = np.float32(1.0) / np.float32(l1 * l1), np.float32(1.0) / np.float32(l2 * l2)
-            filled[y, x] = (w1 * a1 + w2 * a2) / (w1 + w2)
-    out = values.copy()
-    ys, xs = np.nonzero(region)
-    for y, x in zip(ys, xs, strict=True):
-        if params.smooth:
-            window = filled[max(y - 1, 0) : y + 2, max(x - 1, 0) : x + 2]
-            out[y, x] = window.reshape(-1, 3).mean(axis=0)
-        else:
-            out[y, x] = filled[y, x]
+    filled = np.where(region[..., None], _push_pull(values, ~region), values)
     if image.dtype == np.uint8:
-        return np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8), mask
-    return out.astype(np.float32), mask
+        filled = np.floor(filled + np.float32(0.5))
+    if params.smooth:
+        padded = np.pad(filled, ((1, 1), (1, 1), (0, 0)), mode="constant")
+        ones = np.pad(np.ones(region.shape, np.float32), 1)
+        total = sum(padded[1 + dy : 1 + dy + region.shape[0], 1 + dx : 1 + dx + region.shape[1]]
+                    for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+        n = sum(ones[1 + dy : 1 + dy + region.shape[0], 1 + dx : 1 + dx + region.shape[1]]
+                for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+        smoothed = total / n[..., None]
+        filled = np.where(region[..., None], smoothed, filled)
+        if image.dtype == np.uint8:
+            filled = np.floor(filled + np.float32(0.5))
+    if image.dtype == np.uint8:
+        return np.clip(filled, 0, 255).astype(np.uint8), mask
+    return filled.astype(np.float32), mask
