@@ -180,6 +180,8 @@ class Recipe:
                                     parse=float)
     restarts: int = _setting(1, "cosine cycles (snapshot ensemble: the model at the end of each cycle is kept and "
                              "their predictions averaged)", check=_int(1, 100), parse=int)
+    members: int = _setting(1, "models trained independently (seeds seed, seed + 1, ...) whose predictions are "
+                            "averaged: an ensemble in one run", check=_int(1, 16), parse=int)
     label_smoothing: float = _setting(0.1, "label smoothing", check=_number(0.0, 0.5), parse=float)
     ema: float | None = _setting(None, "exponential moving average of the weights: its momentum per step "
                                  "(e.g. 0.999), or none", check=_optional(_number(0.0, 1.0, lower_open=True)),
@@ -218,6 +220,8 @@ class Recipe:
         if self.restarts > 1 and self.warmup_epochs >= self.epochs / self.restarts:
             raise ValueError(f"warmup_epochs ({self.warmup_epochs:g}) must end within the first of {self.restarts} "
                              f"cosine cycles ({self.epochs // self.restarts} epochs)")
+        if self.restarts > 1 and self.members > 1:
+            raise ValueError("restarts > 1 and members > 1 are two kinds of ensemble; use one of them")
         if self.restarts > 1 and (self.swa_epochs or self.ema is not None):
             raise ValueError("restarts > 1 (a snapshot ensemble) averages predictions; it does not combine with "
                              "ema or swa_epochs, which average weights")

@@ -87,8 +87,13 @@ class RunFolder:
         return self.path / "best.keras"
 
     def member_weights(self, index: int) -> Path:
-        """Weights of snapshot-ensemble member ``index`` (0 is the selected model itself)."""
+        """Weights of ensemble member ``index`` (a snapshot, or an independently trained model); member 0 is
+        the selected model itself."""
         return self.best_weights if index == 0 else self.path / f"member-{index}.weights.h5"
+
+    def member_folder(self, index: int) -> RunFolder:
+        """The training folder (state, checkpoints) of independently trained member ``index`` of an ensemble."""
+        return RunFolder(self.path / "members" / str(index))
 
     def file(self, name: str) -> Path:
         """Any other file of the run (reports, exports), by name."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -212,7 +212,7 @@ def fit(
     if recipe.teachers:
         loaded.train_targets = _teacher_targets(recipe, train, val, len(class_names), log)
     started = time.perf_counter()
-    model, state = _train_model(recipe, plan, loaded, folder, log)
+    model, state = _train_members(recipe, plan, loaded, folder, log)
     folder.add_timing("training", time.perf_counter() - started)
     started = time.perf_counter()
     calibration = _calibrate(recipe, plan, model, loaded, folder, log)
@@ -266,6 +266,29 @@ def _compile(model: Any, recipe: Recipe, plan: TrainingPlan) -> None:
     ema = {"use_ema": True, "ema_momentum": recipe.ema} if recipe.ema is not None else {}
     model.compile(optimizer=keras.optimizers.Adam(learning_rate_schedule(plan, recipe.learning_rate), **ema),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.0), metrics=["accuracy"])
+
+
+def _train_members(recipe: Recipe, plan: TrainingPlan, loaded: _Data, folder: RunFolder,
+                   log: Callable[[str], Any]) -> tuple[Any, dict[str, Any]]:
+    """The run's model, or with ``members`` > 1 an ensemble: member ``k`` is the recipe with seed ``seed + k``
+    trained in its own resumable folder, its selected weights kept as the run's member ``k``; member 0 is the
+    run's own model."""
+    if recipe.members == 1:
+        return _train_model(recipe, plan, loaded, folder, log)
+    first: tuple[Any, dict[str, Any]] | None = None
+    for k in range(recipe.members):
+        member = replace(recipe, members=1, seed=recipe.seed + k)
+        log(f"ensemble member {k + 1}/{recipe.members} (seed {member.seed})")
+        member_folder = folder.member_folder(k)
+        member_folder.path.mkdir(parents=True, exist_ok=True)
+        model, state = _train_model(member, plan, loaded, member_folder, log)
+        if k == 0:
+            first = (model, state)
+        else:
+            folder.save_weights(model, folder.member_weights(k))
+    assert first is not None
+    folder.save_weights(first[0], folder.best_weights)
+    return first
 
 
 def _train_model(recipe: Recipe, plan: TrainingPlan, loaded: _Data, folder: RunFolder,
@@ -365,7 +388,9 @@ def _train_head_on_features(model: Any, loaded: _Data, recipe: Recipe, plan: Tra
 
 
 def _members(folder: RunFolder, recipe: Recipe) -> list[Path]:
-    return [folder.member_weights(k) for k in range(1, recipe.restarts) if folder.member_weights(k).is_file()]
+    """The weight files of the ensemble's other members (snapshots or independently trained models)."""
+    count = max(recipe.restarts, recipe.members)
+    return [folder.member_weights(k) for k in range(1, count) if folder.member_weights(k).is_file()]
 
 
 def _calibrate(recipe: Recipe, plan: TrainingPlan, model: Any, loaded: _Data, folder: RunFolder,

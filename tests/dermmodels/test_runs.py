@@ -94,12 +94,14 @@ def _tiny_records(folder):
     return records.class_names, train, val, test
 
 
-def test_snapshot_ensemble_keeps_each_cycle_and_predicts_with_all(folder, tmp_path):
+@pytest.mark.parametrize("ensemble", [{"restarts": 2, "warmup_epochs": 0.5}, {"members": 2, "epochs": 2}],
+                         ids=["snapshots", "members"])
+def test_an_ensemble_keeps_each_member_and_predicts_with_all(folder, tmp_path, ensemble):
     from dermmodels import Run, fit
 
     names, train, val, test = _tiny_records(folder)
-    recipe = recipe_from("cpu", weights=None, alpha=0.35, image_size=32, epochs=4, restarts=2, warmup_epochs=0.5,
-                         batch_size=8, tta=False)
+    recipe = recipe_from("cpu", **{"weights": None, "alpha": 0.35, "image_size": 32, "epochs": 4, "batch_size": 8,
+                                   "tta": False, **ensemble})
     run = fit(recipe, train, val, tmp_path, class_names=names, test=test, log=lambda line: None)
     assert [p.name for p in run.members] == ["member-1.weights.h5"]
     images = run.load_images(test["path"].tolist())
