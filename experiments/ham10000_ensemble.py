@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", default="../shared/ham10000/images_200x150")
     parser.add_argument("--metadata", default="../shared/ham10000/HAM10000_metadata.csv")
     parser.add_argument("--results", default=str(RESULTS))
+    parser.add_argument("--fixed", action="store_true",
+                        help="use the members' own fixed tau and temperature (final fits, which trained on the "
+                        "validation part: nothing can be chosen on it)")
     args = parser.parse_args(argv)
 
     import numpy as np
@@ -54,16 +57,23 @@ def main(argv: list[str] | None = None) -> int:
     split = lesion_split(metadata, val=0.15, test=0.15, seed=0)
     prior = runs[0].prior
     scored = {}
-    for part, records in (("val", split.val), ("test", split.test)):
+    for part, records in (("test", split.test),) if args.fixed else (("val", split.val), ("test", split.test)):
         images = runs[0].load_images(records["path"].tolist(), progress=False)
         tta = [r.probabilities(images, tta=True) for r in runs]
         # without TTA: only the test part's score uses it
         plain = [r.probabilities(images, tta=False) for r in runs] if part == "test" else tta
         scored[part] = (np.mean(tta, axis=0), np.mean(plain, axis=0), records)
-    val_probabilities, _, val_records = scored["val"]
-    val_labels = val_records["label"].to_numpy()
-    tau, val_corrected = choose_tau(val_probabilities, val_labels, prior)
-    temperature = fit_temperature(correct(val_probabilities, prior, tau), val_labels)
+    if args.fixed:
+        tau, temperature = runs[0].calibration.tau, runs[0].calibration.temperature
+        validation: dict[str, object] = {"tau": tau, "temperature": temperature, "fixed": True}
+    else:
+        val_probabilities, _, val_records = scored["val"]
+        val_labels = val_records["label"].to_numpy()
+        tau, val_corrected = choose_tau(val_probabilities, val_labels, prior)
+        temperature = fit_temperature(correct(val_probabilities, prior, tau), val_labels)
+        validation = {"tau": tau, "temperature": temperature, "val_balanced_accuracy_corrected": val_corrected,
+                      "val_balanced_accuracy": balanced_accuracy(val_labels, val_probabilities.argmax(axis=1),
+                                                                 len(CLASS_NAMES)), "tta": True}
     calibration = Calibration(prior=tuple(prior.tolist()), tau=tau, temperature=temperature)
     averaged, plain, test_records = scored["test"]
     labels = test_records["label"].to_numpy()
@@ -83,14 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         "members": [{"run": str(r.path), "seed": r.recipe.seed} for r in runs],
         "recipe": {k: v for k, v in runs[0].recipe.to_dict().items() if k not in ("weights", "seed")},
         "test": scores,
-        "validation": {
-            "tau": tau,
-            "temperature": temperature,
-            "val_balanced_accuracy": balanced_accuracy(val_labels, val_probabilities.argmax(axis=1),
-                                                       len(CLASS_NAMES)),
-            "val_balanced_accuracy_corrected": val_corrected,
-            "tta": True,
-        },
+        "validation": validation,
         "seconds": {
             "loading_images_and_hair_cache": summed("images"),
             "training": summed("training"),
