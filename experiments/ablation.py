@@ -85,6 +85,11 @@ HEADLINE: list[tuple[str, int, dict[str, object]]] = [
     ("cpu preset", 0, {}),
     ("cpu preset", 1, {}),
     ("cpu preset with hair removal", 0, {"remove_hair": True}),
+    # The cpu-final candidate: the budget rows' winners on validation (SWA) with the final fit, as an ensemble of
+    # two members of half the epochs each (the cpu preset's epoch budget x 1.21 for the validation part's images).
+    *[("cpu-final candidate: final fit, 2 members x 10 epochs, SWA 3", seed,
+       {"final": True, "members": 2, "epochs": 10, "swa_epochs": 3, "tau": 0.6, "temperature": 0.7})
+      for seed in (0, 1)],
 ]
 
 

@@ -180,7 +180,7 @@ class Recipe:
                                     parse=float)
     restarts: int = _setting(1, "cosine cycles (snapshot ensemble: the model at the end of each cycle is kept and "
                              "their predictions averaged)", check=_int(1, 100), parse=int)
-    members: int = _setting(1, "models trained independently (seeds seed, seed + 1, ...) whose predictions are "
+    members: int = _setting(1, "models trained independently (seeds seed, seed + 1000, ...) whose predictions are "
                             "averaged: an ensemble in one run", check=_int(1, 16), parse=int)
     label_smoothing: float = _setting(0.1, "label smoothing", check=_number(0.0, 0.5), parse=float)
     ema: float | None = _setting(None, "exponential moving average of the weights: its momentum per step "

@@ -33,7 +33,8 @@ from .plan import TrainingPlan, plan_training
 from .recipe import Recipe
 from .run_folder import CONFIG_FORMAT, RunConflictError, RunFolder, new_state
 
-__all__ = ["Run", "RunConflictError", "fit", "metadata_features", "predict_with_tta", "tta_views"]
+__all__ = ["MEMBER_SEED_STRIDE", "Run", "RunConflictError", "fit", "member_seed", "metadata_features", "predict_with_tta",
+           "tta_views"]
 
 
 def tta_views(images: np.ndarray, *, tta: bool) -> list[np.ndarray]:
@@ -268,16 +269,30 @@ def _compile(model: Any, recipe: Recipe, plan: TrainingPlan) -> None:
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.0), metrics=["accuracy"])
 
 
+#: Member k of an ensemble trains with seed ``seed + MEMBER_SEED_STRIDE * k``: runs with neighbouring seeds
+#: (0 and 1, as an ablation uses) share no member.
+MEMBER_SEED_STRIDE = 1000
+
+
+def member_seed(seed: int, k: int) -> int:
+    """The training seed of ensemble member ``k`` of a run with ``seed`` (member 0 is the run's own seed).
+
+    >>> member_seed(0, 0), member_seed(0, 1), member_seed(1, 1)
+    (0, 1000, 1001)
+    """
+    return (seed + MEMBER_SEED_STRIDE * k) % 2**63
+
+
 def _train_members(recipe: Recipe, plan: TrainingPlan, loaded: _Data, folder: RunFolder,
                    log: Callable[[str], Any]) -> tuple[Any, dict[str, Any]]:
-    """The run's model, or with ``members`` > 1 an ensemble: member ``k`` is the recipe with seed ``seed + k``
-    trained in its own resumable folder, its selected weights kept as the run's member ``k``; member 0 is the
+    """The run's model, or with ``members`` > 1 an ensemble: member ``k`` is the recipe with seed
+    `member_seed` ``(seed, k)`` trained in its own resumable folder, its selected weights kept as the run's member ``k``; member 0 is the
     run's own model."""
     if recipe.members == 1:
         return _train_model(recipe, plan, loaded, folder, log)
     first: tuple[Any, dict[str, Any]] | None = None
     for k in range(recipe.members):
-        member = replace(recipe, members=1, seed=recipe.seed + k)
+        member = replace(recipe, members=1, seed=member_seed(recipe.seed, k))
         log(f"ensemble member {k + 1}/{recipe.members} (seed {member.seed})")
         member_folder = folder.member_folder(k)
         member_folder.path.mkdir(parents=True, exist_ok=True)

@@ -102,8 +102,11 @@ def test_an_ensemble_keeps_each_member_and_predicts_with_all(folder, tmp_path, e
     names, train, val, test = _tiny_records(folder)
     recipe = recipe_from("cpu", **{"weights": None, "alpha": 0.35, "image_size": 32, "epochs": 4, "batch_size": 8,
                                    "tta": False, **ensemble})
-    run = fit(recipe, train, val, tmp_path, class_names=names, test=test, log=lambda line: None)
+    lines: list[str] = []
+    run = fit(recipe, train, val, tmp_path, class_names=names, test=test, log=lines.append)
     assert [p.name for p in run.members] == ["member-1.weights.h5"]
+    if "members" in ensemble:  # member 1 of seed 0 is not what a run with seed 1 trains
+        assert any("member 2/2 (seed 1000)" in line for line in lines), lines
     images = run.load_images(test["path"].tolist())
     alone = run.model.predict(images, verbose=0)
     member = run.model.get_weights()
