@@ -85,6 +85,8 @@ HEADLINE: list[tuple[str, int, dict[str, object]]] = [
     ("cpu preset", 0, {}),
     ("cpu preset", 1, {}),
     ("cpu preset with hair removal", 0, {"remove_hair": True}),
+    # The cpu preset again with the 0.3 code (one fit for the demo, CLI and experiments): same score within noise?
+    ("cpu preset (0.3 code)", 0, {}),
     # The cpu-final candidate: the budget rows' winners on validation (SWA) with the final fit, as an ensemble of
     # two members of half the epochs each (the cpu preset's epoch budget x 1.21 for the validation part's images).
     *[("cpu-final candidate: final fit, 2 members x 10 epochs, SWA 3", seed,

@@ -87,13 +87,7 @@ def build_mobilenetv2_classifier(
     import keras  # noqa: PLC0415 - TensorFlow/Keras only when a model is built
 
     num_classes = check_positive_int(num_classes, "num_classes", minimum=2)
-    if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3:
-        raise ValueError(f"input_shape must be (height, width, 3) with height, width >= 32; got {input_shape!r}")
-    height = check_positive_int(input_shape[0], "input_shape[0] (height)", minimum=32)
-    width = check_positive_int(input_shape[1], "input_shape[1] (width)", minimum=32)
-    if input_shape[2] != 3:
-        raise ValueError(f"input_shape must be (height, width, 3); got {input_shape!r}")
-    input_shape = (height, width, 3)
+    input_shape = _check_input_shape(input_shape)
     alpha = check_choice(alpha, "alpha", ALPHAS)
     dropout = check_number(dropout, "dropout", lower=0.0, upper=0.95)
     dense_units = check_positive_int(dense_units, "dense_units")
@@ -102,34 +96,7 @@ def build_mobilenetv2_classifier(
         metadata_features = check_positive_int(metadata_features, "metadata_features")
     pixel_range = check_number(pixel_range, "pixel_range", lower=0.0, upper=65535.0, lower_open=True)
 
-    keras_weights: str | None
-    if weights is None or weights == "imagenet":
-        keras_weights = weights  # type: ignore[assignment]
-    elif isinstance(weights, (str, os.PathLike)):
-        path = Path(weights)
-        if path.is_dir():  # a folder of Keras' files (e.g. copied from ~/.keras/models): the one for alpha
-            path = path / imagenet_weights_filename(alpha, height if height == width else 224)
-            if not path.is_file():
-                path = path.with_name(imagenet_weights_filename(alpha))  # no-top weights load at any size
-        if not path.is_file():
-            raise FileNotFoundError(f"weights file not found: {str(path)!r}. {_WEIGHTS_HELP}")
-        keras_weights = str(path)
-    else:
-        raise ValueError(f"{_WEIGHTS_HELP}; got {weights!r}")
-    try:
-        base = keras.applications.MobileNetV2(
-            input_shape=tuple(input_shape), alpha=alpha, include_top=False, weights=keras_weights
-        )
-    except (OSError, ValueError) as exc:
-        if keras_weights == "imagenet":
-            raise RuntimeError(
-                f"could not load ImageNet weights (no internet or no cache?): {exc}. {_WEIGHTS_HELP}"
-            ) from exc
-        raise ValueError(f"could not load weights from {keras_weights!r}: {exc}. {_WEIGHTS_HELP}") from exc
-    except Exception as exc:  # noqa: BLE001 - urllib errors come in several types
-        if keras_weights == "imagenet":
-            raise RuntimeError(f"could not download ImageNet weights: {exc}. {_WEIGHTS_HELP}") from exc
-        raise
+    base = _imagenet_base(input_shape, alpha, _keras_weights(weights, alpha, input_shape))
     base.trainable = not freeze_base
     from_scratch = weights is None and not freeze_base
     if from_scratch:  # short runs from scratch need BatchNorm statistics that follow the data
@@ -137,7 +104,7 @@ def build_mobilenetv2_classifier(
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.momentum = 0.9
 
-    image = keras.Input(shape=tuple(input_shape), name="image")
+    image = keras.Input(shape=input_shape, name="image")
     x = keras.layers.Rescaling(2.0 / float(pixel_range), offset=-1.0, name="mobilenetv2_scaling")(image)
     # Pretrained: BatchNorm in inference mode, also when fine-tuning. From scratch: it learns.
     x = base(x) if from_scratch else base(x, training=False)
@@ -152,6 +119,52 @@ def build_mobilenetv2_classifier(
     x = keras.layers.Dense(dense_units, activation="relu", name="dense")(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name=f"mobilenetv2_{alpha}_classifier")
+
+
+def _check_input_shape(input_shape: Any) -> tuple[int, int, int]:
+    if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3:
+        raise ValueError(f"input_shape must be (height, width, 3) with height, width >= 32; got {input_shape!r}")
+    height = check_positive_int(input_shape[0], "input_shape[0] (height)", minimum=32)
+    width = check_positive_int(input_shape[1], "input_shape[1] (width)", minimum=32)
+    if input_shape[2] != 3:
+        raise ValueError(f"input_shape must be (height, width, 3); got {input_shape!r}")
+    return (height, width, 3)
+
+
+def _keras_weights(weights: Any, alpha: float, input_shape: tuple[int, int, int]) -> str | None:
+    """What Keras' ``weights=`` gets: "imagenet", None, or the path of the local file meant by ``weights``."""
+    if weights is None or weights == "imagenet":
+        return weights  # type: ignore[no-any-return]
+    if not isinstance(weights, (str, os.PathLike)):
+        raise ValueError(f"{_WEIGHTS_HELP}; got {weights!r}")
+    path = Path(weights)
+    height, width = input_shape[:2]
+    if path.is_dir():  # a folder of Keras' files (e.g. copied from ~/.keras/models): the one for alpha
+        path = path / imagenet_weights_filename(alpha, height if height == width else 224)
+        if not path.is_file():
+            path = path.with_name(imagenet_weights_filename(alpha))  # no-top weights load at any size
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file not found: {str(path)!r}. {_WEIGHTS_HELP}")
+    return str(path)
+
+
+def _imagenet_base(input_shape: tuple[int, int, int], alpha: float, keras_weights: str | None) -> Any:
+    """Keras' MobileNetV2 without its top; load failures as errors that say what to use instead."""
+    import keras  # noqa: PLC0415
+
+    try:
+        return keras.applications.MobileNetV2(input_shape=input_shape, alpha=alpha, include_top=False,
+                                              weights=keras_weights)
+    except (OSError, ValueError) as exc:
+        if keras_weights == "imagenet":
+            raise RuntimeError(
+                f"could not load ImageNet weights (no internet or no cache?): {exc}. {_WEIGHTS_HELP}"
+            ) from exc
+        raise ValueError(f"could not load weights from {keras_weights!r}: {exc}. {_WEIGHTS_HELP}") from exc
+    except Exception as exc:  # noqa: BLE001 - urllib errors come in several types
+        if keras_weights == "imagenet":
+            raise RuntimeError(f"could not download ImageNet weights: {exc}. {_WEIGHTS_HELP}") from exc
+        raise
 
 
 def imagenet_weights_filename(alpha: float, image_size: int = 224) -> str:

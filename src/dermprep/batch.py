@@ -291,20 +291,3 @@ def _record(report: FolderReport, relative: str, reason: str | None) -> None:
         report.processed.append(relative)
     else:
         report.failed[relative] = reason
-
-
-_MOVED = {"read_rgb": "dermprep.io.read_rgb", "find_images": "dermprep.io.find_images",
-          "IMAGE_SUFFIXES": "dermprep.io.IMAGE_SUFFIXES"}
-
-
-def __getattr__(name: str) -> Any:
-    """Names that moved to `dermprep.io`, kept for one release with a DeprecationWarning."""
-    if name in _MOVED:
-        import warnings  # noqa: PLC0415
-
-        from . import io  # noqa: PLC0415
-
-        warnings.warn(f"dermprep.batch.{name} moved to {_MOVED[name]}; the old name goes in dermprep 0.3",
-                      DeprecationWarning, stacklevel=2)
-        return getattr(io, name)
-    raise AttributeError(f"module 'dermprep.batch' has no attribute {name!r}")

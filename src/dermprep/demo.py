@@ -87,34 +87,9 @@ def hair_removal_demo(
         log(f"  note: {quality_note}")
 
     log("  drawing before/after/mask panels")
-    restored, masks = outputs["dullrazor"]
-    opencv_restored = outputs["opencv"][0]
-    panel_rows = []
-    for i in range(min(4, n_images)):
-        panel_rows.append(
-            [
-                ("hairy input", images[i]),
-                ("Dull Razor (dermprep)", restored[i]),
-                ("OpenCV recipe", opencv_restored[i]),
-                ("predicted hair mask", masks[i]),
-                ("true hair mask", true_masks[i]),
-            ]
-        )
-    save_panel(out / "hair_removal_synthetic.png", panel_rows, "Hair removal on synthetic images with known hair")
-    written = ["hair_removal_synthetic.png"]
+    written = [_synthetic_panels(out, images, outputs, true_masks)]
     if images_dir is not None:
-        real_rows = []
-        for relative in find_images(Path(images_dir))[:6]:
-            try:
-                rgb = read_rgb(Path(images_dir) / relative)
-            except ValueError:
-                log(f"  skipped unreadable {relative}")
-                continue
-            restored_real, mask_real = remove_hair(rgb, return_mask=True)
-            real_rows.append([(f"{relative.name}", rgb), ("Dull Razor", restored_real), ("hair mask", mask_real)])
-        if real_rows:
-            save_panel(out / "hair_removal_real.png", real_rows, "Hair removal on real images")
-            written.append("hair_removal_real.png")
+        written += _real_panels(out, Path(images_dir), log)
 
     summary = {
         "images": n_images,
@@ -128,26 +103,45 @@ def hair_removal_demo(
         "elapsed_seconds": time.perf_counter() - started,
         "table": table,
     }
-    if not write_summary:
-        return summary
-    atomic_write_json(out / "summary.json", summary)
-    atomic_write_text(out / "summary.txt",
-        f"dermprep hair-removal demo: {n_images} synthetic {shape[1]}x{shape[0]} images, seed {seed}\n"
-        f"first call (JIT compile or cache load): {first_call:.2f} s\n\n{table}\n"
-        + (f"\nnote: {quality_note}\n" if quality_note else "")
-    )
-    log(f"done in {summary['elapsed_seconds']:.1f} s; outputs in {out.resolve()}")
+    if write_summary:
+        _write_summary(out, summary)
+        log(f"done in {summary['elapsed_seconds']:.1f} s; outputs in {out.resolve()}")
     return summary
 
 
-def __getattr__(name: str) -> Any:
-    """``save_panel`` moved to `dermprep.figures`; kept for one release with a DeprecationWarning."""
-    if name == "save_panel":
-        import warnings  # noqa: PLC0415
+def _synthetic_panels(out: Path, images: Any, outputs: dict[str, Any], true_masks: Any) -> str:
+    """Input | Dull Razor | OpenCV recipe | predicted mask | true mask for the first 4 images; the file's name."""
+    restored, masks = outputs["dullrazor"]
+    opencv_restored = outputs["opencv"][0]
+    rows = [[("hairy input", images[i]), ("Dull Razor (dermprep)", restored[i]), ("OpenCV recipe", opencv_restored[i]),
+             ("predicted hair mask", masks[i]), ("true hair mask", true_masks[i])] for i in range(min(4, len(images)))]
+    save_panel(out / "hair_removal_synthetic.png", rows, "Hair removal on synthetic images with known hair")
+    return "hair_removal_synthetic.png"
 
-        from . import figures  # noqa: PLC0415
 
-        warnings.warn("dermprep.demo.save_panel moved to dermprep.figures.save_panel; the old name goes in dermprep 0.3",
-                      DeprecationWarning, stacklevel=2)
-        return figures.save_panel
-    raise AttributeError(f"module 'dermprep.demo' has no attribute {name!r}")
+def _real_panels(out: Path, images_dir: Path, log: Any) -> list[str]:
+    """Input | Dull Razor | mask for up to 6 readable images of ``images_dir`` (unreadable ones skipped, said)."""
+    rows = []
+    for relative in find_images(images_dir)[:6]:
+        try:
+            rgb = read_rgb(images_dir / relative)
+        except ValueError:
+            log(f"  skipped unreadable {relative}")
+            continue
+        restored, mask = remove_hair(rgb, return_mask=True)
+        rows.append([(f"{relative.name}", rgb), ("Dull Razor", restored), ("hair mask", mask)])
+    if not rows:
+        return []
+    save_panel(out / "hair_removal_real.png", rows, "Hair removal on real images")
+    return ["hair_removal_real.png"]
+
+
+def _write_summary(out: Path, summary: dict[str, Any]) -> None:
+    atomic_write_json(out / "summary.json", summary)
+    shape, note = summary["shape"], summary["quality_note"]
+    atomic_write_text(out / "summary.txt",
+        f"dermprep hair-removal demo: {summary['images']} synthetic {shape[1]}x{shape[0]} images, "
+        f"seed {summary['seed']}\n"
+        f"first call (JIT compile or cache load): {summary['first_call_seconds']:.2f} s\n\n{summary['table']}\n"
+        + (f"\nnote: {note}\n" if note else "")
+    )

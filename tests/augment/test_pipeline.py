@@ -151,10 +151,3 @@ def test_pipeline_config_round_trip_and_errors():
         p.apply_params(np.zeros((32, 32, 3), np.uint8), {"flip": {"applied": False}})
     with pytest.raises(ValueError, match=r"float32 must have values in \[0, 1\]"):
         p(np.full((32, 32, 3), 200.0, np.float32))
-
-
-def test_deprecated_apply_still_works_and_warns(sample):
-    p = default_pipeline()
-    with pytest.warns(DeprecationWarning, match="call the pipeline"):
-        old = p.apply(sample.image, seed=2, index=5)
-    np.testing.assert_array_equal(old, p(sample.image, seed=2, index=5))

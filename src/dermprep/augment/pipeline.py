@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -191,13 +190,6 @@ class Pipeline:
         one is given.
         """
         return _engine.augment_image(self.ops, image, seed=seed, index=index, epoch=epoch, mask=mask)
-
-    def apply(self, image: np.ndarray, *, seed: int = 0, index: int = 0, epoch: int = 0,
-              mask: np.ndarray | None = None) -> Any:
-        """Deprecated alias of calling the pipeline: ``pipeline(image, seed=..., index=..., epoch=...)``."""
-        warnings.warn("Pipeline.apply(image, ...) is deprecated and will be removed in dermprep 0.3; "
-                      "call the pipeline: pipeline(image, ...)", DeprecationWarning, stacklevel=2)
-        return self(image, seed=seed, index=index, epoch=epoch, mask=mask)
 
     def augment_batch(
         self,
