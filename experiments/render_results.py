@@ -67,7 +67,7 @@ def _get(row: dict, *keys: str) -> float | None:
     value: object = row
     for key in keys:
         value = value.get(key) if isinstance(value, dict) else None
-    return value if isinstance(value, (int, float)) else None
+    return value if isinstance(value, (int, float)) and value == value else None  # NaN (no validation part): None
 
 
 def _cells(group: list[dict], *keys: str, digits: int = 3) -> str:
@@ -98,8 +98,10 @@ def ablation_v2_table(rows: list[dict]) -> str:
 
 def headline_table(rows: list[dict]) -> str:
     lines = ["| run | seed | test BA (95% CI) | accuracy | macro F1 | val BA | images + hair cache min | "
-             "training min | total min | " + " | ".join(f"{c} recall" for c in CLASSES) + " |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | " + " | ".join(["---:"] * 7) + " |"]
+             "training min | total min | mel sensitivity at 80% specificity | ECE | "
+             + " | ".join(f"{c} recall" for c in CLASSES) + " |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | "
+             + " | ".join(["---:"] * 7) + " |"]
     for row in sorted((r for r in rows if not r["name"].startswith(("budget:", "v2 budget:"))),
                       key=lambda r: (r["name"], r["seed"])):
         test, seconds = row["test"], row["seconds"]
@@ -110,7 +112,8 @@ def headline_table(rows: list[dict]) -> str:
                  f"{test['accuracy']:.3f}", f"{test['macro_f1']:.3f}",
                  _cells([row], "validation", "val_balanced_accuracy_corrected"),
                  _minutes(seconds["loading_images_and_hair_cache"]), _minutes(seconds["training"]),
-                 _minutes(seconds["total"])]
+                 _minutes(seconds["total"]), _cells([row], "test", "mel_screening", "sensitivity_at_specificity",
+                                                    digits=2), _cells([row], "test", "ece15")]
         cells += [f"{test['recall'][c]:.2f}" for c in CLASSES]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -86,3 +86,55 @@ def test_the_tf_extra_asks_for_tensorflow_itself_never_a_second_build():
     core = [r.split(">")[0] for r in project["dependencies"]]
     assert not {"scipy", "scikit-image", "scikit-learn", "matplotlib", "tensorflow"} & set(core)
     assert project["urls"]["Documentation"].startswith("https://")
+
+
+class _Usage(ValueError):
+    pass
+
+
+@pytest.mark.parametrize(("error", "status", "line"), [
+    (None, 0, None),
+    (_Usage("--a and --b go together"), 2, "prog cmd: error: --a and --b go together"),
+    (ModuleNotFoundError("No module named 'skimage'", name="skimage"), 2, 'pip install "dermprep[quality]"'),
+    (FileNotFoundError("no such folder: x"), 1, "prog cmd: error: no such folder: x"),
+    (KeyboardInterrupt(), 130, "prog cmd: interrupted"),
+])
+def test_run_command_turns_expected_failures_into_one_line_and_a_status(capsys, error, status, line):
+    from dermprep.runtime import run_command
+
+    def action() -> int:
+        if error is not None:
+            raise error
+        return 0
+
+    assert run_command("prog", "cmd", action, usage_errors=(_Usage,)) == status
+    err = capsys.readouterr().err
+    assert (line is None and err == "") or (line in err and err.count("\n") == 1), err
+
+
+def test_run_command_keeps_the_traceback_of_a_bug():
+    from dermprep.runtime import run_command
+
+    with pytest.raises(ZeroDivisionError):
+        run_command("prog", "cmd", lambda: 1 // 0)
+    with pytest.raises(ImportError):  # an ImportError that is not a missing extra is a bug
+        run_command("prog", "cmd", lambda: (_ for _ in ()).throw(ImportError("cannot import name 'x' from 'y'")))
+
+
+@pytest.mark.parametrize(("parse", "text", "value"), [("fraction", "0.25", 0.25), ("positive_float", "1e-3", 1e-3)])
+def test_number_argtypes_accept(parse, text, value):
+    from dermprep import argtypes
+
+    assert getattr(argtypes, parse)(text) == value
+
+
+@pytest.mark.parametrize(("parse", "text"), [("fraction", "1"), ("fraction", "-0.1"), ("fraction", "x"),
+                                             ("fraction", "nan"), ("positive_float", "0"), ("positive_float", "inf"),
+                                             ("positive_float", "nan"), ("positive_float", "one")])
+def test_number_argtypes_refuse_with_what_was_expected(parse, text):
+    import argparse
+
+    from dermprep import argtypes
+
+    with pytest.raises(argparse.ArgumentTypeError, match=f"expected .*; got '{text}'"):
+        getattr(argtypes, parse)(text)

@@ -421,7 +421,7 @@ def _missing_requirement(command: str) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dermmodels`` command; returns the exit code (0 ok, 1 failure, 2 usage or a missing
     optional dependency)."""
-    from dermprep.runtime import missing_dependency  # noqa: PLC0415
+    from dermprep.runtime import run_command  # noqa: PLC0415
 
     args = _parser().parse_args(argv)
     missing = _missing_requirement(args.command)
@@ -438,23 +438,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(message, flush=True)
 
     commands = {"train": _train, "evaluate": _evaluate, "predict": _predict, "export": _export, "demo": _demo}
-    try:
-        return commands[args.command](args, log)
-    except UsageError as exc:
-        print(f"dermmodels {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except ImportError as exc:
-        message = missing_dependency(exc)
-        if message is None:
-            raise
-        print(f"dermmodels {args.command}: error: {message}", file=sys.stderr)
-        return 2
-    except (OSError, ValueError, TypeError, RuntimeError) as exc:
-        print(f"dermmodels {args.command}: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"dermmodels {args.command}: interrupted", file=sys.stderr)
-        return 130
+    return run_command("dermmodels", args.command, lambda: commands[args.command](args, log),
+                       usage_errors=(UsageError,))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -37,26 +37,25 @@ def count(text: str) -> int:
     return value
 
 
-def fraction(text: str) -> float:
-    """A number in [0, 1)."""
+def _real(text: str, expected: str, accept: Callable[[float], bool]) -> float:
+    """``text`` as a float that ``accept`` allows; otherwise "expected <expected>; got <text>"."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1); got {text!r}") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1); got {text!r}")
+        value = float("nan")
+    if value != value or not accept(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}; got {text!r}")
     return value
+
+
+def fraction(text: str) -> float:
+    """A number in [0, 1)."""
+    return _real(text, "a number in [0, 1)", lambda value: 0.0 <= value < 1.0)
 
 
 def positive_float(text: str) -> float:
     """A positive finite number."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number; got {text!r}")
-    return value
+    return _real(text, "a positive finite number", lambda value: 0.0 < value < float("inf"))
 
 
 def size(text: str) -> tuple[int, int]:

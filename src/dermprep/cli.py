@@ -77,24 +77,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dermprep`` command; returns the exit code (0 ok, 1 failure, 2 usage or a missing
     optional dependency)."""
-    from .runtime import missing_dependency  # noqa: PLC0415
+    from .runtime import run_command  # noqa: PLC0415
 
     args = _parser().parse_args(argv)
     commands = {"remove-hair": _remove_hair, "bench": _bench, "demo": _demo}
-    try:
-        return commands[args.command](args)
-    except ImportError as exc:
-        message = missing_dependency(exc)
-        if message is None:
-            raise
-        print(f"dermprep {args.command}: error: {message}", file=sys.stderr)
-        return 2
-    except (OSError, ValueError, TypeError, RuntimeError) as exc:
-        print(f"dermprep {args.command}: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"dermprep {args.command}: interrupted", file=sys.stderr)
-        return 130
+    return run_command("dermprep", args.command, lambda: commands[args.command](args))
 
 
 def _bench(args: argparse.Namespace) -> int:

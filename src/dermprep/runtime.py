@@ -15,10 +15,11 @@ import importlib.util
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from types import ModuleType
 
 __all__ = ["EXTRAS", "MissingDependencyError", "available", "import_tensorflow_quietly", "missing_dependency",
-           "require"]
+           "require", "run_command"]
 
 #: Each optional top-level module: (the PyPI package that provides it, the dermprep extra that installs it).
 EXTRAS: dict[str, tuple[str, str]] = {
@@ -121,3 +122,32 @@ def import_tensorflow_quietly() -> ModuleType:
                     sys.stderr.write(line)
             sys.stderr.flush()
     return tensorflow
+
+
+def run_command(program: str, command: str, action: Callable[[], int], *,
+                usage_errors: tuple[type[BaseException], ...] = ()) -> int:
+    """Run one command-line command with the exit statuses both command lines promise.
+
+    ``action()``'s own status; a missing optional dependency (the ``pip
+    install`` that adds it) or one of ``usage_errors``: one line, 2; an
+    expected failure (``OSError``, ``ValueError``, ``TypeError``,
+    ``RuntimeError``): one line, 1; Ctrl-C: one line, 130. Never a traceback
+    for these; anything else is a bug and keeps its traceback.
+    """
+    try:
+        return action()
+    except usage_errors as exc:
+        print(f"{program} {command}: error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:
+        message = missing_dependency(exc)
+        if message is None:
+            raise
+        print(f"{program} {command}: error: {message}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError, TypeError, RuntimeError) as exc:
+        print(f"{program} {command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{program} {command}: interrupted", file=sys.stderr)
+        return 130
