@@ -248,8 +248,12 @@ def _train(args: argparse.Namespace, log: Any) -> int:
 def _evaluate(args: argparse.Namespace, log: Any) -> int:
     from dermprep.datasets import read_records  # noqa: PLC0415
 
-    from .calibration import Calibration  # noqa: PLC0415
-    from .evaluation import explain_examples, report_from_predictions, write_report  # noqa: PLC0415
+    from .evaluation import (  # noqa: PLC0415
+        explain_examples,
+        report_from_predictions,
+        with_and_without_temperature,
+        write_report,
+    )
     from .runs import Run  # noqa: PLC0415
 
     if args.labels is not None and args.images is None:
@@ -272,10 +276,8 @@ def _evaluate(args: argparse.Namespace, log: Any) -> int:
         out = Path(args.out) if args.out else run.folder.file(f"report{suffix}-{Path(args.images).name}")
     log(f"evaluating {predictor.path if args.tflite else run.path} on {len(frame)} images of the {name}")
     images = run.load_images(frame["path"].tolist(), progress=None if not args.quiet else False)
-    raw = predictor.probabilities(images, tta=args.tta)
-    calibration = predictor.calibration
-    probabilities = calibration.apply(raw)
-    before = Calibration(calibration.prior, calibration.tau).apply(raw)  # the same prior correction, no temperature
+    probabilities, before = with_and_without_temperature(predictor.calibration,
+                                                         predictor.probabilities(images, tta=args.tta))
     labels = frame["label"].to_numpy()
     report = report_from_predictions(labels, probabilities, run.class_names, groups=frame["group"].to_numpy(),
                                      before_temperature=before)

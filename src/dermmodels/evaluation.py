@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["EvaluationReport", "bootstrap_interval", "evaluate", "explain_examples", "operating_point",
-           "reliability", "report_from_predictions", "write_report"]
+           "reliability", "report_from_predictions", "with_and_without_temperature",
+           "write_report"]
 
 #: The class whose screening operating points every report gives (when the run has it).
 SCREENED_CLASS = "mel"
@@ -185,6 +186,14 @@ def reliability(labels: Any, probabilities: Any, bins: int = 15) -> dict[str, An
         accuracy = np.bincount(index, hit.astype(float), minlength=bins) / count
     return {"bins": bins, "count": count.tolist(), "confidence": mean_confidence.tolist(),
             "accuracy": accuracy.tolist(), "ece": expected_calibration_error(probabilities, labels, bins)}
+
+
+def with_and_without_temperature(calibration: Any, probabilities: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A run's calibrated probabilities from its model's, and the same without the temperature (the prior
+    correction alone): ``probabilities`` and ``before_temperature`` of `report_from_predictions()`."""
+    from .calibration import Calibration  # noqa: PLC0415
+
+    return calibration.apply(probabilities), Calibration(calibration.prior, calibration.tau).apply(probabilities)
 
 
 def _class_metrics(labels: np.ndarray, probabilities: np.ndarray, names: list[str]) -> dict[str, Any]:

@@ -83,3 +83,18 @@ def test_sidecar_errors_name_the_file(tmp_path):
     sidecar_path(model).write_text(json.dumps({"format": 1, "class_names": ["a"]}))
     with pytest.raises(ValueError, match="not a dermmodels export sidecar"):
         read_sidecar(model)
+
+
+def test_with_and_without_temperature_keeps_the_prior_correction():
+    from dermmodels.calibration import Calibration
+    from dermmodels.evaluation import with_and_without_temperature
+
+    rng = np.random.default_rng(2)
+    probabilities = rng.dirichlet(np.ones(3), size=20)
+    calibration = Calibration(prior=(0.6, 0.3, 0.1), tau=0.5, temperature=0.7)
+    kept = probabilities.copy()
+    after, before = with_and_without_temperature(calibration, probabilities)
+    np.testing.assert_allclose(after, calibration.apply(probabilities))
+    np.testing.assert_allclose(before, Calibration(prior=(0.6, 0.3, 0.1), tau=0.5).apply(probabilities))
+    np.testing.assert_array_equal(after.argmax(1), before.argmax(1))  # temperature never changes the class
+    np.testing.assert_array_equal(probabilities, kept)
