@@ -229,6 +229,8 @@ def _convert(model: Any, quantize: str | None, data: np.ndarray | None, float_op
         with warnings.catch_warnings():
             # The converter asks for input statistics it then derives from representative_data itself.
             warnings.filterwarnings("ignore", message="Statistics for quantized inputs were expected", category=UserWarning)
+            # The debugger (TensorFlow's own selective quantization) runs the old interpreter inside.
+            warnings.filterwarnings("ignore", message=r"\s*Warning: tf.lite.Interpreter is deprecated", category=UserWarning)
             if not float_ops:
                 return converter.convert()
             # Selective quantization: the quantization debugger's converter keeps the denylisted ops in float.
