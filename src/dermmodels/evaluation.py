@@ -324,12 +324,11 @@ def evaluate(
 def explain_examples(model: Any, examples: Sequence[np.ndarray]) -> list[np.ndarray] | None:
     """Grad-CAM maps of the examples for their predicted classes (`dermmodels.explain.grad_cam()`), or None
     for a model Grad-CAM does not support here (not from `build_mobilenetv2_classifier()`, metadata branch)."""
-    from .explain import grad_cam  # noqa: PLC0415
+    from .explain import grad_cam, supports_grad_cam  # noqa: PLC0415
 
-    try:
-        return [grad_cam(model, image)[0] for image in examples]
-    except ValueError:
+    if not supports_grad_cam(model):
         return None
+    return [grad_cam(model, image)[0] for image in examples]
 
 
 def write_report(

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["grad_cam", "overlay", "save_explanation"]
+__all__ = ["grad_cam", "overlay", "save_explanation", "supports_grad_cam"]
 
 
 def _parts(model: Any) -> tuple[list[Any], Any, list[Any]]:
@@ -31,6 +31,16 @@ def _parts(model: Any) -> tuple[list[Any], Any, list[Any]]:
                          f"a 'probabilities' output layer); got layers {[layer.name for layer in layers]}")
     k = bases[0]
     return layers[:k], layers[k], layers[k + 1 :]
+
+
+def supports_grad_cam(model: Any) -> bool:
+    """Whether `grad_cam()` can explain ``model``: a single-input classifier built like
+    `dermmodels.build_mobilenetv2_classifier()` (one nested base model, a ``probabilities`` output layer)."""
+    try:
+        _parts(model)
+    except ValueError:
+        return False
+    return True
 
 
 def grad_cam(model: Any, image: np.ndarray, class_index: int | None = None) -> tuple[np.ndarray, int]:

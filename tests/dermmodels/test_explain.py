@@ -8,7 +8,8 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 from dermmodels import build_mobilenetv2_classifier  # noqa: E402
-from dermmodels.explain import grad_cam, overlay, save_explanation  # noqa: E402
+from dermmodels.evaluation import explain_examples  # noqa: E402
+from dermmodels.explain import grad_cam, overlay, save_explanation, supports_grad_cam  # noqa: E402
 from dermprep import CLASS_NAMES  # noqa: E402
 from dermprep.synthetic import make_sample  # noqa: E402
 
@@ -104,3 +105,6 @@ def test_grad_cam_refuses_bad_input(trained):
     flat = tf.keras.Sequential([tf.keras.Input((SIZE, SIZE, 3)), tf.keras.layers.Flatten(), tf.keras.layers.Dense(2)])
     with pytest.raises(ValueError, match="build_mobilenetv2_classifier"):
         grad_cam(flat, np.zeros((SIZE, SIZE, 3), np.uint8))
+    assert not supports_grad_cam(flat) and supports_grad_cam(trained)
+    assert explain_examples(flat, [np.zeros((SIZE, SIZE, 3), np.uint8)]) is None  # the report leaves the panel out
+    assert len(explain_examples(trained, [np.zeros((SIZE, SIZE, 3), np.uint8)] * 2)) == 2
