@@ -12,7 +12,9 @@
 - `evaluate()`: accuracy, balanced accuracy (with a bootstrap interval
   over lesions), F1, per-class metrics, confusion matrix, ROC-AUC, figures
   and a self-contained HTML report;
-- `export_tflite()`: float32 / float16 / dynamic / int8 TFLite with a parity check.
+- `export_tflite()`: float32 / float16 / dynamic / int8 TFLite with a parity check;
+  `TFLiteModel`: an exported file with its sidecar metadata, predicting like `Run`;
+- `grad_cam()`: where the model looked.
 
 dermmodels depends on dermprep, never the reverse. Importing it does not
 import TensorFlow; building, training and exporting do.
@@ -21,10 +23,12 @@ import TensorFlow; building, training and exporting do.
 from importlib.metadata import PackageNotFoundError, version
 
 from .evaluation import EvaluationReport, bootstrap_interval, evaluate, report_from_predictions, write_report
+from .explain import grad_cam
 from .export import (
     AGREEMENT_THRESHOLD,
     QUANTIZE_MODES,
     ExportReport,
+    TFLiteModel,
     export_saved_model,
     export_tflite,
     run_tflite,
@@ -53,6 +57,7 @@ __all__ = [
     "Recipe",
     "Run",
     "RunConflictError",
+    "TFLiteModel",
     "__version__",
     "augmentation_pipeline",
     "bootstrap_interval",
@@ -64,6 +69,7 @@ __all__ = [
     "feature_extractor",
     "fine_tune",
     "fit",
+    "grad_cam",
     "imagenet_weights_filename",
     "recipe_from",
     "report_from_predictions",

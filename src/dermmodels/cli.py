@@ -1,4 +1,4 @@
-"""The ``dermmodels`` command line: ``train``, ``evaluate``, ``predict``, ``export`` and ``demo``.
+"""The ``dermmodels`` command line: ``train``, ``evaluate``, ``predict``, ``export``, ``explain`` and ``demo``.
 
 ``train`` reads labelled images in any layout `dermprep.datasets.read_records()`
 knows (HAM10000, ISIC one-hot, ISIC 2020, a class-per-subfolder tree, a generic
@@ -94,35 +94,13 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--fine-tune-epochs", type=_count, default=None, help=argparse.SUPPRESS)  # deprecated
     tr.add_argument("--quiet", action="store_true", help="only errors")
 
-    ev = sub.add_parser("evaluate", help="score a run on its own test split or on an external labelled set",
-                        formatter_class=formatter)
-    ev.add_argument("run_dir")
-    ev.add_argument("--images", metavar="DIR", help="external images: a class-per-subfolder tree, or with --labels")
-    ev.add_argument("--labels", metavar="CSV", help="their labels: HAM10000 (image_id,dx), ISIC one-hot, generic")
-    ev.add_argument("--out", metavar="DIR", help="report folder (default: RUN/report or RUN/report-NAME)")
-    ev.add_argument("--tta", dest="tta", action="store_true", default=None, help="test-time augmentation (default: the recipe's)")
-    ev.add_argument("--no-tta", dest="tta", action="store_false")
-    ev.add_argument("--quiet", action="store_true")
+    _use_parsers(sub, formatter)
 
-    pr = sub.add_parser("predict", help="class probabilities for new images, with the run's own preprocessing",
-                        formatter_class=formatter)
-    pr.add_argument("run_dir")
-    pr.add_argument("input", help="a folder of images, a CSV with a path/image column, or one image")
-    pr.add_argument("--out", required=True, metavar="FILE.csv")
-    pr.add_argument("--format", choices=("dermprep", "isic"), default="dermprep",
-                    help="isic: the ISIC challenge submission columns (image, MEL, NV, ...)")
-    pr.add_argument("--tta", dest="tta", action="store_true", default=None, help="test-time augmentation (default: the recipe's)")
-    pr.add_argument("--no-tta", dest="tta", action="store_false")
-    pr.add_argument("--quiet", action="store_true")
+    _demo_parser(sub, formatter)
+    return parser
 
-    ex = sub.add_parser("export", help="export a run's model for mobile (TFLite) or serving (SavedModel)",
-                        formatter_class=formatter)
-    ex.add_argument("run_dir")
-    ex.add_argument("--tflite", action="store_true", help="write model.tflite")
-    ex.add_argument("--quantize", choices=("float16", "dynamic", "int8"), default=None)
-    ex.add_argument("--saved-model", action="store_true", help="write a SavedModel folder")
-    ex.add_argument("--quiet", action="store_true")
 
+def _demo_parser(sub: Any, formatter: Any) -> None:
     demo = sub.add_parser("demo", help="the whole job end to end on synthetic (or real) data, one HTML report",
                           formatter_class=formatter)
     demo.add_argument("--out", default="demo-output", help="output folder")
@@ -143,7 +121,50 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--workers", type=_positive_int, default=None, help="processes for the OpenCV baseline")
     demo.add_argument("--seed", type=_count, default=0)
     demo.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
-    return parser
+
+
+def _use_parsers(sub: Any, formatter: Any) -> None:
+    """The commands that use a finished run: evaluate, predict, export, explain."""
+    ev = sub.add_parser("evaluate", help="score a run on its own test split or on an external labelled set",
+                        formatter_class=formatter)
+    ev.add_argument("run_dir")
+    ev.add_argument("--images", metavar="DIR", help="external images: a class-per-subfolder tree, or with --labels")
+    ev.add_argument("--labels", metavar="CSV", help="their labels: HAM10000 (image_id,dx), ISIC one-hot, generic")
+    ev.add_argument("--out", metavar="DIR", help="report folder (default: RUN/report or RUN/report-NAME)")
+    ev.add_argument("--tta", dest="tta", action="store_true", default=None, help="test-time augmentation (default: the recipe's)")
+    ev.add_argument("--no-tta", dest="tta", action="store_false")
+    ev.add_argument("--tflite", action="store_true", help="evaluate the exported RUN/model.tflite (dermmodels export) "
+                    "instead of the Keras model")
+    ev.add_argument("--quiet", action="store_true")
+
+    pr = sub.add_parser("predict", help="class probabilities for new images, with the run's own preprocessing",
+                        formatter_class=formatter)
+    pr.add_argument("run_dir", metavar="RUN", help="a run folder, or an exported MODEL.tflite with its sidecar JSON")
+    pr.add_argument("input", help="a folder of images, a CSV with a path/image column, or one image")
+    pr.add_argument("--out", required=True, metavar="FILE.csv")
+    pr.add_argument("--format", choices=("dermprep", "isic"), default="dermprep",
+                    help="isic: the ISIC challenge submission columns (image, MEL, NV, ...)")
+    pr.add_argument("--tta", dest="tta", action="store_true", default=None, help="test-time augmentation (default: the recipe's)")
+    pr.add_argument("--no-tta", dest="tta", action="store_false")
+    pr.add_argument("--tflite", action="store_true", help="predict with the exported RUN/model.tflite (the shipped "
+                    "file) instead of the Keras model")
+    pr.add_argument("--quiet", action="store_true")
+
+    ex = sub.add_parser("export", help="export a run's model for mobile (TFLite) or serving (SavedModel)",
+                        formatter_class=formatter)
+    ex.add_argument("run_dir")
+    ex.add_argument("--tflite", action="store_true", help="write model.tflite")
+    ex.add_argument("--quantize", choices=("float16", "dynamic", "int8"), default=None)
+    ex.add_argument("--saved-model", action="store_true", help="write a SavedModel folder")
+    ex.add_argument("--quiet", action="store_true")
+
+    xp = sub.add_parser("explain", help="where the model looked: a Grad-CAM map of one image as a PNG",
+                        formatter_class=formatter)
+    xp.add_argument("run_dir", metavar="RUN")
+    xp.add_argument("image", help="an image file (the run's own preprocessing is applied)")
+    xp.add_argument("--out", required=True, metavar="FILE.png")
+    xp.add_argument("--class", dest="class_name", default=None, help="the class to explain (default: the predicted one)")
+    xp.add_argument("--quiet", action="store_true")
 
 
 def _recipe_overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -227,35 +248,42 @@ def _train(args: argparse.Namespace, log: Any) -> int:
 def _evaluate(args: argparse.Namespace, log: Any) -> int:
     from dermprep.datasets import read_records  # noqa: PLC0415
 
-    from .evaluation import report_from_predictions, write_report  # noqa: PLC0415
+    from .evaluation import (  # noqa: PLC0415
+        explain_examples,
+        report_from_predictions,
+        with_and_without_temperature,
+        write_report,
+    )
     from .runs import Run  # noqa: PLC0415
 
     if args.labels is not None and args.images is None:
         raise UsageError("--labels needs --images (the external images they label)")
-    run = Run(args.run_dir)
-    if run.recipe.metadata:
-        raise UsageError("this run uses the metadata branch, which dermmodels evaluate does not feed yet; use "
-                         "Run.predict(images, metadata=...) in Python")
+    if Path(args.run_dir).suffix.lower() == ".tflite":
+        raise UsageError("evaluate takes a run folder; for its exported model add --tflite")
+    predictor = _predictor(args.run_dir, args.tflite, "evaluate")
+    run = predictor if isinstance(predictor, Run) else Run(args.run_dir)  # the Keras model for Grad-CAM
+    suffix = "-tflite" if args.tflite else ""
     if args.images is None:
         frame = run.split("test")
         if frame.empty:
             raise UsageError("the run's test split is empty (trained with --test 0); give --images (and --labels)")
-        name, out = "test split", Path(args.out) if args.out else run.folder.file("report")
+        name, out = "test split", Path(args.out) if args.out else run.folder.file(f"report{suffix}")
     else:
         records = read_records(args.images, args.labels, class_names=run.class_names)
         frame = records.frame
         layout = "class-per-subfolder" if args.labels is None else f"{records.layout} labels"
         name = f"{args.images} ({layout})"
-        out = Path(args.out) if args.out else run.folder.file(f"report-{Path(args.images).name}")
-    log(f"evaluating {run.path} on {len(frame)} images of the {name}")
+        out = Path(args.out) if args.out else run.folder.file(f"report{suffix}-{Path(args.images).name}")
+    log(f"evaluating {predictor.path if args.tflite else run.path} on {len(frame)} images of the {name}")
     images = run.load_images(frame["path"].tolist(), progress=None if not args.quiet else False)
-    probabilities = run.predict(images, tta=args.tta)
-    report = report_from_predictions(frame["label"].to_numpy(), probabilities, run.class_names,
-                                     groups=frame["group"].to_numpy())
-    history = run.folder.history()
+    probabilities, before = with_and_without_temperature(predictor.calibration,
+                                                         predictor.probabilities(images, tta=args.tta))
     labels = frame["label"].to_numpy()
-    write_report(report, out, history=history, examples=list(images[:16]), example_labels=labels[:16],
-                 example_probabilities=probabilities[:16])
+    report = report_from_predictions(labels, probabilities, run.class_names, groups=frame["group"].to_numpy(),
+                                     before_temperature=before)
+    examples = list(images[:16])
+    write_report(report, out, history=run.folder.history(), examples=examples, example_labels=labels[:16],
+                 example_probabilities=probabilities[:16], example_heatmaps=explain_examples(run.model, examples))
     print(report.summary())
     log(f"report: {(out / 'report.html').resolve()}")
     return 0
@@ -284,6 +312,26 @@ def _inputs(source: str) -> list[str]:
     return [str(path)]
 
 
+def _predictor(source: str, tflite: bool, command: str) -> Any:
+    """What predicts: the run (its Keras model), its exported ``model.tflite`` (``--tflite``), or a ``.tflite``
+    file named directly (with the sidecar `dermmodels export` wrote beside it)."""
+    from .export import TFLiteModel  # noqa: PLC0415
+    from .runs import Run  # noqa: PLC0415
+
+    if Path(source).suffix.lower() == ".tflite":
+        return TFLiteModel(source)
+    run = Run(source)
+    if run.recipe.metadata:
+        raise UsageError(f"this run uses the metadata branch, which dermmodels {command} does not feed yet; use "
+                         "Run.predict(images, metadata=...) in Python")
+    if tflite:
+        path = run.folder.file("model.tflite")
+        if not path.is_file():
+            raise FileNotFoundError(f"{str(path)!r} not found: run 'dermmodels export {source} --tflite' first")
+        return TFLiteModel(path)
+    return run
+
+
 def _predict(args: argparse.Namespace, log: Any) -> int:
     import numpy as np  # noqa: PLC0415
 
@@ -291,12 +339,7 @@ def _predict(args: argparse.Namespace, log: Any) -> int:
     from dermprep.io import atomic_write_text  # noqa: PLC0415
     from dermprep.progress import progress_bar  # noqa: PLC0415
 
-    from .runs import Run  # noqa: PLC0415
-
-    run = Run(args.run_dir)
-    if run.recipe.metadata:
-        raise UsageError("this run uses the metadata branch, which dermmodels predict does not feed yet; use "
-                         "Run.predict(images, metadata=...) in Python")
+    run = _predictor(args.run_dir, args.tflite, "predict")
     files = _inputs(args.input)
     names = run.class_names
     if args.format == "isic":  # the challenge's column order, whatever the run's class order
@@ -347,12 +390,33 @@ def _predict(args: argparse.Namespace, log: Any) -> int:
     return 0
 
 
+def _export_images(run: Any) -> tuple[Any, Any, Any]:
+    """Calibration images (up to `EXPORT_CALIBRATION_PER_CLASS` training images of every class, seeded) and the
+    test split's images and labels, all through the run's own preprocessing."""
+    import numpy as np  # noqa: PLC0415
+
+    train, test = (run.split(part) if run.folder.has_split() else None for part in ("train", "test"))
+    if train is None or train.empty or test.empty:
+        raise FileNotFoundError(f"the run's split with training and test images is needed to calibrate and check "
+                                f"the export; {run.path} has none")
+    rng = np.random.default_rng(0)
+    labels = train["label"].to_numpy()
+    chosen = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:EXPORT_CALIBRATION_PER_CLASS]
+                             for c in np.unique(labels)])
+    calibration = run.load_images(train["path"].iloc[np.sort(chosen)].tolist(), progress=False)
+    return calibration, run.load_images(test["path"].tolist(), progress=False), test["label"].to_numpy()
+
+
+#: Training images per class int8 export calibrates on.
+EXPORT_CALIBRATION_PER_CLASS = 150
+
+
 def _export(args: argparse.Namespace, log: Any) -> int:
     import json  # noqa: PLC0415
 
     import numpy as np  # noqa: PLC0415
 
-    from .export import AGREEMENT_THRESHOLD, export_saved_model, export_tflite  # noqa: PLC0415
+    from .export import export_saved_model, export_tflite, write_sidecar  # noqa: PLC0415
     from .runs import Run  # noqa: PLC0415
 
     if not (args.tflite or args.saved_model):
@@ -362,22 +426,44 @@ def _export(args: argparse.Namespace, log: Any) -> int:
     run = Run(args.run_dir)
     if args.saved_model:
         log(f"SavedModel: {export_saved_model(run.model, run.path / 'saved_model')}")
-    if args.tflite:
-        val, test = (run.split(part) if run.folder.has_split() else None for part in ("val", "test"))
-        if val is None or val.empty or test.empty:
-            raise FileNotFoundError(f"the run's split with validation and test images is needed to calibrate and "
-                                    f"check the export; {run.path} has none")
-        calibration = run.load_images(val["path"].tolist()[:256], progress=False)
-        parity = run.load_images(test["path"].tolist()[:256], progress=False)
-        result = export_tflite(run.model, run.path / "model.tflite", quantize=args.quantize,
-                               representative_data=calibration.astype(np.float32), parity_images=parity.astype(np.float32))
-        run.folder.write_json("export.json", result.as_dict())
-        print(json.dumps(result.as_dict(), indent=2))
-        if result.top1_agreement < AGREEMENT_THRESHOLD:
-            print(f"note: the {args.quantize or 'float32'} model gives a different top-1 class than Keras on "
-                  f"{1 - result.top1_agreement:.1%} of {result.samples} test images; "
-                  "--quantize float16 kept 98-100% in our measurements (docs/models.md, 'Mobile cost')",
-                  file=sys.stderr)
+    if not args.tflite:
+        return 0
+    calibration, test, labels = _export_images(run)
+    target = run.folder.file("model.tflite")
+    log(f"converting ({args.quantize or 'float32'}; {len(calibration)} calibration images) and checking on "
+        f"{len(test)} test images")
+    result = export_tflite(run.model, target, quantize=args.quantize, representative_data=calibration.astype(np.float32),
+                           parity_images=test.astype(np.float32), parity_labels=labels, calibration=run.calibration)
+    sidecar = write_sidecar(target, class_names=run.class_names, preprocessing=run.config["preprocessing"],
+                            calibration=run.calibration, tta=run.recipe.tta, report=result)
+    run.folder.write_json("export.json", result.as_dict())
+    print(json.dumps(result.as_dict(), indent=2))
+    log(f"model: {target} ({result.size_bytes / 1e6:.2f} MB); metadata: {sidecar}")
+    if not result.acceptable:
+        print(f"dermmodels export: NOT FINE: the {args.quantize or 'float32'} model is not a faithful copy of the "
+              f"Keras model: {'; '.join(result.problems)}. It was written for inspection only; do not ship it "
+              "(docs/models.md, 'Mobile export', says which export keeps the diagnosis)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _explain(args: argparse.Namespace, log: Any) -> int:
+    from .explain import grad_cam, save_explanation  # noqa: PLC0415
+    from .runs import Run  # noqa: PLC0415
+
+    run = Run(args.run_dir)
+    if run.recipe.metadata:
+        raise UsageError("this run uses the metadata branch, which dermmodels explain does not support")
+    if args.class_name is not None and args.class_name not in run.class_names:
+        raise UsageError(f"--class must be one of {run.class_names}; got {args.class_name!r}")
+    image = run.preprocessing.load(args.image)
+    probabilities = run.predict(image[None])[0]
+    predicted = int(probabilities.argmax())
+    wanted = predicted if args.class_name is None else run.class_names.index(args.class_name)
+    heatmap, _ = grad_cam(run.model, image, wanted)
+    title = f"{run.class_names[predicted]} {probabilities[predicted]:.2f}; Grad-CAM for {run.class_names[wanted]}"
+    save_explanation(image, heatmap, title, args.out)
+    log(f"{Path(args.image).name}: {title}; written to {Path(args.out).resolve()}")
     return 0
 
 
@@ -404,6 +490,7 @@ _NEEDS: dict[str, tuple[tuple[str, str], ...]] = {
     "evaluate": (("tensorflow", "evaluation"), ("sklearn", "evaluation metrics"), ("matplotlib", "the report's figures")),
     "predict": (("tensorflow", "prediction"),),
     "export": (("tensorflow", "export"),),
+    "explain": (("tensorflow", "explain"), ("matplotlib", "the explanation's figure")),
     "demo": (("tensorflow", "the demo"), ("sklearn", "the demo's evaluation"), ("matplotlib", "the demo's figures")),
 }
 
@@ -437,7 +524,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not quiet:
             print(message, flush=True)
 
-    commands = {"train": _train, "evaluate": _evaluate, "predict": _predict, "export": _export, "demo": _demo}
+    commands = {"train": _train, "evaluate": _evaluate, "predict": _predict, "export": _export, "explain": _explain,
+                "demo": _demo}
     return run_command("dermmodels", args.command, lambda: commands[args.command](args, log),
                        usage_errors=(UsageError,))
 

@@ -244,16 +244,23 @@ def _step_training(demo: _Demo) -> None:
 
 def _step_evaluation(demo: _Demo) -> None:
     """Evaluation on the test split: lesions never seen in training, through the run's own preprocessing."""
-    from .evaluation import report_from_predictions, write_report  # noqa: PLC0415
+    from .evaluation import (  # noqa: PLC0415
+        explain_examples,
+        report_from_predictions,
+        with_and_without_temperature,
+        write_report,
+    )
 
     run, s = demo.made["run"], demo.settings
     test = run.split("test")
     test_images = run.load_images(test["path"].tolist(), progress=False)
-    probabilities = run.predict(test_images)
+    probabilities, before = with_and_without_temperature(run.calibration, run.probabilities(test_images))
     labels = test["label"].to_numpy()
-    report = report_from_predictions(labels, probabilities, run.class_names, groups=test["group"].to_numpy())
+    report = report_from_predictions(labels, probabilities, run.class_names, groups=test["group"].to_numpy(),
+                                     before_temperature=before)
     write_report(report, demo.out / "evaluation", history=demo.made["history"], examples=list(test_images[:16]),
-                 example_labels=labels[:16], example_probabilities=probabilities[:16])
+                 example_labels=labels[:16], example_probabilities=probabilities[:16],
+                 example_heatmaps=explain_examples(run.model, list(test_images[:16])))
     demo.log("\n".join("  " + line for line in report.summary().splitlines()))
     model = run.model
     model.predict(test_images[: s["batch_size"]], batch_size=s["batch_size"], verbose=0)  # trace before timing

@@ -17,6 +17,9 @@ The folder::
     calibration.json   prior correction and temperature (`dermmodels.calibration.Calibration`)
     history.json       per-epoch loss, accuracy, validation scores, learning rate
     timings.json       seconds spent per stage (images, training, calibration), summed over resumed processes
+    model.tflite       `dermmodels export --tflite`; model.tflite.json beside it: classes, input, preprocessing,
+                       calibration (`dermmodels.export.write_sidecar`); export.json: its check against Keras
+    report*/           `dermmodels evaluate` reports (report-tflite: of the exported model)
 """
 
 from __future__ import annotations

@@ -125,16 +125,79 @@ def test_predict_folder_csv_isic_and_bad_files(trained_run, tmp_path, capsys):
     assert isic.read_text().splitlines()[0] == "image,MEL,NV,BCC,AKIEC,BKL,DF,VASC"
 
 
-def test_export_checks_agreement_on_test_images(trained_run, capsys, monkeypatch):
+def test_export_checks_agreement_writes_metadata_and_refuses_a_model_that_disagrees(trained_run, capsys, monkeypatch):
     _, run = trained_run
     assert main(["export", str(run), "--tflite", "--quantize", "dynamic", "--quiet"]) == 0
     exported = json.loads((run / "export.json").read_text())
-    assert exported["size_bytes"] > 0 and exported["samples"] > 0
+    assert exported["size_bytes"] > 0 and exported["samples"] == len(_split_rows(run, "test"))
+    assert exported["calibrated"] and exported["acceptable"] and exported["problems"] == []
+    assert exported["balanced_accuracy_keras"] is not None and exported["seconds_per_image"] > 0
+    sidecar = json.loads((run / "model.tflite.json").read_text())
+    calibration = json.loads((run / "calibration.json").read_text())
+    assert sidecar["class_names"] == list(CLASS_NAMES) and sidecar["input"]["shape"] == [1, 48, 48, 3]
+    assert sidecar["calibration"]["temperature"] == calibration["temperature"]
+    assert sidecar["calibration"]["tau"] == calibration["tau"] and sidecar["preprocessing"]["image_size"] == [48, 48]
     capsys.readouterr()
-    monkeypatch.setattr(dermmodels.export, "AGREEMENT_THRESHOLD", 1.01)  # any agreement counts as low: the hint shows
-    assert main(["export", str(run), "--tflite", "--quiet"]) == 0
-    assert "--quantize float16 kept 98-100%" in capsys.readouterr().err
+    monkeypatch.setattr(dermmodels.export, "AGREEMENT_THRESHOLD", 1.01)  # any agreement counts as too low
+    assert main(["export", str(run), "--tflite", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "NOT FINE" in err and "different top-1 class than the Keras model" in err
+    assert json.loads((run / "export.json").read_text())["acceptable"] is False
     assert main(["export", str(run), "--quiet"]) == 2
+
+
+def _split_rows(run, part):
+    with open(run / "split.csv") as handle:
+        return [row for row in csv.DictReader(handle) if row["part"] == part]
+
+
+def test_predict_and_evaluate_the_exported_tflite(trained_run, tmp_path, capsys):
+    _, run = trained_run
+    assert main(["export", str(run), "--tflite", "--quiet"]) == 0  # float32: the same classes as Keras
+    folder = tmp_path / "new"
+    for k in range(4):
+        _write(folder / f"t{k}.jpg", 900 + k, k)
+    outs = {}
+    for name, extra in (("keras", []), ("tflite", ["--tflite"])):
+        outs[name] = tmp_path / f"{name}.csv"
+        assert main(["predict", str(run), str(folder), "--out", str(outs[name]), "--quiet", *extra]) == 0
+    alone = tmp_path / "alone.csv"  # the .tflite file and its sidecar alone
+    assert main(["predict", str(run / "model.tflite"), str(folder), "--out", str(alone), "--quiet"]) == 0
+    rows = {name: list(csv.DictReader(path.read_text().splitlines())) for name, path in {**outs, "alone": alone}.items()}
+    assert [r["predicted"] for r in rows["tflite"]] == [r["predicted"] for r in rows["keras"]]
+    assert rows["alone"] == rows["tflite"]
+    for a, b in zip(rows["keras"], rows["tflite"], strict=True):
+        assert abs(float(a["p_mel"]) - float(b["p_mel"])) < 1e-3
+    assert main(["evaluate", str(run), "--tflite", "--quiet"]) == 0
+    assert json.loads((run / "report-tflite" / "metrics.json").read_text())["samples"] > 0
+    (run / "model.tflite.json").unlink()
+    capsys.readouterr()
+    assert main(["predict", str(run / "model.tflite"), str(folder), "--out", str(alone), "--quiet"]) == 1
+    assert "model.tflite.json' not found" in capsys.readouterr().err
+
+
+def test_evaluate_report_has_calibration_and_grad_cam(trained_run):
+    _, run = trained_run
+    assert main(["evaluate", str(run), "--quiet"]) == 0
+    metrics = json.loads((run / "report" / "metrics.json").read_text())
+    assert 0.0 <= metrics["ece"] <= 1.0 and 0.0 <= metrics["ece_before_temperature"] <= 1.0
+    assert set(metrics["reliability"]) == {"before_temperature", "after_temperature"}
+    assert sum(metrics["reliability"]["after_temperature"]["count"]) == metrics["samples"]
+    page = (run / "report" / "report.html").read_text()
+    assert "reliability diagram" in page and "where the model looked" in page
+    assert (run / "report" / "where_the_model_looked.png").stat().st_size > 0
+
+
+def test_explain_writes_a_grad_cam_png(trained_run, tmp_path, capsys):
+    _, run = trained_run
+    _write(tmp_path / "one.jpg", 950, 4)
+    out = tmp_path / "cam.png"
+    assert main(["explain", str(run), str(tmp_path / "one.jpg"), "--out", str(out), "--class", "mel"]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Grad-CAM for mel" in capsys.readouterr().out
+    assert main(["explain", str(run), str(tmp_path / "one.jpg"), "--out", str(out), "--class", "scc"]) == 2
+    assert "--class must be one of" in capsys.readouterr().err
+    assert main(["explain", str(run), str(tmp_path / "missing.jpg"), "--out", str(out), "--quiet"]) == 1
 
 
 def test_train_on_a_class_per_subfolder_tree(tmp_path):

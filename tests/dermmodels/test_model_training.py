@@ -220,6 +220,8 @@ def test_tflite_export_parity(trained, tmp_path, quantize):
         assert result.top1_agreement == 1.0 and result.max_probability_difference < 0.02
     else:
         assert result.top1_agreement >= 0.9
+    assert result.seconds_per_image > 0 and result.acceptable == (result.top1_agreement >= 0.98)
+    assert result.float_ops == (["DEPTHWISE_CONV_2D", "SOFTMAX"] if quantize == "int8" else [])
 
 
 def test_export_errors(trained, tmp_path):
@@ -228,6 +230,13 @@ def test_export_errors(trained, tmp_path):
         export_tflite(model, tmp_path / "m.tflite", quantize="bfloat16")
     with pytest.raises(ValueError, match="needs representative_data"):
         export_tflite(model, tmp_path / "m.tflite", quantize="int8")
+    images = np.zeros((4, *model.inputs[0].shape[1:]), np.float32)
+    with pytest.raises(ValueError, match="float_ops must be TFLite op names"):
+        export_tflite(model, tmp_path / "m.tflite", quantize="int8", representative_data=images, float_ops=["dense"])
+    with pytest.raises(ValueError, match=r"parity_labels must have one label per parity image \(4\); got 2"):
+        export_tflite(model, tmp_path / "m.tflite", parity_images=images, parity_labels=[0, 1])
+    with pytest.raises(ValueError, match=r"parity_images must have shape \(N, "):
+        export_tflite(model, tmp_path / "m.tflite", parity_images=images[:, :8])
 
 
 def test_training_under_a_cpu_mirrored_strategy():
