@@ -203,9 +203,9 @@ def test_from_records_errors(records):
         T.from_records(paths, labels + 0.5)
     with pytest.raises(ValueError, match="metadata must have shape"):
         T.from_records(paths, labels, metadata=np.zeros((2, 3)))
-    with pytest.raises(TypeError, match=r"shuffle_seed must be an integer >= 0 and < 2\*\*63; got 'a'"):
+    with pytest.raises(TypeError, match=r"shuffle_seed must be an integer in \[0, 2\*\*63\); got 'a'"):
         T.from_records(paths, labels, shuffle_seed="a")
-    with pytest.raises(ValueError, match=r"shuffle_seed must be an integer >= 0 and < 2\*\*63; got -1"):
+    with pytest.raises(ValueError, match=r"shuffle_seed must be an integer in \[0, 2\*\*63\); got -1"):
         T.from_records(paths, labels, shuffle_seed=-1)
     with pytest.raises(ValueError, match="shuffle_seed is not needed with balance"):
         T.from_records(paths, labels, shuffle_seed=0, balance=T.balance(seed=0))
