@@ -23,7 +23,7 @@ FRAME = pd.DataFrame({"lesion_id": [f"L{i}" for i in range(12)], "label": np.ara
 # The shared table: (argument name, bad value) per kind of argument.
 BAD_IMAGES = [np.zeros((32, 32)), np.zeros((32, 32, 4), np.uint8), np.zeros((32, 32, 3)),
               np.full((32, 32, 3), 255.0, np.float32), np.full((32, 32, 3), np.nan, np.float32), "image.jpg", None]
-BAD_SEEDS = [-1, 2**64, 1.5, "1", True, None, np.float32(3)]
+BAD_SEEDS = [-1, 2**63, 2**64, 1.5, "1", True, None, np.float32(3)]
 BAD_FLAGS = ["no", "yes", 1, 0, None]
 BAD_PROBABILITIES = [-0.1, 1.5, "0.5", True, None, float("nan")]
 BAD_FRACTIONS = [-0.1, 1.0, "0.2", True, None, float("inf")]
@@ -71,7 +71,8 @@ CASES: list[tuple[str, Callable[[Any], Any], list[Any], str]] = [
     ("remove_partial_files(targets)", lambda v: io.remove_partial_files(v), ["out.png", b"out.png", None, 3],
      "targets"),
     ("read_rgb(max_pixels)", lambda v: io.read_rgb("x.png", max_pixels=v), BAD_COUNTS, "max_pixels"),
-    ("frame(image_size)", lambda v: preprocess.frame(IMAGE, v), [(8, 8), 224, (224.0, 224), None, ("a", 1)],
+    ("frame(image_size)", lambda v: preprocess.frame(IMAGE, v), [(8, 8), 8, (224.0, 224), None, ("a", 1), 224.0,
+                                                                   True, (224, 224, 3)],
      "image_size"),
     ("frame(aspect)", lambda v: preprocess.frame(IMAGE, (32, 32), v), ["fit", None, 1], "aspect"),
     ("Preprocessing(remove_hair)", lambda v: preprocess.Preprocessing(remove_hair=v), BAD_FLAGS, "remove_hair"),
