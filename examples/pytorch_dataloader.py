@@ -46,7 +46,7 @@ class LesionImages(torch.utils.data.Dataset if torch is not None else object):  
         from dermprep.preprocess import HairCache, Preprocessing
 
         self.paths, self.labels, self.seed, self.epoch = paths, labels, seed, 0
-        self.preprocessing = Preprocessing(image_size=image_size, remove_hair=True)
+        self.preprocessing = Preprocessing(image_size=(image_size, image_size), remove_hair=True)
         self.cache = None if cache_dir is None else HairCache(cache_dir, self.preprocessing.hair_options)
         self.pipeline = default_pipeline()
         self.first_item_seconds: float | None = None  # this process's first item (a worker's start cost)
@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--start-method", choices=["fork", "spawn", "forkserver"], default="fork")
     parser.add_argument("--no-warm-up", action="store_true", help="skip preprocessing.warm_up() (to measure it)")
+    parser.add_argument("--cache-dir", default=None, help="a HairCache folder (filled by a first pass)")
     args = parser.parse_args(argv)
 
     if torch is None:
@@ -93,8 +94,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from dermprep.io import find_images
 
     paths = [os.path.join(args.images, p) for p in find_images(args.images)][: args.limit]
-    dataset = LesionImages(paths, np.arange(len(paths)) % 7)
-    if not args.no_warm_up:
+    dataset = LesionImages(paths, np.arange(len(paths)) % 7, cache_dir=args.cache_dir)
+    if not args.no_warm_up and hasattr(dataset.preprocessing, "warm_up"):
         dataset.preprocessing.warm_up()  # before the workers fork: they inherit the loaded kernels
     first = first_item_seconds(dataset, args.workers, args.start_method)
     dataset.epoch = 1
