@@ -31,12 +31,12 @@ Run small on the real data (a few minutes on a CPU)::
 
 from __future__ import annotations
 
-import argparse
 import json
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from _ham10000_subset import data_parser, read_and_split  # this folder's shared data arguments
 
 
 def by_image_leak(metadata: pd.DataFrame, val: float = 0.2, seed: int = 0) -> int:
@@ -60,24 +60,15 @@ def small_cnn(num_classes: int, size: int) -> Any:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", required=True, help="folder with <image_id>.jpg (any depth)")
-    parser.add_argument("--metadata", required=True, help="HAM10000_metadata.csv")
-    parser.add_argument("--limit", type=int, default=None, help="use this many images (a random subset)")
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--image-size", type=int, default=32)
+    parser = data_parser(__doc__.splitlines()[0], image_size=32)
     args = parser.parse_args(argv)
 
     import keras
 
     import dermprep.tfdata as T
     from dermprep import CLASS_NAMES
-    from dermprep.ham10000 import lesion_split, read_metadata
 
-    metadata = read_metadata(args.metadata, images_dir=args.images, missing_images="drop")
-    if args.limit is not None and args.limit < len(metadata):
-        metadata = metadata.sample(args.limit, random_state=0).reset_index(drop=True)
-    split = lesion_split(metadata, val=0.2, test=0.0, seed=0)
+    metadata, split = read_and_split(args)
 
     def records(part: pd.DataFrame, **order: Any) -> Any:
         return T.from_records(part["path"].tolist(), part["label"].to_numpy(), image_size=args.image_size,

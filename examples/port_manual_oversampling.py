@@ -36,12 +36,12 @@ Run small on the real data (a few minutes on a CPU)::
 
 from __future__ import annotations
 
-import argparse
 import json
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from _ham10000_subset import data_parser, read_and_split  # this folder's shared data arguments
 
 
 def their_leak(metadata: pd.DataFrame, per_class: int, seed: int = 0) -> dict[str, int]:
@@ -58,24 +58,16 @@ def their_leak(metadata: pd.DataFrame, per_class: int, seed: int = 0) -> dict[st
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", required=True, help="folder with <image_id>.jpg (any depth)")
-    parser.add_argument("--metadata", required=True, help="HAM10000_metadata.csv")
-    parser.add_argument("--limit", type=int, default=None, help="use this many images (a random subset)")
+    parser = data_parser(__doc__.splitlines()[0], image_size=64)
     parser.add_argument("--per-class", type=int, default=300, help="images of each class per epoch")
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--image-size", type=int, default=64)
     args = parser.parse_args(argv)
 
     import dermprep.tfdata as T
     from dermmodels import build_mobilenetv2_classifier, train
     from dermprep import CLASS_NAMES
-    from dermprep.ham10000 import encode_metadata, lesion_split, read_metadata
+    from dermprep.ham10000 import encode_metadata
 
-    metadata = read_metadata(args.metadata, images_dir=args.images, missing_images="drop")
-    if args.limit is not None and args.limit < len(metadata):
-        metadata = metadata.sample(args.limit, random_state=0).reset_index(drop=True)
-    split = lesion_split(metadata, val=0.2, test=0.0, seed=0)  # split first, balance the training part only
+    metadata, split = read_and_split(args)  # split first, balance the training part only
     present = np.bincount(split.train["label"], minlength=len(CLASS_NAMES)) > 0
     target = [args.per_class if p else 0 for p in present]  # a class absent from the split: target 0, said so
 

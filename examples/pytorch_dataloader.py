@@ -29,7 +29,6 @@ from typing import Any
 
 import numpy as np
 
-
 try:
     import torch
 except ImportError:  # torch is optional: the example says so when run without it

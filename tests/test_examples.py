@@ -5,6 +5,7 @@ exact per-class counts per epoch, one dermprep epoch per Keras epoch."""
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 pytest.importorskip("tensorflow")
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+sys.path.insert(0, str(EXAMPLES))  # the scripts import their shared data helper as a script would
 
 
 def _load(name):
