@@ -216,3 +216,14 @@ def test_train_split_on_class_folders_says_what_it_did_and_takes_a_given_validat
     with pytest.raises(UsageError, match="--val-labels goes with --val-data"):
         _split(_parser().parse_args(["train", "--data", str(tmp_path / "train"), "--val-labels", "x.csv",
                                      "--out", str(tmp_path / "run")]), lines.append)
+
+
+def test_evaluate_takes_a_class_per_subfolder_tree(trained_run, tmp_path):
+    """Issue 22 item 6: `evaluate RUN --images DIR` on the same kind of tree `train --data` accepts."""
+    _, run = trained_run
+    tree = tmp_path / "test"
+    for k, name in enumerate(["mel", "nv", "nv", "bcc"]):
+        _write(tree / name / f"ISIC_8{k}.jpg", 700 + k, CLASS_NAMES.index(name))
+    out = tmp_path / "report"
+    assert main(["evaluate", str(run), "--images", str(tree), "--out", str(out), "--quiet"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["samples"] == 4
