@@ -58,22 +58,80 @@ def _loss_for(dataset: Any) -> str:
     return "categorical_crossentropy" if labels.shape.rank == 2 else "sparse_categorical_crossentropy"
 
 
-def _steps_per_epoch(train_ds: Any, steps_per_epoch: int | None) -> int | None:
-    """Batches per Keras epoch: given, or known from the dataset; refused where Keras would guess wrong."""
+def _steps_per_epoch(train_ds: Any, steps_per_epoch: int | None) -> tuple[int | None, int | None]:
+    """Batches per Keras epoch (given, taken from a `dermprep.tfdata.epochs()` stream, or None: the dataset's
+    length) and how many epochs the stream holds (None: any number); refused where Keras would guess wrong."""
     import tensorflow as tf  # noqa: PLC0415
 
+    from dermprep.tfdata import epoch_lengths  # noqa: PLC0415
+
     if steps_per_epoch is not None:
-        return check_positive_int(steps_per_epoch, "steps_per_epoch")
+        return check_positive_int(steps_per_epoch, "steps_per_epoch"), None
+    lengths = epoch_lengths(train_ds)
+    if lengths is not None:  # one dermprep epoch per Keras epoch, never one Keras epoch over all of them
+        if len(set(lengths)) != 1:
+            raise ValueError(f"train_ds' epochs (dermprep.tfdata.epochs()) have different numbers of batches "
+                             f"{lengths[:10]}, so Keras epochs cannot follow them; give every epoch the same "
+                             "length (e.g. balance(size=...), batch(..., drop_remainder=True)) or pass "
+                             "steps_per_epoch")
+        return lengths[0], len(lengths)
     cardinality = int(train_ds.cardinality())
     if cardinality == tf.data.INFINITE_CARDINALITY:
         raise ValueError("train_ds is infinite (.repeat()); pass steps_per_epoch, or repeat a finite number of times")
     if cardinality == tf.data.UNKNOWN_CARDINALITY:
         raise ValueError(
-            "train_ds has an unknown number of batches (dermprep.tfdata.epochs(), filter() and flat_map() hide it), "
-            "so Keras cannot tell where an epoch ends and would run one epoch over all of them; pass "
-            "steps_per_epoch=<batches in one epoch>, or give the dataset a known length "
+            "train_ds has an unknown number of batches (dermprep.tfdata.epochs() over epochs of unknown length, "
+            "filter() and flat_map() hide it), so Keras cannot tell where an epoch ends and would run one epoch "
+            "over all of them; pass steps_per_epoch=<batches in one epoch>, or give the dataset a known length "
             "(dataset.apply(tf.data.experimental.assert_cardinality(n)))")
-    return None
+    return None, None
+
+
+def _check_stream_epochs(stream_epochs: int | None, first_epoch: int, epochs: int) -> None:
+    """Refuse a `dermprep.tfdata.epochs()` stream that ends before the epochs still to train."""
+    if stream_epochs is not None and stream_epochs < epochs - first_epoch:
+        raise ValueError(f"train_ds (dermprep.tfdata.epochs()) holds {stream_epochs} epochs and "
+                         f"{epochs - first_epoch} are to be trained (epochs={epochs}, from epoch {first_epoch}); "
+                         f"build the stream with epochs(..., start={first_epoch}, stop={epochs})")
+
+
+#: Marks the error of a non-finite input found by `_finite()`'s check as the data runs.
+_NON_FINITE = "holds NaN or inf values"
+
+
+def _finite(dataset: Any, name: str) -> Any:
+    """``dataset`` with every float input and label checked to be finite as it runs (see `_fit()`)."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    inputs, labels = dataset.element_spec
+    named = dict(inputs) if isinstance(inputs, dict) else {"image": inputs}
+    if not any(s.dtype.is_floating for s in [*named.values(), labels]):
+        return dataset
+
+    def check(x: Any, y: Any) -> tuple[Any, Any]:
+        parts = dict(x) if isinstance(x, dict) else {"image": x}
+        checked = {key: tf.debugging.assert_all_finite(t, f"{name} input {key!r} {_NON_FINITE}")
+                   if t.dtype.is_floating else t for key, t in parts.items()}
+        y = tf.debugging.assert_all_finite(y, f"{name} labels {_NON_FINITE}") if y.dtype.is_floating else y
+        return (checked if isinstance(x, dict) else checked["image"]), y
+
+    return dataset.map(check)
+
+
+def _fit(model: Any, train_ds: Any, **options: Any) -> Any:
+    """``model.fit`` on inputs checked by `_finite()`: a NaN pixel stops training with a message naming it."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    try:
+        return model.fit(_finite(train_ds, "train_ds"), **{**options, "validation_data": _finite(
+            options["validation_data"], "val_ds")})
+    except tf.errors.InvalidArgumentError as exc:
+        found = next((line for line in str(exc).splitlines() if _NON_FINITE in line), None)
+        if found is None:
+            raise
+        where = found[found.index("_ds") - 5:].split(_NON_FINITE)[0].strip().lstrip(": ")
+        raise ValueError(f"{where} {_NON_FINITE} (a float image with a NaN pixel, say): training stopped before "
+                         "they reached the weights; check np.isfinite on the images, metadata and labels") from None
 
 
 def _resume(folder: RunFolder, model: Any, learning_rate: float, resume: bool) -> dict[str, Any]:
@@ -135,8 +193,10 @@ def train(
         Batched ``(inputs, labels)``; int or one-hot labels (the loss follows).
         ``train_ds`` must come shuffled (``from_records(balance=...)`` or
         ``from_records(shuffle_seed=...)``): Keras does not shuffle a dataset.
-        A dataset whose length is infinite or unknown (``tfdata.epochs()``)
-        needs ``steps_per_epoch``.
+        A `dermprep.tfdata.epochs()` stream whose epochs have a known length
+        gives one dermprep epoch per Keras epoch (``steps_per_epoch`` is taken
+        from it, and it must hold the epochs to train); a dataset whose length
+        is infinite or unknown needs ``steps_per_epoch``.
     epochs, learning_rate, patience : training settings
     run_dir : path, optional
     class_weight : dict, optional
@@ -148,7 +208,9 @@ def train(
         multi-device or multi-worker training. Build the model under the same
         ``strategy.scope()``.
     steps_per_epoch : int, optional
-        Batches per epoch (required when ``train_ds``' length is infinite or unknown).
+        Batches per epoch (required when ``train_ds``' length is infinite or
+        unknown; default: one epoch of a `dermprep.tfdata.epochs()` stream,
+        else the whole dataset).
     verbose : int
         Keras progress display (0 silent, 1 progress bar, 2 one line per epoch).
 
@@ -160,8 +222,10 @@ def train(
     Raises
     ------
     ValueError
-        Bad settings, datasets that cannot feed the model, or a run folder
-        holding a run started with another learning rate.
+        Bad settings, datasets that cannot feed the model, a run folder
+        holding a run started with another learning rate, or NaN or inf
+        values in the float inputs or labels (found as they are read:
+        training stops there).
     """
     import contextlib  # noqa: PLC0415
 
@@ -176,7 +240,7 @@ def train(
     resume = check_bool(resume, "resume")
     check_dataset(model, train_ds, "train_ds")
     check_dataset(model, val_ds, "val_ds")
-    steps_per_epoch = _steps_per_epoch(train_ds, steps_per_epoch)
+    steps_per_epoch, stream_epochs = _steps_per_epoch(train_ds, steps_per_epoch)
     if int(val_ds.cardinality()) == tf.data.INFINITE_CARDINALITY:
         raise ValueError("val_ds is infinite (.repeat()); validation needs a finite dataset")
     class_weight = _check_class_weight(class_weight, int(model.outputs[0].shape[-1]))
@@ -185,15 +249,17 @@ def train(
     options = {"validation_data": val_ds, "epochs": epochs, "class_weight": class_weight, "verbose": verbose,
                "shuffle": False, "steps_per_epoch": steps_per_epoch}
     if run_dir is None:
+        _check_stream_epochs(stream_epochs, 0, epochs)
         stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
-        result = model.fit(train_ds, callbacks=[stop], **options)
+        result = _fit(model, train_ds, callbacks=[stop], **options)
         return {key: [float(v) for v in values] for key, values in result.history.items()}
     folder = RunFolder(run_dir)
     folder.path.mkdir(parents=True, exist_ok=True)
     state = _resume(folder, model, learning_rate, resume)
     if state["epoch"] < epochs and not state.get("stopped_early"):
+        _check_stream_epochs(stream_epochs, state["epoch"], epochs)
         checkpoint = Checkpoint(folder, state, monitor="val_loss", mode="min", patience=patience)
-        model.fit(train_ds, initial_epoch=state["epoch"], callbacks=[checkpoint], **options)
+        _fit(model, train_ds, initial_epoch=state["epoch"], callbacks=[checkpoint], **options)
     if folder.best_weights.is_file():
         model.load_weights(folder.best_weights)
     folder.save_model(model)

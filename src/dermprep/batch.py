@@ -174,9 +174,26 @@ def remove_hair_folder(
     -------
     FolderReport
     """
-    from .hair import check_hair_options  # noqa: PLC0415
-    from .progress import progress_bar  # noqa: PLC0415
+    source_root, target_root, mask_root = _check_folders(input_dir, output_dir, masks_dir)
+    workers = None if workers is None else check_positive_int(workers, "workers")
+    max_pixels = check_positive_int(max_pixels, "max_pixels")
+    options = _check_options(options)
+    shard = _check_shard(shard)
 
+    report = FolderReport()
+    jobs = _plan_jobs(source_root, target_root, mask_root, shard, report)
+    stale = remove_partial_files(path for job in jobs for path in job[1:] if path is not None)
+    if stale:
+        report.notes.append(f"removed {stale} half-written temporary file(s) left by an interrupted run")
+    workers = _worker_count(workers, len(jobs), report)
+    relative_of = {job[0]: str(Path(job[0]).relative_to(source_root)) for job in jobs}
+    _run_jobs(jobs, options, max_pixels, workers, report, relative_of, progress)
+    report.processed.sort()
+    return report
+
+
+def _check_folders(input_dir: Any, output_dir: Any, masks_dir: Any) -> tuple[Path, Path, Path | None]:
+    """The input, output and masks folders, resolved: the input exists, and no two of them nest."""
     source_root = Path(input_dir).resolve()
     target_root = Path(output_dir).resolve()
     mask_root = Path(masks_dir).resolve() if masks_dir is not None else None
@@ -196,22 +213,36 @@ def remove_hair_folder(
         raise ValueError(f"masks_dir must be a folder of its own, not output_dir or inside it (or containing it), "
                          f"so a mask never replaces an output; got masks_dir={str(mask_root)!r}, "
                          f"output_dir={str(target_root)!r}")
-    if workers is not None:
-        workers = check_positive_int(workers, "workers")
-    max_pixels = check_positive_int(max_pixels, "max_pixels")
+    return source_root, target_root, mask_root
+
+
+def _check_options(options: dict[str, Any]) -> dict[str, Any]:
+    """`dermprep.remove_hair()`'s options, checked; ``method`` kept only where it is not the default."""
+    from .hair import check_hair_options  # noqa: PLC0415
+
     method = options.pop("method", "dullrazor")
     options = check_hair_options(method, **options)
     if method != "dullrazor":
         options["method"] = method
-    if shard is not None:
-        if (
-            not isinstance(shard, (tuple, list)) or len(shard) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) for v in shard)
-            or not 0 <= shard[0] < shard[1]
-        ):
-            raise ValueError(f"shard must be (index, count) with 0 <= index < count; got {shard!r}")
+    return options
 
-    report = FolderReport()
+
+def _check_shard(shard: Any) -> tuple[int, int] | None:
+    """``(index, count)`` with ``0 <= index < count``, or None."""
+    if shard is None:
+        return None
+    if (
+        not isinstance(shard, (tuple, list)) or len(shard) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in shard)
+        or not 0 <= shard[0] < shard[1]
+    ):
+        raise ValueError(f"shard must be (index, count) with 0 <= index < count; got {shard!r}")
+    return int(shard[0]), int(shard[1])
+
+
+def _plan_jobs(source_root: Path, target_root: Path, mask_root: Path | None, shard: tuple[int, int] | None,
+               report: FolderReport) -> list[tuple[str, str, str | None]]:
+    """(source, target, mask target) of every image of this shard still to do; those done go to ``skipped``."""
     jobs: list[tuple[str, str, str | None]] = []
     for relative in find_images(source_root):
         if shard is not None and _shard_of(relative, shard[1]) != shard[0]:
@@ -222,17 +253,25 @@ def remove_hair_folder(
             report.skipped.append(str(relative))
             continue
         jobs.append((str(source_root / relative), str(target), str(mask_target) if mask_target else None))
+    return jobs
 
-    stale = remove_partial_files(path for job in jobs for path in job[1:] if path is not None)
-    if stale:
-        report.notes.append(f"removed {stale} half-written temporary file(s) left by an interrupted run")
+
+def _worker_count(workers: int | None, jobs: int, report: FolderReport) -> int:
+    """Processes to use: as asked (default: the cores), never more than the cores or the files."""
     cores = os.cpu_count() or 1
     requested = workers or cores
-    workers = max(1, min(requested, cores, len(jobs)))
-    if workers < requested and jobs:
-        report.notes.append(f"using {workers} worker process(es), not {requested}: "
-                            f"{cores} cores and {len(jobs)} file(s) to do")
-    relative_of = {job[0]: str(Path(job[0]).relative_to(source_root)) for job in jobs}
+    count = max(1, min(requested, cores, jobs))
+    if count < requested and jobs:
+        report.notes.append(f"using {count} worker process(es), not {requested}: "
+                            f"{cores} cores and {jobs} file(s) to do")
+    return count
+
+
+def _run_jobs(jobs: list[tuple[str, str, str | None]], options: dict[str, Any], max_pixels: int, workers: int,
+              report: FolderReport, relative_of: dict[str, str], progress: bool | None) -> None:
+    """Do the jobs in this process (one worker) or a pool, retrying once what a crashed worker left."""
+    from .progress import progress_bar  # noqa: PLC0415
+
     bar = progress_bar(total=len(jobs), desc="remove-hair", unit="img", enabled=progress if jobs else False)
     try:
         if workers == 1:
@@ -240,18 +279,16 @@ def remove_hair_folder(
                 reason = _process_chunk([job], options, max_pixels)[0]
                 _record(report, relative_of[job[0]], reason)
                 bar.update(1)
-        else:
-            remaining = _run_pool(jobs, options, max_pixels, workers, report, relative_of, bar)
-            if remaining:  # a worker crashed: files written before stay done, the others get one more try each
-                report.notes.append(f"a worker process crashed; retrying {len(remaining)} unfinished file(s) one by one")
-                left = _run_pool(remaining, options, max_pixels, min(workers, len(remaining)), report, relative_of,
-                                 bar, chunk=1)
-                for job in left:
-                    _record(report, relative_of[job[0]], "a worker process crashed on this file (twice)")
+            return
+        remaining = _run_pool(jobs, options, max_pixels, workers, report, relative_of, bar)
+        if remaining:  # a worker crashed: files written before stay done, the others get one more try each
+            report.notes.append(f"a worker process crashed; retrying {len(remaining)} unfinished file(s) one by one")
+            left = _run_pool(remaining, options, max_pixels, min(workers, len(remaining)), report, relative_of,
+                             bar, chunk=1)
+            for job in left:
+                _record(report, relative_of[job[0]], "a worker process crashed on this file (twice)")
     finally:
         bar.close()
-    report.processed.sort()
-    return report
 
 
 def _run_pool(jobs: list[tuple[str, str, str | None]], options: dict[str, Any], max_pixels: int, workers: int,

@@ -12,6 +12,8 @@
   permissions a plain ``open()`` would give (``0o666`` minus the umask).
 - `find_images()` lists image files below a folder, following
   symbolic links to folders (once each).
+- `check_image_files()` checks a list of image files before a pipeline
+  reads them: each a path to an existing, non-empty, complete file.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
+    "check_image_files",
     "find_images",
     "image_info",
     "read_image",
@@ -366,3 +369,66 @@ def write_image(path: str | os.PathLike[str], image: np.ndarray, *, alpha: np.nd
     if not ok:
         raise OSError(f"OpenCV could not encode {target.suffix or 'an image'} for {str(target)!r}")
     atomic_write_bytes(target, encoded.tobytes())
+
+
+#: Files found complete by `check_image_files()`: (path, size, modification time), so a pipeline built once
+#: per epoch reads each file's end once per process.
+_COMPLETE: set[tuple[str, int, int]] = set()
+
+
+def _incomplete(path: str, size: int) -> bool:
+    """Whether a JPEG lacks its end marker or a PNG its IEND chunk (a truncated copy or download)."""
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in (".jpg", ".jpeg", ".png"):
+        return False
+    with open(path, "rb") as handle:
+        handle.seek(max(0, size - 16))
+        tail = handle.read()
+    if suffix == ".png":
+        return b"IEND" not in tail
+    return not tail.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9")
+
+
+def check_image_files(paths: Any, name: str = "paths") -> np.ndarray:
+    """Check a list of image files before anything reads them, and return them as a str array (N,).
+
+    Each must be a path (str or path-like, never None), name an existing,
+    non-empty regular file and, for JPEG and PNG, end the way a complete file
+    does (a truncated copy or download is refused here, naming the file,
+    rather than deep inside a pipeline). No pixels are decoded.
+
+    Raises
+    ------
+    TypeError
+        An entry is not a path.
+    FileNotFoundError
+        Files are missing (the first few are named, with the count).
+    ValueError
+        No paths, a folder, an empty or a truncated file.
+    """
+    if isinstance(paths, (str, os.PathLike)) or not isinstance(paths, Iterable):
+        raise TypeError(f"{name} must be a sequence of image file paths; got {paths!r}")
+    items = list(np.asarray(paths, dtype=object).ravel()) if isinstance(paths, np.ndarray) else list(paths)
+    if not items:
+        raise ValueError(f"{name} must name at least one image file; got none")
+    for i, path in enumerate(items):
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"{name}[{i}] must be a file path (str or os.PathLike); got {path!r} ({type(path).__name__})")
+    files = [os.fspath(p) for p in items]
+    missing = [f for f in files if not os.path.exists(f)]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} of the {len(files)} {name} do not exist, e.g. {missing[:5]}")
+    for path in files:
+        stat = os.stat(path)
+        key = (path, stat.st_size, stat.st_mtime_ns)
+        if key in _COMPLETE:
+            continue
+        if not os.path.isfile(path):
+            raise ValueError(f"{name}: {path!r} is not a file")
+        if stat.st_size == 0:
+            raise ValueError(f"{name}: {path!r} is empty (0 bytes), not an image")
+        if _incomplete(path, stat.st_size):
+            raise ValueError(f"{name}: {path!r} is truncated (its image data does not end as a complete "
+                             f"{os.path.splitext(path)[1].lstrip('.').upper()} file does): copy it again")
+        _COMPLETE.add(key)
+    return np.asarray(files, dtype=str)

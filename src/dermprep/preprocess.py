@@ -30,8 +30,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .io import MAX_PIXELS, read_rgb, write_image
-from .validation import check_bool, check_choice, check_positive_int
+from .io import MAX_PIXELS, image_info, read_rgb, write_image
+from .validation import check_bool, check_choice, check_image, check_positive_int, check_size
 
 __all__ = ["ASPECTS", "HairCache", "Preprocessing", "frame"]
 
@@ -40,10 +40,7 @@ ASPECTS = ("stretch", "crop", "pad")
 
 
 def _check_size(image_size: Any) -> tuple[int, int]:
-    if not isinstance(image_size, (tuple, list)) or len(image_size) != 2:
-        raise TypeError(f"image_size must be (height, width); got {image_size!r}")
-    height, width = (check_positive_int(v, f"image_size[{i}]", minimum=16) for i, v in enumerate(image_size))
-    return height, width
+    return check_size(image_size, "image_size", minimum=16)
 
 
 def frame(image: np.ndarray, image_size: tuple[int, int], aspect: str = "stretch") -> np.ndarray:
@@ -51,8 +48,9 @@ def frame(image: np.ndarray, image_size: tuple[int, int], aspect: str = "stretch
 
     Parameters
     ----------
-    image : ndarray, shape (H, W, 3), uint8 or float32
-    image_size : (int, int)
+    image : ndarray, shape (H, W, 3), uint8 or float32 in [0, 1]
+    image_size : int or (int, int)
+        ``(height, width)``, or one int for a square.
     aspect : {"stretch", "crop", "pad"}
         ``"stretch"`` resizes to the size (aspect changes when the shapes
         differ); ``"crop"`` cuts the central region of the target aspect
@@ -69,6 +67,7 @@ def frame(image: np.ndarray, image_size: tuple[int, int], aspect: str = "stretch
     >>> frame(np.zeros((150, 200, 3), np.uint8), (224, 224), "crop").shape
     (224, 224, 3)
     """
+    image = check_image(image, "image", allow_batch=False)
     height, width = _check_size(image_size)
     aspect = check_choice(aspect, "aspect", ASPECTS)
     h, w = image.shape[:2]
@@ -95,36 +94,44 @@ def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 class HairCache:
-    """Hair-free images on disk, so hair removal runs once per file across epochs and runs.
+    """Hair-free images on disk, so hair removal runs once per image across epochs and runs.
 
-    An entry is keyed on the file's absolute path, size and modification
-    time, the hair-removal options and the dermprep version; it is a PNG
-    (lossless) written atomically.
+    An entry is keyed on the source file's content (a SHA-1 of its bytes),
+    the hair-removal options and the dermprep version: a file replaced by
+    another image gets a new entry even with the old size and modification
+    time, and copies of one image share theirs. An entry is served only when
+    it has the source's upright shape (read from the source's header); one
+    that does not (replaced, or damaged) is recomputed and rewritten. Entries
+    are PNG (lossless), written atomically.
     """
 
     def __init__(self, directory: str | os.PathLike[str], options: Mapping[str, Any]) -> None:
         from . import __version__  # noqa: PLC0415
 
         self.directory = Path(directory)
-        self._key = repr(sorted(options.items())) + __version__
+        self._key = (repr(sorted(options.items())) + __version__).encode()
+
+    def _entry(self, source: str | os.PathLike[str], data: bytes) -> Path:
+        digest = hashlib.sha1(self._key + b"|" + data).hexdigest()[:16]
+        return self.directory / f"{Path(source).stem}-{digest}.png"
 
     def path_for(self, source: str | os.PathLike[str]) -> Path:
         """Where the hair-free version of ``source`` is (or will be) kept."""
-        stat = os.stat(source)
-        digest = hashlib.sha1(
-            f"{os.path.abspath(source)}|{stat.st_size}|{stat.st_mtime_ns}|{self._key}".encode()
-        ).hexdigest()[:16]
-        return self.directory / f"{Path(source).stem}-{digest}.png"
+        return self._entry(source, Path(source).read_bytes())
 
     def get(self, source: str | os.PathLike[str]) -> np.ndarray | None:
-        """The cached hair-free image of ``source``, or None."""
-        path = self.path_for(source)
+        """The cached hair-free image of ``source``, or None (no entry, or one that is not of this image)."""
+        data = Path(source).read_bytes()
+        path = self._entry(source, data)
         if not path.is_file():
             return None
         try:
-            return read_rgb(path)
-        except ValueError:  # unreadable entry (disk trouble): recompute it
+            info = image_info(data, repr(os.fspath(source)))
+            image = read_rgb(path)
+        except ValueError:  # an unreadable source (the caller's read says why) or entry (recomputed)
             return None
+        upright = (info.width, info.height) if info.orientation >= 5 else (info.height, info.width)
+        return image if image.shape[:2] == upright else None
 
     def put(self, source: str | os.PathLike[str], image: np.ndarray) -> None:
         """Keep the hair-free ``image`` of ``source``."""
@@ -165,8 +172,6 @@ class Preprocessing:
     max_pixels: int = MAX_PIXELS
 
     def __post_init__(self) -> None:
-        from .hair import check_hair_options  # noqa: PLC0415
-
         object.__setattr__(self, "image_size", _check_size(self.image_size))
         check_choice(self.aspect, "aspect", ASPECTS)
         check_bool(self.remove_hair, "remove_hair")
@@ -176,7 +181,12 @@ class Preprocessing:
             raise TypeError(f"hair_options must be a dict; got {self.hair_options!r}")
         if self.hair_options and not self.remove_hair:
             raise ValueError("hair_options are only used with remove_hair=True")
-        object.__setattr__(self, "hair_options", dict(check_hair_options(**self.hair_options)))
+        if self.remove_hair:  # numba loads with the hair module: only where hair is removed
+            from .hair import check_hair_options  # noqa: PLC0415
+
+            object.__setattr__(self, "hair_options", dict(check_hair_options(**self.hair_options)))
+        else:
+            object.__setattr__(self, "hair_options", {})
 
     def __hash__(self) -> int:
         return hash(repr(self.to_dict()))
@@ -203,40 +213,62 @@ class Preprocessing:
         return cls(**values)
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
-        """Apply the steps after decoding to an RGB uint8 image (H, W, 3) at its own resolution."""
-        from .augment.functional import shades_of_gray  # noqa: PLC0415
-        from .hair import remove_hair  # noqa: PLC0415
-
+        """Apply the steps after decoding to an RGB image (H, W, 3) at its own resolution (uint8, or float32 in
+        [0, 1])."""
+        image = check_image(image, "image", allow_batch=False)
         if self.remove_hair:
+            from .hair import remove_hair  # noqa: PLC0415
+
             image = remove_hair(image, **self.hair_options)  # type: ignore[assignment]
+        return self._fit(image)
+
+    def _fit(self, image: np.ndarray) -> np.ndarray:
+        """The steps after hair removal: frame and resize, then the optional colour constancy."""
         out = frame(image, self.image_size, self.aspect)
-        return shades_of_gray(out) if self.shades_of_gray else out
+        if not self.shades_of_gray:
+            return out
+        from .augment.functional import shades_of_gray  # noqa: PLC0415
+
+        return shades_of_gray(out)
 
     def load(self, path: str | os.PathLike[str], *, cache: HairCache | None = None) -> np.ndarray:
         """Read a file and apply every step: RGB uint8, shape ``image_size + (3,)``.
+
+        With a ``cache`` holding the file's hair-free image, the file is not
+        decoded and hair removal (numba) is not even imported.
 
         Raises
         ------
         FileNotFoundError, ValueError
             The file is missing, not an image, or too large; the message names it.
         """
-        from .augment.functional import shades_of_gray  # noqa: PLC0415
-        from .hair import remove_hair  # noqa: PLC0415
+        if cache is not None and self.remove_hair:
+            hair_free = cache.get(path)
+            if hair_free is not None:
+                return self._fit(hair_free)
+        image = read_rgb(path, max_pixels=self.max_pixels)
+        if min(image.shape[:2]) < 16:
+            raise ValueError(f"{os.fspath(path)!r} is too small ({image.shape[1]}x{image.shape[0]}; "
+                             "at least 16x16 needed)")
+        if self.remove_hair:
+            from .hair import remove_hair  # noqa: PLC0415
 
-        hair_free = cache.get(path) if (cache is not None and self.remove_hair) else None
-        if hair_free is None:
-            image = read_rgb(path, max_pixels=self.max_pixels)
-            if min(image.shape[:2]) < 16:
-                raise ValueError(f"{os.fspath(path)!r} is too small ({image.shape[1]}x{image.shape[0]}; "
-                                 "at least 16x16 needed)")
-            if not self.remove_hair:
-                out = frame(image, self.image_size, self.aspect)
-                return shades_of_gray(out) if self.shades_of_gray else out
-            hair_free = remove_hair(image, **self.hair_options)
+            image = remove_hair(image, **self.hair_options)  # type: ignore[assignment]
             if cache is not None:
-                cache.put(path, hair_free)  # type: ignore[arg-type]
-        out = frame(hair_free, self.image_size, self.aspect)  # type: ignore[arg-type]
-        return shades_of_gray(out) if self.shades_of_gray else out
+                cache.put(path, image)
+        return self._fit(image)
+
+    def warm_up(self) -> None:
+        """Load what `load()` will run (numba's hair-removal kernels, from its on-disk cache) now.
+
+        Call it in a parent process before it forks data-loader workers: they
+        inherit the loaded kernels and start at once. Without hair removal
+        there is nothing to load.
+        """
+        if self.remove_hair:
+            from .hair import remove_hair  # noqa: PLC0415
+
+            remove_hair(np.full((32, 32, 3), 128, np.uint8), **self.hair_options)
 
     def load_many(
         self,

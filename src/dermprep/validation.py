@@ -35,6 +35,7 @@ __all__ = [
     "check_range",
     "check_rng",
     "check_seed",
+    "check_size",
     "is_integer",
 ]
 
@@ -253,12 +254,30 @@ def check_positive_int(value: Any, name: str, *, minimum: int = 1, maximum: int 
 
 
 def check_seed(value: Any, name: str = "seed") -> int:
-    """Validate a seed (or an index, an epoch): an integer in [0, 2**63 - 1]."""
+    """Validate a seed (or an index, an epoch): an integer in [0, 2**63), as NumPy and TensorFlow take them."""
     if not _is_int(value):
-        raise TypeError(f"{name} must be an integer >= 0 and < 2**63; got {value!r} ({type(value).__name__})")
+        raise TypeError(f"{name} must be an integer in [0, 2**63); got {value!r} ({type(value).__name__})")
     if not 0 <= value <= SEED_MAX:
-        raise ValueError(f"{name} must be an integer >= 0 and < 2**63; got {value!r}")
+        raise ValueError(f"{name} must be an integer in [0, 2**63); got {value!r}")
     return int(value)
+
+
+def check_size(value: Any, name: str = "image_size", *, minimum: int = 1) -> tuple[int, int]:
+    """Validate an image size, dermprep's one convention: ``(height, width)``, or one int for a square.
+
+    Examples
+    --------
+    >>> check_size(64), check_size((150, 200))
+    ((64, 64), (150, 200))
+    """
+    if _is_int(value):
+        value = (value, value)
+    if not isinstance(value, (tuple, list)) or len(value) != 2 or not all(_is_int(v) for v in value):
+        raise TypeError(f"{name} must be a (height, width) pair of integers, or one integer for a square; "
+                        f"got {value!r}")
+    if min(value) < minimum:
+        raise ValueError(f"{name} must be at least {minimum}x{minimum} pixels; got {tuple(value)!r}")
+    return int(value[0]), int(value[1])
 
 
 def check_number(

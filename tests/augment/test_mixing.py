@@ -70,7 +70,7 @@ def test_cutmix_keeps_the_lesion_of_the_labelled_image_and_weighs_labels_by_lesi
     ({"labels": np.zeros(6, np.int64)}, ValueError, "labels must be one-hot or soft labels"),
     ({"mixup": -1.0}, ValueError, "mixup must be"),
     ({"cutmix": "yes"}, TypeError, "cutmix must be"),
-    ({"seed": 2**63}, ValueError, "seed must be an integer >= 0 and < 2\\*\\*63"),
+    ({"seed": 2**63}, ValueError, "seed must be an integer in \\[0, 2\\*\\*63\\)"),
     ({"images": np.zeros((32, 32, 3), np.uint8)}, ValueError, "images must be a batch"),
 ])
 def test_invalid_input(kwargs, error, message):

@@ -141,7 +141,7 @@ def test_pipeline_config_round_trip_and_errors():
         p(np.zeros((2, 32, 32, 3), np.uint8))
     with pytest.raises(ValueError, match="index must be"):
         p(np.zeros((32, 32, 3), np.uint8), index=-1)
-    with pytest.raises(ValueError, match="seed must be an integer >= 0 and < 2"):
+    with pytest.raises(ValueError, match="seed must be an integer in \\[0, 2"):
         p.sample(seed=2**64)
     with pytest.raises(ValueError, match="mask must have shape"):
         p(np.zeros((32, 32, 3), np.uint8), mask=np.zeros((3, 3), np.uint8))

@@ -4,7 +4,9 @@ NumPy, numba or TensorFlow and never return silently; NumPy scalars pass whereve
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,13 +19,15 @@ from dermprep.datasets import group_split
 from dermprep.ham10000 import lesion_kfold, lesion_split
 
 IMAGE = np.zeros((32, 32, 3), np.uint8)
+_FILE = Path(tempfile.mkdtemp()) / "a-file.txt"  # an existing file where a folder is expected
+_FILE.write_text("not a folder")
 FRAME = pd.DataFrame({"lesion_id": [f"L{i}" for i in range(12)], "label": np.arange(12) % 3,
                       "group": [f"L{i}" for i in range(12)]})
 
 # The shared table: (argument name, bad value) per kind of argument.
 BAD_IMAGES = [np.zeros((32, 32)), np.zeros((32, 32, 4), np.uint8), np.zeros((32, 32, 3)),
               np.full((32, 32, 3), 255.0, np.float32), np.full((32, 32, 3), np.nan, np.float32), "image.jpg", None]
-BAD_SEEDS = [-1, 2**64, 1.5, "1", True, None, np.float32(3)]
+BAD_SEEDS = [-1, 2**63, 2**64, 1.5, "1", True, None, np.float32(3)]
 BAD_FLAGS = ["no", "yes", 1, 0, None]
 BAD_PROBABILITIES = [-0.1, 1.5, "0.5", True, None, float("nan")]
 BAD_FRACTIONS = [-0.1, 1.0, "0.2", True, None, float("inf")]
@@ -71,10 +75,20 @@ CASES: list[tuple[str, Callable[[Any], Any], list[Any], str]] = [
     ("remove_partial_files(targets)", lambda v: io.remove_partial_files(v), ["out.png", b"out.png", None, 3],
      "targets"),
     ("read_rgb(max_pixels)", lambda v: io.read_rgb("x.png", max_pixels=v), BAD_COUNTS, "max_pixels"),
-    ("frame(image_size)", lambda v: preprocess.frame(IMAGE, v), [(8, 8), 224, (224.0, 224), None, ("a", 1)],
+    ("frame(image_size)", lambda v: preprocess.frame(IMAGE, v), [(8, 8), 8, (224.0, 224), None, ("a", 1), 224.0,
+                                                                   True, (224, 224, 3)],
      "image_size"),
     ("frame(aspect)", lambda v: preprocess.frame(IMAGE, (32, 32), v), ["fit", None, 1], "aspect"),
     ("Preprocessing(remove_hair)", lambda v: preprocess.Preprocessing(remove_hair=v), BAD_FLAGS, "remove_hair"),
+    # issue 22 item 9's classes: the synthetic generators' argument types, checked before any image is drawn
+    ("make_sample(light_fraction)", lambda v: synthetic.make_sample((32, 32), rng=0, light_fraction=v),
+     ["0.2", -0.1, 1.5, None], "light_fraction"),
+    ("make_sample(num_hairs)", lambda v: synthetic.make_sample((32, 32), rng=0, num_hairs=v),
+     [[3, 5, 7], "10", 2.5, (5, 2), -1], "num_hairs"),
+    ("write_ham10000_like(jpeg_quality)", lambda v: synthetic.write_ham10000_like(_FILE.parent / "w", 14,
+                                                                                 jpeg_quality=v),
+     ["high", 0, 101, 2.5], "jpeg_quality"),
+    ("write_ham10000_like(folder)", lambda v: synthetic.write_ham10000_like(v, 14), [_FILE, None, 3], "folder"),
     ("Preprocessing(hair_options)", lambda v: preprocess.Preprocessing(remove_hair=True, hair_options=v),
      [{"thresh": 3}, {"threshold": "9"}, "threshold=9"], "hair_options|thresh"),
 ]
@@ -88,7 +102,7 @@ def _cases():
 
 @pytest.mark.parametrize(("call", "value", "argument"), list(_cases()))
 def test_malformed_input_gets_a_clear_error(call, value, argument):
-    with pytest.raises((TypeError, ValueError)) as caught:
+    with pytest.raises((TypeError, ValueError, FileNotFoundError, NotADirectoryError)) as caught:  # path errors: OSError
         call(value)
     message = str(caught.value)
     assert any(a in message for a in argument.split("|")), f"the message does not name {argument!r}: {message}"
@@ -128,6 +142,19 @@ TF_CASES: list[tuple[str, Callable[[Any], Any], list[Any], str]] = [
     ("from_records(num_classes)", lambda v: T.from_records(["a.png"], [0], num_classes=v), [0, 1, 2.5], "num_classes"),
     ("from_records(labels)", lambda v: T.from_records(["a.png", "b.png"], v), [["nv", "mel"], [0.5, 1], [0], [-1, 0]],
      "labels"),
+    # issue 22 item 9's classes: files checked before the dataset is built, element structures named
+    ("from_records(paths)", lambda v: T.from_records(v, [0, 1]), [[None, str(_FILE)], [str(_FILE), 3],
+     [str(_FILE.parent / "missing.png"), str(_FILE)], "a.png", [[str(_FILE)], [str(_FILE)]]], "paths"),
+    ("augment(3-tuple without layout)", lambda v: tf.data.Dataset.from_tensor_slices(v).apply(T.augment()),
+     [(np.zeros((2, 16, 16, 3), np.uint8), np.zeros((2, 16, 16), np.uint8), [0, 1])], "layout=('image', 'mask', "
+     "'label')"),
+    ("balance(dataset)", lambda v: v.apply(T.balance()), [
+        tf.data.Dataset.range(10).map(lambda x: (x, x % 2)).repeat().filter(lambda x, y: True),
+        tf.data.Dataset.from_tensor_slices((np.zeros((4, 8, 8, 3), np.uint8), [0, 1, 0, 1])).batch(2),
+        tf.data.Dataset.range(4).map(lambda x: (x, x % 2)).repeat()], "balance()"),
+    ("augment(value_range after preprocess_input)", lambda v: tf.data.Dataset.from_tensor_slices(v).apply(
+        T.augment()), [np.full((2, 16, 16, 3), -0.5, np.float32), np.full((2, 16, 16, 3), 200.0, np.float32)],
+     "value_range="),
     ("from_arrays(batch_size)", lambda v: T.from_arrays(np.zeros((4, 16, 16, 3), np.uint8), [0, 1, 0, 1],
                                                         batch_size=v), BAD_COUNTS, "batch_size"),
     ("epochs(stop)", lambda v: T.epochs(lambda e: tf.data.Dataset.range(1), v), [0, -1, 1.5, "3"], "stop"),
@@ -157,7 +184,7 @@ def _tf_cases():
 
 @pytest.mark.parametrize(("call", "value", "argument"), list(_tf_cases()))
 def test_malformed_input_to_the_tensorflow_face_gets_a_clear_error(call, value, argument):
-    with pytest.raises((TypeError, ValueError)) as caught:
+    with pytest.raises((TypeError, ValueError, FileNotFoundError, NotADirectoryError)) as caught:  # path errors: OSError
         call(value)
     message = str(caught.value)
     assert any(a in message for a in argument.split("|")), f"the message does not name {argument!r}: {message}"

@@ -254,3 +254,39 @@ def test_train_on_an_isic_2019_one_hot_csv_with_lesion_groups(tmp_path):
     assert config["class_names"] == ["bcc", "mel", "nv"] and config["data"]["layout"] == "isic-onehot"
     split = (run / "split.csv").read_text().splitlines()
     assert len(split) == 25  # every image in one part: none dropped for a missing lesion_id
+
+
+def test_train_split_on_class_folders_says_what_it_did_and_takes_a_given_validation_tree(tmp_path):
+    """Issue 22 item 6: a pre-split train/ val/ tree (--val-data), and the log saying the split is by image."""
+    from dermmodels.cli import UsageError, _parser, _split
+
+    for part, n in (("train", 4), ("val", 2)):
+        for c, name in enumerate(("mel", "nv")):
+            for k in range(n):
+                _write(tmp_path / part / name / f"{part}_{c}{k}.png", 100 * c + k + (50 if part == "val" else 0), c)
+    lines = []
+    args = _parser().parse_args(["train", "--data", str(tmp_path / "train"), "--val-data", str(tmp_path / "val"),
+                                 "--test", "0.25", "--out", str(tmp_path / "run")])
+    _, train, val, test = _split(args, lines.append)
+    assert sorted(val["path"].map(lambda p: p.split("/")[-1])) == sorted(
+        f"val_{c}{k}.png" for c in range(2) for k in range(2))
+    assert len(train) + len(test) == 8 and not set(train["path"]) & set(val["path"])
+    assert "validation from" in lines[0] and "split by image" in lines[0] and "both sides" in lines[0]
+    assert "split by group" not in lines[0]
+    plain = _parser().parse_args(["train", "--data", str(tmp_path / "train"), "--out", str(tmp_path / "run")])
+    _split(plain, lines.append)
+    assert "validation split off --data; split by image" in lines[1]
+    with pytest.raises(UsageError, match="--val-labels goes with --val-data"):
+        _split(_parser().parse_args(["train", "--data", str(tmp_path / "train"), "--val-labels", "x.csv",
+                                     "--out", str(tmp_path / "run")]), lines.append)
+
+
+def test_evaluate_takes_a_class_per_subfolder_tree(trained_run, tmp_path):
+    """Issue 22 item 6: `evaluate RUN --images DIR` on the same kind of tree `train --data` accepts."""
+    _, run = trained_run
+    tree = tmp_path / "test"
+    for k, name in enumerate(["mel", "nv", "nv", "bcc"]):
+        _write(tree / name / f"ISIC_8{k}.jpg", 700 + k, CLASS_NAMES.index(name))
+    out = tmp_path / "report"
+    assert main(["evaluate", str(run), "--images", str(tree), "--out", str(out), "--quiet"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["samples"] == 4

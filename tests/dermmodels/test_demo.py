@@ -131,7 +131,7 @@ def test_synthetic_ham10000_folder_reads_like_the_real_one(tmp_path):
         ({"shape": (8, 8)}, "shape must be at least"),
         ({"hair_probability": 2.0}, "hair_probability must be in"),
         ({"seed": -1}, "seed must be an integer"),
-        ({"jpeg_quality": 0}, "jpeg_quality must be in"),
+        ({"jpeg_quality": 0}, "jpeg_quality must be an integer in"),
     ],
 )
 def test_synthetic_ham10000_rejects_bad_arguments(tmp_path, kwargs, message):

@@ -263,3 +263,45 @@ def test_batchnorm_learns_only_when_training_from_scratch():
         moved = not np.allclose(before, bn.moving_mean.numpy())
         assert moved == should_move
         assert bn.momentum == (0.9 if should_move else 0.999)
+
+
+def test_epochs_stream_gives_one_dermprep_epoch_per_keras_epoch():
+    """Issue 22 item 1: train over tfdata.epochs() with no steps_per_epoch ran every dermprep epoch in each Keras
+    epoch (Keras only warned 'Your input ran out of data'); the steps now come from the stream."""
+    import warnings
+
+    import dermprep.tfdata as T
+
+    images, labels = _toy(16, size=32)
+    seen = []
+
+    def epoch(e):
+        seen.append(e)
+        return T.from_arrays(images, labels, batch_size=8, sampling="shuffle", seed=0, epoch=e)
+
+    model = build_mobilenetv2_classifier(2, input_shape=(32, 32, 3), weights=None, alpha=0.35)
+    stream = T.epochs(epoch, stop=2)
+    assert T.epoch_lengths(stream) == (2, 2) and int(stream.cardinality()) == 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Your input ran out of data" would fail the test
+        history = train(model, stream.prefetch(1), _ds(images, labels), epochs=2, verbose=0)
+    assert len(history["loss"]) == 2
+    with pytest.raises(ValueError, match=r"holds 2 epochs and 3 are to be trained.*stop=3"):
+        train(model, T.epochs(epoch, stop=2), _ds(images, labels), epochs=3, verbose=0)
+    unknown = T.epochs(lambda e: _ds(images, labels).filter(lambda x, y: True), stop=2)
+    assert T.epoch_lengths(unknown) is None
+    with pytest.raises(ValueError, match="unknown number of batches.*steps_per_epoch"):
+        train(model, unknown, _ds(images, labels), epochs=2, verbose=0)
+
+
+def test_nan_inputs_stop_training_with_a_message_naming_the_data():
+    """Issue 22 item 9: a float image with a NaN pixel trained a NaN model without an error."""
+    images, labels = _toy(16, size=32)
+    floats = images.astype(np.float32)
+    floats[3, 5, 5, 0] = np.nan
+    model = build_mobilenetv2_classifier(2, input_shape=(32, 32, 3), weights=None, alpha=0.35)
+    with pytest.raises(ValueError, match=r"^train_ds input 'image' holds NaN or inf values"):
+        train(model, _ds(floats, labels, batch=8), _ds(images, labels), epochs=2, verbose=0)
+    with pytest.raises(ValueError, match=r"^val_ds input 'image' holds NaN or inf values"):
+        train(model, _ds(images, labels), _ds(floats, labels, batch=8), epochs=1, verbose=0)
+    assert all(np.isfinite(w).all() for w in model.get_weights())  # stopped before the NaN reached the weights

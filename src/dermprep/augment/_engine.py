@@ -16,6 +16,7 @@ several ms per image. Here the geometry is one warp and the colour one
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -136,7 +137,20 @@ def run(
 
 
 _OPENCV_LOCK = threading.Lock()
-_OPENCV_STATE = {"active": 0, "saved": 0}
+_OPENCV_STATE = {"active": 0, "saved": 0, "forked": False}
+
+
+def _after_fork_in_child() -> None:
+    """A forked process (a DataLoader or multiprocessing worker) leaves OpenCV's thread setting alone: OpenCV's
+    thread pool, started in the parent, cannot be reconfigured in the child (``cv2.setNumThreads`` never
+    returns there). The lock is new, in case a parent thread held it at the fork."""
+    global _OPENCV_LOCK  # noqa: PLW0603 - a new lock object for the child process
+    _OPENCV_LOCK = threading.Lock()
+    _OPENCV_STATE.update(active=0, forked=True)
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @contextmanager
@@ -145,8 +159,12 @@ def _single_threaded_opencv() -> Iterator[None]:
 
     tf.data already runs batches in parallel; OpenCV's own thread pool on top
     oversubscribes the cores and, measured here, slowed a MobileNetV2
-    training step sharing the CPU by ~10 % instead of ~2 %.
+    training step sharing the CPU by ~10 % instead of ~2 %. In a forked
+    process the setting is left as it is (see `_after_fork_in_child()`).
     """
+    if _OPENCV_STATE["forked"]:
+        yield
+        return
     with _OPENCV_LOCK:
         if _OPENCV_STATE["active"] == 0:
             _OPENCV_STATE["saved"] = cv2.getNumThreads()

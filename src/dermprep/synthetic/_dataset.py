@@ -14,7 +14,7 @@ import numpy as np
 
 from ..classes import CLASS_NAMES
 from ..io import atomic_write_bytes, atomic_write_text
-from ..validation import check_positive_int
+from ..validation import check_positive_int, check_probability, check_seed
 from ._generate import HAM10000_CLASS_FREQUENCIES, add_hair, check_shape, make_lesion_image
 
 __all__ = ["write_ham10000_like"]
@@ -104,49 +104,28 @@ def write_ham10000_like(
     (20, 7)
     """
     n_images = check_positive_int(n_images, "n_images", minimum=2 * len(CLASS_NAMES))
-    height, width = check_shape(shape)
-    if not 0.0 <= float(hair_probability) <= 1.0:
-        raise ValueError(f"hair_probability must be in [0, 1]; got {hair_probability!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0; got {seed!r}")
-    if not 1 <= int(jpeg_quality) <= 100:
-        raise ValueError(f"jpeg_quality must be in [1, 100]; got {jpeg_quality!r}")
-    root = Path(folder)
+    shape = check_shape(shape)
+    seed = check_seed(seed)
+    hair_probability = check_probability(hair_probability, "hair_probability")
+    jpeg_quality = check_positive_int(jpeg_quality, "jpeg_quality", maximum=100)
+    workers = (os.cpu_count() or 1) if workers is None else check_positive_int(workers, "workers")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a function progress(done, total) or None; got {progress!r}")
+    root = _check_folder(folder)
     images_dir = root / "images"
     images_dir.mkdir(parents=True, exist_ok=True)
     plan = _lesion_plan(n_images, seed)
-    rows: list[dict[str, Any]] = []
-    for i, (lesion, _view, label) in enumerate(plan):
-        meta_rng = np.random.default_rng([seed, 0x4D45, lesion])
-        rows.append({
-            "lesion_id": f"HAM_9{lesion:06d}", "image_id": f"ISIC_9{i:06d}", "dx": CLASS_NAMES[label],
-            "dx_type": "synthetic", "age": float(5 * round(np.clip(meta_rng.normal(52, 16), 5, 85) / 5)),
-            "sex": ("male", "female")[int(meta_rng.uniform() < 0.45)],
-            "localization": _LOCALIZATIONS[int(meta_rng.choice(len(_LOCALIZATIONS),
-                                                                p=_LOCALIZATION_P / _LOCALIZATION_P.sum()))],
-        })
+    rows = [_metadata_row(i, lesion, label, seed) for i, (lesion, _view, label) in enumerate(plan)]
 
     def make(i: int) -> None:
-        lesion, view, label = plan[i]
         path = images_dir / f"{rows[i]['image_id']}.jpg"
-        if path.is_file():
-            return
-        image, _, _ = make_lesion_image((height, width), rng=np.random.default_rng([seed, lesion]), label=label)
-        view_rng = np.random.default_rng([seed, lesion, view, 1])
-        if view % 2 == 1:
-            image = image[:, ::-1]
-        if view >= 2:
-            image = image[::-1]
-        if view_rng.uniform() < hair_probability:
-            image, _ = add_hair(np.ascontiguousarray(image), rng=view_rng)
-        _write_image(path, np.ascontiguousarray(image), int(jpeg_quality))
+        if not path.is_file():
+            _write_image(path, _view_image(plan[i], shape, seed, hair_probability), jpeg_quality)
 
-    workers = workers or os.cpu_count() or 1
     with cf.ThreadPoolExecutor(max_workers=workers) as pool:
         for done, _ in enumerate(pool.map(make, range(len(plan))), start=1):
             if progress is not None:
                 progress(done, len(plan))
-
     csv_path = root / "HAM10000_metadata.csv"
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=list(rows[0]), lineterminator="\r\n")
@@ -154,3 +133,39 @@ def write_ham10000_like(
     writer.writerows(rows)
     atomic_write_text(csv_path, text.getvalue())
     return images_dir, csv_path
+
+
+def _check_folder(folder: Any) -> Path:
+    """The output folder: a path that is not an existing file."""
+    if not isinstance(folder, (str, os.PathLike)):
+        raise TypeError(f"folder must be a path (str or os.PathLike); got {folder!r} ({type(folder).__name__})")
+    root = Path(folder)
+    if root.exists() and not root.is_dir():
+        raise NotADirectoryError(f"folder must be a folder (created if missing); got an existing file {str(root)!r}")
+    return root
+
+
+def _metadata_row(i: int, lesion: int, label: int, seed: int) -> dict[str, Any]:
+    """Image ``i``'s metadata row: its lesion's id, class and (per lesion) age, sex and site."""
+    meta_rng = np.random.default_rng([seed, 0x4D45, lesion])
+    return {
+        "lesion_id": f"HAM_9{lesion:06d}", "image_id": f"ISIC_9{i:06d}", "dx": CLASS_NAMES[label],
+        "dx_type": "synthetic", "age": float(5 * round(np.clip(meta_rng.normal(52, 16), 5, 85) / 5)),
+        "sex": ("male", "female")[int(meta_rng.uniform() < 0.45)],
+        "localization": _LOCALIZATIONS[int(meta_rng.choice(len(_LOCALIZATIONS),
+                                                            p=_LOCALIZATION_P / _LOCALIZATION_P.sum()))],
+    }
+
+
+def _view_image(planned: tuple[int, int, int], shape: tuple[int, int], seed: int, hair_probability: float) -> np.ndarray:
+    """One photograph of a lesion: the lesion's image, flipped by its view, with hair drawn for that view."""
+    lesion, view, label = planned
+    image, _, _ = make_lesion_image(shape, rng=np.random.default_rng([seed, lesion]), label=label)
+    view_rng = np.random.default_rng([seed, lesion, view, 1])
+    if view % 2 == 1:
+        image = image[:, ::-1]
+    if view >= 2:
+        image = image[::-1]
+    if view_rng.uniform() < hair_probability:
+        image, _ = add_hair(np.ascontiguousarray(image), rng=view_rng)
+    return np.ascontiguousarray(image)

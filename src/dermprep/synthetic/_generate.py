@@ -9,7 +9,18 @@ import cv2
 import numpy as np
 
 from ..classes import CLASS_NAMES
-from ..validation import check_image, check_positive_int, check_range, check_rng, check_seed
+from ..validation import (
+    check_bool,
+    check_image,
+    check_int_range,
+    check_positive_int,
+    check_probability,
+    check_range,
+    check_rng,
+    check_seed,
+    check_size,
+    is_integer,
+)
 from ._raster import rasterize_polyline
 
 __all__ = [
@@ -112,21 +123,50 @@ def make_lesion_image(
         label = int(rng.choice(len(CLASS_NAMES), p=HAM10000_CLASS_FREQUENCIES))
     else:
         label = check_positive_int(label, "label", minimum=0, maximum=len(CLASS_NAMES) - 1)
-    style = _CLASS_STYLE[CLASS_NAMES[int(label)]]
+    if vignette is not None:
+        vignette = check_bool(vignette, "vignette")
+    name = CLASS_NAMES[int(label)]
     scale = _scale_of((height, width))
-    short = min(height, width)
+    image = _skin(rng, (height, width), scale)
+    lesion = _lesion_shape(rng, (height, width), _CLASS_STYLE[name])
+    lesion_color = _lesion_colour(rng, lesion, name, scale)
+    image = image * (1 - lesion.inside[..., None]) + lesion_color * lesion.inside[..., None]
+    if vignette is None:
+        vignette = bool(rng.uniform() < 0.25)
+    if vignette:
+        image = _darken_corners(rng, image, lesion)
+    image = image + rng.normal(0.0, 1.2, image.shape)
+    return np.clip(image + 0.5, 0, 255).astype(np.uint8), lesion.mask, int(label)
 
-    # Skin: a dermoscopic skin tone, slow illumination changes, fine texture and sensor noise.
+
+def _skin(rng: np.random.Generator, shape: tuple[int, int], scale: float) -> np.ndarray:
+    """A dermoscopic skin tone, slow illumination changes, fine texture and sensor noise (float64 RGB)."""
     tone = rng.uniform(0.0, 1.0)
     skin = np.array([228 - 45 * tone, 178 - 55 * tone, 160 - 60 * tone]) + rng.normal(0, 6, 3)
-    illumination = 1.0 + 0.05 * _smooth_noise(rng, (height, width), 60 * scale)
-    texture = 3.0 * _smooth_noise(rng, (height, width), 1.5 * scale)
-    image = skin[None, None, :] * illumination[..., None] + texture[..., None]
+    illumination = 1.0 + 0.05 * _smooth_noise(rng, shape, 60 * scale)
+    texture = 3.0 * _smooth_noise(rng, shape, 1.5 * scale)
+    return skin[None, None, :] * illumination[..., None] + texture[..., None]
 
-    # Lesion: an irregular star-shaped blob with a soft border.
+
+@dataclass(frozen=True)
+class _Lesion:
+    """Where the lesion is: its centre, radius, boundary, soft and hard masks, and the pixel grid."""
+
+    radius: float
+    yy: np.ndarray
+    xx: np.ndarray
+    dist: np.ndarray
+    boundary: np.ndarray
+    inside: np.ndarray
+    mask: np.ndarray
+
+
+def _lesion_shape(rng: np.random.Generator, shape: tuple[int, int], style: dict[str, Any]) -> _Lesion:
+    """An irregular star-shaped blob with a soft border, near the centre."""
+    height, width = shape
     cy = height * (0.5 + rng.uniform(-0.12, 0.12))
     cx = width * (0.5 + rng.uniform(-0.12, 0.12))
-    radius = short * rng.uniform(*style["radius"])
+    radius = min(height, width) * rng.uniform(*style["radius"])
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     angle = np.arctan2(yy - cy, xx - cx)
     dist = np.hypot(yy - cy, xx - cx)
@@ -136,41 +176,42 @@ def make_lesion_image(
         boundary += amp * np.cos(k * angle + rng.uniform(0, 2 * np.pi))
     edge = max(1.0, radius * rng.uniform(0.02, 0.07))
     inside = 1.0 / (1.0 + np.exp(np.clip((dist - radius * boundary) / edge, -30, 30)))
-    lesion_mask = inside > 0.5
+    return _Lesion(radius, yy, xx, dist, boundary, inside, inside > 0.5)
 
-    # Pigment: darker towards the centre, blotchy variegation, class colours.
-    centre_weight = np.clip(1.0 - dist / (radius * boundary + 1e-6), 0.0, 1.0) ** 0.7
-    blotch = _smooth_noise(rng, (height, width), 0.15 * radius)
+
+def _lesion_colour(rng: np.random.Generator, lesion: _Lesion, name: str, scale: float) -> np.ndarray:
+    """The lesion's pigment: darker towards the centre, blotchy, in its class's colours, with its structures."""
+    style = _CLASS_STYLE[name]
+    shape, radius = lesion.dist.shape, lesion.radius
+    centre_weight = np.clip(1.0 - lesion.dist / (radius * lesion.boundary + 1e-6), 0.0, 1.0) ** 0.7
+    blotch = _smooth_noise(rng, shape, 0.15 * radius)
     color = np.array(style["color"], dtype=np.float32) + rng.normal(0, 8, 3)
     dark = np.array(style["dark"], dtype=np.float32) + rng.normal(0, 6, 3)
     mix = np.clip(0.55 * centre_weight + 0.25 * blotch, 0.0, 1.0)[..., None]
-    lesion_color = color * (1 - mix) + dark * mix + 2.0 * _smooth_noise(rng, (height, width), 1.0 * scale)[..., None]
-    if CLASS_NAMES[int(label)] == "mel" and rng.uniform() < 0.6:  # blue-grey veil
-        veil = np.clip(_smooth_noise(rng, (height, width), 0.25 * radius) - 0.5, 0, 1)[..., None]
+    lesion_color = color * (1 - mix) + dark * mix + 2.0 * _smooth_noise(rng, shape, 1.0 * scale)[..., None]
+    if name == "mel" and rng.uniform() < 0.6:  # blue-grey veil
+        veil = np.clip(_smooth_noise(rng, shape, 0.25 * radius) - 0.5, 0, 1)[..., None]
         lesion_color = lesion_color * (1 - 0.6 * veil) + np.array([95, 100, 125], np.float32) * 0.6 * veil
 
-    structure = np.zeros((height, width), np.float32)
+    structure = np.zeros(shape, np.float32)
     if rng.uniform() < style["network"]:
-        structure += _pigment_network(rng, dist, radius * boundary, scale) * rng.uniform(14, 30)
+        structure += _pigment_network(rng, lesion.dist, radius * lesion.boundary, scale) * rng.uniform(14, 30)
     if rng.uniform() < style["dots"]:
-        structure += _dots(rng, (height, width), lesion_mask, scale) * rng.uniform(25, 55)
+        structure += _dots(rng, shape, lesion.mask, scale) * rng.uniform(25, 55)
     lesion_color = lesion_color - structure[..., None] * np.array([1.0, 0.8, 0.7], np.float32)
     if style["scale"] > 0 and rng.uniform() < style["scale"]:  # whitish scale / shiny areas
-        scale_field = np.clip(_smooth_noise(rng, (height, width), 0.08 * radius) - 0.8, 0, 1)
+        scale_field = np.clip(_smooth_noise(rng, shape, 0.08 * radius) - 0.8, 0, 1)
         lesion_color = lesion_color + 45 * scale_field[..., None]
+    return lesion_color
 
-    image = image * (1 - inside[..., None]) + lesion_color * inside[..., None]
 
-    if vignette is None:
-        vignette = bool(rng.uniform() < 0.25)
-    if vignette:
-        field = np.hypot((yy - height / 2) / (height / 2), (xx - width / 2) / (width / 2))
-        r0 = rng.uniform(0.95, 1.25)
-        falloff = np.clip((field - r0) / 0.08, 0, 1)[..., None]
-        image = image * (1 - falloff) + 8.0 * falloff
-
-    image = image + rng.normal(0.0, 1.2, image.shape)
-    return np.clip(image + 0.5, 0, 255).astype(np.uint8), lesion_mask, int(label)
+def _darken_corners(rng: np.random.Generator, image: np.ndarray, lesion: _Lesion) -> np.ndarray:
+    """A dermoscope's circular field of view: the corners fall off to near black."""
+    height, width = lesion.dist.shape
+    field = np.hypot((lesion.yy - height / 2) / (height / 2), (lesion.xx - width / 2) / (width / 2))
+    r0 = rng.uniform(0.95, 1.25)
+    falloff = np.clip((field - r0) / 0.08, 0, 1)[..., None]
+    return image * (1 - falloff) + 8.0 * falloff
 
 
 def _pigment_network(rng: np.random.Generator, dist: np.ndarray, extent: np.ndarray, scale: float) -> np.ndarray:
@@ -251,14 +292,10 @@ def add_hair(
     """
     image = check_image(image, "image", allow_batch=False, min_size=8)
     rng = check_rng(rng)
-    if isinstance(num_hairs, tuple):
-        low, high = (int(v) for v in check_range(num_hairs, "num_hairs", lower=0))
-        count = int(rng.integers(low, high + 1))
-    else:
-        count = check_positive_int(num_hairs, "num_hairs", minimum=0)
+    hairs = _check_num_hairs(num_hairs)
     wlo, whi = check_range(width_range, "width_range", lower=0.3, upper=64)
-    if not 0.0 <= light_fraction <= 1.0:
-        raise ValueError(f"light_fraction must be in [0, 1]; got {light_fraction!r}")
+    light_fraction = check_probability(light_fraction, "light_fraction")
+    count = hairs if isinstance(hairs, int) else int(rng.integers(hairs[0], hairs[1] + 1))
 
     height, width = image.shape[:2]
     scale = _scale_of((height, width))
@@ -285,6 +322,15 @@ def add_hair(
     if is_uint8:
         return (out * 255.0 + 0.5).astype(np.uint8), hair_mask
     return out.astype(np.float32), hair_mask
+
+
+def _check_num_hairs(num_hairs: Any) -> int | tuple[int, int]:
+    """A number of hairs (an integer >= 0) or an inclusive (low, high) range to draw it from."""
+    if is_integer(num_hairs):
+        return check_positive_int(num_hairs, "num_hairs", minimum=0)
+    if isinstance(num_hairs, (tuple, list)) and len(num_hairs) == 2 and all(is_integer(v) for v in num_hairs):
+        return check_int_range(num_hairs, "num_hairs", lower=0)
+    raise TypeError(f"num_hairs must be an integer >= 0 or a (low, high) pair of integers; got {num_hairs!r}")
 
 
 def _hair_path(
@@ -360,7 +406,7 @@ def make_sample(
     """
     rng = check_rng(rng)
     clean, lesion_mask, label = make_lesion_image(shape, rng=rng, label=label, vignette=vignette)
-    if hair:
+    if check_bool(hair, "hair"):
         image, hair_mask = add_hair(
             clean, rng=rng, num_hairs=num_hairs, width_range=width_range, light_fraction=light_fraction
         )
@@ -400,13 +446,5 @@ def make_batch(
 
 
 def check_shape(shape: Any) -> tuple[int, int]:
-    if (
-        not isinstance(shape, (tuple, list))
-        or len(shape) != 2
-        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in shape)
-    ):
-        raise TypeError(f"shape must be a (height, width) pair of ints; got {shape!r}")
-    height, width = int(shape[0]), int(shape[1])
-    if height < 16 or width < 16:
-        raise ValueError(f"shape must be at least (16, 16); got {shape!r}")
-    return height, width
+    """An image shape ``(height, width)`` (or one int for a square), at least 16x16."""
+    return check_size(shape, "shape", minimum=16)

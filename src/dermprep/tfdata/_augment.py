@@ -16,6 +16,7 @@ from ._elements import (
     Elements,
     check_dataset,
     check_epoch,
+    check_first_values,
     check_parallel_calls,
     from_unit,
     image_value_range,
@@ -45,8 +46,10 @@ def augment(
         ``None``: `dermprep.augment.default_pipeline()`.
     seed : int
     epoch : int or scalar int64 tensor
-    value_range : (0, 1) or (0, 255), optional
-        Pixel range of float32 images (see `remove_hair()`).
+    value_range : (0, 1), (0, 255) or (-1, 1), optional
+        Pixel range of float32 images (see `remove_hair()`); float32 images
+        are checked against it before the dataset runs where their first
+        element is cheap to read, and always as they run.
     layout : tuple of str, optional
         Names of tuple components, e.g. ``("image", "mask", "label")``
         (see `dermprep.tfdata`); a ``"mask"`` gets the same geometry
@@ -94,18 +97,19 @@ class _Augment:
 
     def __call__(self, dataset: tf.data.Dataset) -> tf.data.Dataset:
         elements = Elements(check_dataset(dataset).element_spec, self.layout, "augment()")
-        top = image_value_range(elements.image_spec, self.value_range, "augment()")
+        value_range = image_value_range(elements.image_spec, self.value_range, "augment()")
         _check_specs(elements.image_spec, elements.mask_spec)
+        check_first_values(dataset, elements, value_range, "augment()")
         epoch = tf.cast(self.epoch, tf.int64)
         if elements.image_spec.shape.rank == 4:  # the index of a batch's first image: a count of the images before it
             counted = dataset.scan(tf.constant(0, tf.int64), lambda count, element: (
                 count + tf.cast(tf.shape(elements.get(element, "image"))[0], tf.int64), (count, element)))
-            return counted.map(lambda start, element: self._run(elements, top, start, element, epoch),
+            return counted.map(lambda start, element: self._run(elements, value_range, start, element, epoch),
                                num_parallel_calls=self.num_parallel_calls, deterministic=True)
         cardinality = tf.get_static_value(dataset.cardinality())  # None inside a graph (e.g. tfdata.epochs)
         grouped = dataset.enumerate().batch(self.group)
         mapped = grouped.map(
-            lambda index, *element: self._run(elements, top, index[0], element[0] if len(element) == 1 else element,
+            lambda index, *element: self._run(elements, value_range, index[0], element[0] if len(element) == 1 else element,
                                               epoch),
             num_parallel_calls=self.num_parallel_calls, deterministic=True,
         ).unbatch()
@@ -113,17 +117,18 @@ class _Augment:
             mapped = mapped.apply(tf.data.experimental.assert_cardinality(int(cardinality)))
         return mapped
 
-    def _run(self, elements: Elements, top: float, start: tf.Tensor, element: Any, epoch: tf.Tensor) -> Any:
+    def _run(self, elements: Elements, value_range: tuple[float, float], start: tf.Tensor, element: Any,
+             epoch: tf.Tensor) -> Any:
         """Augment the images (and masks) of one element, the first being element ``start`` of the epoch."""
         mask_spec = elements.mask_spec
 
         def run_numpy(images: np.ndarray, masks: np.ndarray, epoch_value: np.int64, first: np.int64) -> tuple:
-            unit = to_unit(images, top, "augment()")
+            unit = to_unit(images, value_range, "augment()")
             indices = np.arange(int(first), int(first) + images.shape[0])
             m = None if masks.size == 0 and mask_spec is None else masks.reshape(images.shape[:3])
             out, out_masks = self.pipeline.augment_batch(unit, seed=self.seed, epoch=int(epoch_value), indices=indices,
                                                          masks=m)
-            return from_unit(out, top), (masks if out_masks is None else out_masks.reshape(masks.shape))
+            return from_unit(out, value_range), (masks if out_masks is None else out_masks.reshape(masks.shape))
 
         images, masks = elements.get(element, "image"), elements.get(element, "mask")
         out, out_masks = tf.numpy_function(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +44,9 @@ def balance(
     count, target, size
         Passed to `dermprep.sampling.target_counts()`.
     num_classes : int, optional
-        Number of classes (default: from one-hot labels, else max label + 1).
+        Number of classes (default: the length of a per-class ``target``, the
+        width of one-hot labels, else the largest label + 1).
+        `from_records()` passes its own.
     layout : tuple of str, optional
         Names of tuple components (default for pairs: ``("image", "label")``;
         Keras' ``(x, y, sample_weight)`` is ``layout=("image", "label", "weight")``).
@@ -52,7 +54,8 @@ def balance(
     max_element_bytes : int
         Largest element (all components but the label) kept in memory.
     max_records : int
-        Most records read; a longer (or infinite) dataset is refused.
+        Most records read; a longer, infinite or unknown-length dataset
+        (``filter()``, ``flat_map()``) is refused before anything is read.
 
     Returns
     -------
@@ -124,10 +127,20 @@ class Balance:
         for name, value in checked.items():
             object.__setattr__(self, name, value)
 
+    def class_count(self) -> int | None:
+        """The number of classes: ``num_classes``, else the length of a per-class ``target`` sequence, else None
+        (the labels decide: one-hot width, or the largest label + 1)."""
+        if self.num_classes is not None:
+            return self.num_classes
+        if self.target is not None and not isinstance(self.target, Mapping) and np.ndim(self.target) == 1:
+            return len(self.target)
+        return None
+
     def targets(self, labels: Any) -> tuple[np.ndarray, np.ndarray]:
         """The labels as class indices (one-hot rows decoded) and the epoch's count of each class."""
-        labels = as_class_indices(np.asarray(labels), self.num_classes)
-        return labels, target_counts(class_counts(labels, self.num_classes), self.strategy, count=self.count,
+        num_classes = self.class_count()
+        labels = as_class_indices(np.asarray(labels), num_classes)
+        return labels, target_counts(class_counts(labels, num_classes), self.strategy, count=self.count,
                                      target=self.target, size=self.size)
 
     def order(self, labels: Any) -> tf.Tensor:
@@ -157,6 +170,9 @@ class Balance:
         if label_spec is None:
             raise ValueError("balance() needs elements with a label: (x, label) tuples, a layout naming 'label', "
                              f"or dicts with a 'label' key; got element_spec {spec!r}")
+        if label_spec.shape.rank in (1, 2) and label_spec.shape[0] is None:
+            raise ValueError(f"balance() balances single records, and these elements are batched (labels "
+                             f"{label_spec.shape}): apply balance() before .batch()")
         if label_spec.shape.rank not in (0, 1) or not (label_spec.dtype.is_integer or label_spec.dtype.is_floating):
             raise ValueError(f"balance(): labels must be int scalars or one-hot vectors; got {label_spec}")
         return next(i for i, s in enumerate(tf.nest.flatten(spec)) if s is label_spec)
@@ -186,13 +202,16 @@ class Balance:
             cardinality = int(dataset.cardinality())
             if cardinality == tf.data.INFINITE_CARDINALITY:
                 raise ValueError("balance() needs a finite dataset; apply it before .repeat()")
+            if cardinality == tf.data.UNKNOWN_CARDINALITY:  # filter(), flat_map(), from_generator(): maybe endless
+                raise ValueError(
+                    "balance() reads every record into memory and needs a dataset of known length; this one's is "
+                    "unknown (filter(), flat_map() and from_generator() hide it, and it may be infinite). Apply "
+                    "balance() to the records before those steps (and before .repeat()), or give the dataset its "
+                    "length: dataset.take(n), or dataset.apply(tf.data.experimental.assert_cardinality(n))")
             if cardinality > self.max_records:
                 raise ValueError(f"balance() reads every record into memory; this dataset has {cardinality} "
                                  f"(max_records={self.max_records})")
-            rows = list(dataset.take(self.max_records + 1).as_numpy_iterator())
-        if len(rows) > self.max_records:  # unknown cardinality (e.g. .repeat().filter()): stop reading
-            raise ValueError(f"balance() reads every record into memory; this dataset has more than "
-                             f"max_records={self.max_records} (or is infinite: apply balance() before .repeat())")
+            rows = list(dataset.as_numpy_iterator())
         if not rows:
             raise ValueError("balance() got an empty dataset")
         return [np.stack(c) for c in zip(*(tf.nest.flatten(r) for r in rows), strict=True)]

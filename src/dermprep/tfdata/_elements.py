@@ -32,10 +32,12 @@ __all__ = [
     "Elements",
     "check_dataset",
     "check_epoch",
+    "check_first_values",
     "check_parallel_calls",
     "from_unit",
     "image_value_range",
     "to_unit",
+    "VALUE_RANGES",
 ]
 
 #: What every operation here returns: a function for ``Dataset.apply``.
@@ -191,8 +193,27 @@ def check_epoch(epoch: Any) -> Any:
     return check_seed(epoch, "epoch")
 
 
-def to_unit(image: np.ndarray, top: float, operation: str) -> np.ndarray:
-    """A NumPy image in dermprep's convention (uint8, or float32 in [0, 1]) from one in [0, ``top``].
+#: The pixel ranges float32 images may declare with ``value_range=``: dermprep's own, Keras'
+#: ``image_dataset_from_directory``'s and MobileNet-style ``preprocess_input``'s.
+VALUE_RANGES = ((0, 1), (0, 255), (-1, 1))
+
+
+def _range_hint(low: float, high: float, value_range: tuple[float, float]) -> str:
+    """What the values seen most likely are, and the fix, for a message."""
+    if low >= 0 and high <= 255 and value_range == (0.0, 1.0):
+        return (" (float32 images in [0, 255], as from keras.utils.image_dataset_from_directory: pass "
+                "value_range=(0, 255))")
+    if low >= -1 and high <= 1 and value_range != (-1.0, 1.0):
+        return (" (images in [-1, 1], as keras.applications' preprocess_input gives: apply dermprep's operations "
+                "before preprocess_input, or pass value_range=(-1, 1))")
+    if low < 0:
+        return (" (negative values: images already normalised for a model (mean subtracted, preprocess_input)? "
+                "apply dermprep's operations before that normalisation)")
+    return ""
+
+
+def to_unit(image: np.ndarray, value_range: tuple[float, float], operation: str) -> np.ndarray:
+    """A NumPy image in dermprep's convention (uint8, or float32 in [0, 1]) from one in ``value_range``.
 
     Values outside the declared range are refused with the fix, never clipped
     into garbage (a float32 image in [0, 255] read as [0, 1] would turn white).
@@ -201,40 +222,76 @@ def to_unit(image: np.ndarray, top: float, operation: str) -> np.ndarray:
         return image
     if image.size and not np.isfinite(image).all():
         raise ValueError(f"{operation}: images contain NaN or inf")
-    low, high = (float(image.min()), float(image.max())) if image.size else (0.0, 0.0)
-    if low < 0 or high > top:
-        hint = " (float32 images in [0, 255], as from keras.utils.image_dataset_from_directory: pass " \
-               "value_range=(0, 255))" if top == 1.0 and high <= 255 else ""
-        raise ValueError(f"{operation}: float32 images must have values in [0, {top:g}]; got values in "
-                         f"[{low:.4g}, {high:.4g}]{hint}")
-    return image if top == 1.0 else (image / np.float32(top)).astype(np.float32)
+    low, high = (float(image.min()), float(image.max())) if image.size else (value_range[0], value_range[0])
+    if low < value_range[0] or high > value_range[1]:
+        raise ValueError(f"{operation}: float32 images must have values in [{value_range[0]:g}, {value_range[1]:g}]; "
+                         f"got values in [{low:.4g}, {high:.4g}]{_range_hint(low, high, value_range)}")
+    if value_range == (0.0, 1.0):
+        return image
+    return ((image - np.float32(value_range[0])) / np.float32(value_range[1] - value_range[0])).astype(np.float32)
 
 
-def from_unit(image: np.ndarray, top: float) -> np.ndarray:
-    """Back from `to_unit()`'s convention to [0, ``top``]."""
-    return image if image.dtype == np.uint8 or top == 1.0 else (image * np.float32(top)).astype(np.float32)
+def from_unit(image: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
+    """Back from `to_unit()`'s convention to ``value_range``."""
+    if image.dtype == np.uint8 or value_range == (0.0, 1.0):
+        return image
+    return (image * np.float32(value_range[1] - value_range[0]) + np.float32(value_range[0])).astype(np.float32)
 
 
-def image_value_range(spec: tf.TensorSpec, value_range: Any, operation: str) -> float:
-    """The largest pixel value of a dataset's images (255 for uint8; 1 or 255 for float32).
+def image_value_range(spec: tf.TensorSpec, value_range: Any, operation: str) -> tuple[float, float]:
+    """The pixel range of a dataset's images: (0, 255) for uint8; (0, 1), (0, 255) or (-1, 1) for float32.
 
     ``value_range=None`` means the dtype's convention: uint8 in [0, 255],
     float32 in [0, 1]. Keras' ``image_dataset_from_directory`` gives float32
-    in [0, 255]: pass ``value_range=(0, 255)``.
+    in [0, 255]: pass ``value_range=(0, 255)``; after a MobileNet-style
+    ``preprocess_input``, images are in [-1, 1]: ``value_range=(-1, 1)``.
     """
     if spec.dtype not in (tf.uint8, tf.float32):
         raise TypeError(
             f"{operation}: dataset images must have dtype uint8 (values in [0, 255]) or float32 (values in [0, 1], "
-            f"or [0, 255] with value_range=(0, 255)); got {spec.dtype.name}"
+            f"or [0, 255] / [-1, 1] with value_range=); got {spec.dtype.name}"
         )
     rank = spec.shape.rank
     if rank not in (3, 4) or spec.shape[-1] not in (3, None):
         raise ValueError(f"{operation}: dataset images must have shape (H, W, 3) or (N, H, W, 3); got {spec.shape}")
     if value_range is None:
-        return 255.0 if spec.dtype == tf.uint8 else 1.0
-    if not isinstance(value_range, (tuple, list)) or tuple(value_range) not in ((0, 1), (0, 255)):
-        raise ValueError(f"{operation}: value_range must be (0, 1) or (0, 255); got {value_range!r}")
-    top = float(value_range[1])
-    if spec.dtype == tf.uint8 and top != 255.0:
+        return (0.0, 255.0) if spec.dtype == tf.uint8 else (0.0, 1.0)
+    if not isinstance(value_range, (tuple, list)) or any(isinstance(v, (bool, np.bool_)) for v in value_range) \
+            or tuple(value_range) not in VALUE_RANGES:
+        raise ValueError(f"{operation}: value_range must be one of {VALUE_RANGES}; got {value_range!r}")
+    low, high = float(value_range[0]), float(value_range[1])
+    if spec.dtype == tf.uint8 and (low, high) != (0.0, 255.0):
         raise ValueError(f"{operation}: uint8 images are in [0, 255]; value_range={value_range!r} does not fit them")
-    return top
+    return low, high
+
+
+def _peekable(dataset: tf.data.Dataset) -> bool:
+    """Whether reading a dataset's first element now is harmless: eager, and no generator or nested datasets
+    upstream (a generator may be a one-shot Python iterator; a flat_map/interleave may be a tfdata.epochs stream)."""
+    if not tf.executing_eagerly():
+        return False
+    pending, seen = [dataset], 0
+    while pending:
+        current = pending.pop()
+        seen += 1
+        name = type(current).__name__
+        if seen > 256 or any(word in name for word in ("FlatMap", "Interleave", "Generator")):
+            return False
+        try:
+            pending.extend(current._inputs())
+        except Exception:  # noqa: BLE001 - a dataset class without the (private) input list: do not peek
+            return False
+    return True
+
+
+def check_first_values(dataset: tf.data.Dataset, elements: Elements, value_range: tuple[float, float],
+                       operation: str) -> None:
+    """Refuse float32 images outside ``value_range`` before the dataset runs, where the first element is cheap to
+    read (see `_peekable()`): the same message as at run time, without TensorFlow's wrapping around it."""
+    if elements.image_spec.dtype != tf.float32 or not _peekable(dataset):
+        return
+    try:
+        first = next(iter(dataset.take(1)))
+    except (StopIteration, tf.errors.OpError):  # empty, or failing upstream: the run itself will say so
+        return
+    to_unit(np.asarray(elements.get(first, "image")), value_range, operation)

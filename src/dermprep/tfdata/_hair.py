@@ -15,6 +15,7 @@ from ._elements import (
     DatasetTransform,
     Elements,
     check_dataset,
+    check_first_values,
     check_parallel_calls,
     from_unit,
     image_value_range,
@@ -39,10 +40,13 @@ def remove_hair(
     ----------
     method : {"dullrazor", "opencv"}
         As in `dermprep.remove_hair()`.
-    value_range : (0, 1) or (0, 255), optional
+    value_range : (0, 1), (0, 255) or (-1, 1), optional
         Pixel range of float32 images; ``None``: uint8 in [0, 255], float32
         in [0, 1]. Keras' ``image_dataset_from_directory`` gives float32 in
-        [0, 255]: pass ``value_range=(0, 255)``.
+        [0, 255]: pass ``value_range=(0, 255)``; after a MobileNet-style
+        ``preprocess_input`` images are in [-1, 1] (better: remove hair
+        before it). Float32 images are checked against the range before the
+        dataset runs where their first element is cheap to read.
     layout : tuple of str, optional
         Names of tuple components (see `dermprep.tfdata`).
     num_parallel_calls : int or tf.data.AUTOTUNE
@@ -82,11 +86,13 @@ class _RemoveHair:
 
     def __call__(self, dataset: tf.data.Dataset) -> tf.data.Dataset:
         elements = Elements(check_dataset(dataset).element_spec, self.layout, "remove_hair()")
-        top = image_value_range(elements.image_spec, self.value_range, "remove_hair()")
+        value_range = image_value_range(elements.image_spec, self.value_range, "remove_hair()")
+        check_first_values(dataset, elements, value_range, "remove_hair()")
 
         def run(image: np.ndarray) -> np.ndarray:
-            unit = to_unit(image, top, "remove_hair()")
-            return from_unit(_remove_hair_numpy(unit, method=self.method, **self.options), top)  # type: ignore[arg-type]
+            unit = to_unit(image, value_range, "remove_hair()")
+            return from_unit(_remove_hair_numpy(unit, method=self.method, **self.options),  # type: ignore[arg-type]
+                             value_range)
 
         def apply(element: Any) -> Any:
             image = elements.get(element, "image")

@@ -10,13 +10,22 @@ import tensorflow as tf
 
 from ..augment.mixing import mix_batch
 from ..validation import check_number, check_seed
-from ._elements import DatasetTransform, Elements, check_dataset, check_epoch
+from ._elements import (
+    DatasetTransform,
+    Elements,
+    check_dataset,
+    check_epoch,
+    check_first_values,
+    from_unit,
+    image_value_range,
+    to_unit,
+)
 
 __all__ = ["mix"]
 
 
 def mix(*, mixup: float = 0.0, cutmix: float = 0.0, seed: int = 0, epoch: int | tf.Tensor = 0,
-        layout: Sequence[str] | None = None) -> DatasetTransform:
+        layout: Sequence[str] | None = None, value_range: tuple[float, float] | None = None) -> DatasetTransform:
     """Mix the images and labels of every batch: mixup, lesion-aware CutMix, or one of them per batch.
 
     Apply it after ``batch()`` (and after augmentation), to batches with
@@ -32,6 +41,11 @@ def mix(*, mixup: float = 0.0, cutmix: float = 0.0, seed: int = 0, epoch: int | 
     epoch : int or scalar int64 tensor
     layout : tuple of str, optional
         Names of tuple components (`dermprep.tfdata` element convention).
+    value_range : (0, 1), (0, 255) or (-1, 1), optional
+        Pixel range of float32 images, as in `augment()` (Keras'
+        ``image_dataset_from_directory`` gives float32 in [0, 255]: pass
+        ``value_range=(0, 255)``); checked before the dataset runs where the
+        first batch is cheap to read.
 
     Returns
     -------
@@ -60,11 +74,14 @@ def mix(*, mixup: float = 0.0, cutmix: float = 0.0, seed: int = 0, epoch: int | 
         if label_spec is None or label_spec.shape.rank != 2 or not label_spec.dtype.is_floating:
             raise ValueError(f"mix() needs one-hot or soft float labels of shape (batch, classes) "
                              f"(from_arrays(one_hot=True), or tf.one_hot); got {label_spec!r}")
+        pixel_range = image_value_range(image_spec, value_range, "mix()")
+        check_first_values(dataset, elements, pixel_range, "mix()")
 
         def mix_one(index: tf.Tensor, element: Any) -> Any:
             def run(images: np.ndarray, labels: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-                return mix_batch(images, labels, mixup=mixup, cutmix=cutmix, seed=int(key[0]), epoch=int(key[1]),
-                                 batch=int(key[2]))
+                mixed, soft = mix_batch(to_unit(images, pixel_range, "mix()"), labels, mixup=mixup, cutmix=cutmix,
+                                        seed=int(key[0]), epoch=int(key[1]), batch=int(key[2]))
+                return from_unit(mixed, pixel_range), soft
 
             key = tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64), tf.cast(index, tf.int64)])
             images, labels = tf.numpy_function(run, [elements.get(element, "image"), elements.get(element, "label"),

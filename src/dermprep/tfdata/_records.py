@@ -7,6 +7,8 @@ encoder, `encode_labels()`.
 
 from __future__ import annotations
 
+import dataclasses
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -15,6 +17,7 @@ import tensorflow as tf
 
 from .._pixels import to_float32
 from ..augment import Pipeline
+from ..io import check_image_files
 from ..preprocess import HairCache, Preprocessing
 from ..sampling import epoch_indices
 from ..validation import (
@@ -25,11 +28,12 @@ from ..validation import (
     check_number,
     check_positive_int,
     check_seed,
+    check_size,
 )
 from ._balance import Balance, epoch_order
 from ._elements import check_epoch, check_parallel_calls
 
-__all__ = ["encode_labels", "epochs", "from_arrays", "from_records"]
+__all__ = ["encode_labels", "epoch_lengths", "epochs", "from_arrays", "from_records"]
 
 
 def encode_labels(labels: np.ndarray, num_classes: int, *, one_hot: bool, smoothing: float = 0.0) -> np.ndarray:
@@ -58,16 +62,19 @@ def _check_features(values: Any, n: int, name: str) -> np.ndarray:
 
 
 def from_records(
-    paths: Any, labels: Any, *, preprocessing: Preprocessing | None = None, image_size: tuple[int, int] = (224, 224),
-    aspect: str = "stretch", remove_hair: bool = False, hair_options: Mapping[str, Any] | None = None,
-    cache_dir: str | None = None, dtype: str = "uint8", one_hot: bool = False, num_classes: int = 7,
-    metadata: Any = None, balance: Balance | None = None, shuffle_seed: int | None = None,
-    epoch: int | tf.Tensor = 0, num_parallel_calls: int | None = tf.data.AUTOTUNE,
+    paths: Any, labels: Any, *, preprocessing: Preprocessing | None = None,
+    image_size: int | tuple[int, int] = (224, 224), aspect: str = "stretch", remove_hair: bool = False,
+    hair_options: Mapping[str, Any] | None = None, cache_dir: str | None = None, dtype: str = "uint8",
+    one_hot: bool = False, num_classes: int | None = None, metadata: Any = None, balance: Balance | None = None,
+    shuffle_seed: int | None = None, epoch: int | tf.Tensor | None = None,
+    num_parallel_calls: int | None = tf.data.AUTOTUNE,
 ) -> tf.data.Dataset:
     """A dataset of decoded, preprocessed images and labels from image files.
 
     Each file goes through `dermprep.preprocess.Preprocessing.load()` (decode upright, optional cached hair
     removal, frame and resize): the NumPy twin of this dataset is ``[preprocessing.load(p) for p in paths]``.
+    Every argument is checked before the dataset is built: the files exist and are complete
+    (`dermprep.io.check_image_files()`), the labels are class indices.
 
     Parameters
     ----------
@@ -78,13 +85,17 @@ def from_records(
     preprocessing : Preprocessing, optional
         All image settings at once; otherwise built from ``image_size``, ``aspect``, ``remove_hair`` and
         ``hair_options`` (see `Preprocessing`).
+    image_size : int or (int, int)
+        ``(height, width)``, or one int for a square.
     cache_dir : str, optional
         With hair removal: a `HairCache` folder, so hair removal runs once per image across epochs and runs.
     dtype : {"uint8", "float32"}
         uint8 in [0, 255] or float32 in [0, 1].
     one_hot : bool
         One-hot float32 labels of length ``num_classes`` instead of int64.
-    num_classes : int
+    num_classes : int, optional
+        Default: the largest label + 1. Give it when a split may lack the last
+        classes (one-hot width, a model's outputs); ``balance`` counts with it.
     metadata : array_like, shape (N, F), optional
         Per-record features (e.g. `dermprep.ham10000.encode_metadata()`);
         elements then are ``({"image": ..., "metadata": ...}, label)``.
@@ -96,9 +107,10 @@ def from_records(
         epoch]).permutation(N)``. Training data needs one of ``balance`` or ``shuffle_seed``: records in
         file order (HAM10000's metadata is grouped by diagnosis) give one-class batches, and Keras' ``fit``
         does not shuffle a dataset.
-    epoch : int or scalar int64 tensor
-        Which epoch's order to give (``shuffle_seed``; the ``balance``
-        transformation has its own ``epoch``).
+    epoch : int or scalar int64 tensor, optional
+        Which epoch's order to give: of ``shuffle_seed``, or of ``balance`` (in
+        place of the spec's own ``epoch``). Without either, there is no order
+        to choose, and an ``epoch`` is refused rather than ignored.
     num_parallel_calls : int or tf.data.AUTOTUNE
 
     Returns
@@ -107,24 +119,50 @@ def from_records(
         Elements ``(image, label)`` or ``({"image", "metadata"}, label)``,
         images of static shape ``image_size + (3,)``.
     """
-    num_classes = check_positive_int(num_classes, "num_classes", minimum=2)
-    paths, labels = _check_records(paths, labels, num_classes)
+    paths, labels, num_classes = _check_records(paths, labels, num_classes)
+    settings = {"image_size": check_size(image_size, "image_size", minimum=16), "aspect": aspect,
+                "remove_hair": remove_hair, "hair_options": dict(hair_options or {})}
     if preprocessing is None:
-        preprocessing = Preprocessing(image_size=tuple(image_size), aspect=aspect, remove_hair=remove_hair,
-                                      hair_options=dict(hair_options or {}))
+        preprocessing = Preprocessing(**settings)  # type: ignore[arg-type]
+    elif settings != {"image_size": (224, 224), "aspect": "stretch", "remove_hair": False, "hair_options": {}}:
+        raise ValueError("give the image settings once: preprocessing= holds image_size, aspect, remove_hair and "
+                         "hair_options, so they cannot be given beside it")
     decode = _image_loader(preprocessing, cache_dir, dtype)
     label_values = encode_labels(labels, num_classes, one_hot=check_bool(one_hot, "one_hot"))
-    order = _record_order(labels, balance, shuffle_seed, check_epoch(epoch))
+    order = _record_order(labels, num_classes, _check_balance(balance, num_classes, epoch), shuffle_seed, epoch)
     features = [] if metadata is None else [_check_features(metadata, paths.size, "metadata")]
     return _record_dataset([paths, *features, label_values], order, decode, check_parallel_calls(num_parallel_calls))
 
 
-def _check_records(paths: Any, labels: Any, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """File names (str, N) and their class indices (int64, N)."""
-    paths = np.asarray(paths, dtype=str)
-    if paths.ndim != 1 or paths.size == 0:
-        raise ValueError(f"paths must be a non-empty 1-D sequence of file names; got shape {paths.shape}")
-    return paths, check_labels(labels, num_classes=num_classes, size=paths.size)
+def _check_records(paths: Any, labels: Any, num_classes: Any) -> tuple[np.ndarray, np.ndarray, int]:
+    """File names (str, N), checked on disk; their class indices (int64, N); the number of classes."""
+    if num_classes is not None:
+        num_classes = check_positive_int(num_classes, "num_classes", minimum=2)
+    if isinstance(paths, (str, bytes)) or np.ndim(paths) != 1:
+        raise ValueError(f"paths must be a non-empty 1-D sequence of file names; got {paths!r:.200}")
+    labels = check_labels(labels, num_classes=num_classes, size=len(paths))
+    if num_classes is None:
+        num_classes = check_positive_int(int(labels.max()) + 1, "num_classes (the largest label + 1)", minimum=2)
+    return check_image_files(paths, "paths"), labels, num_classes
+
+
+def _check_balance(balance: Any, num_classes: int, epoch: Any) -> Balance | None:
+    """The balancing spec counting ``num_classes`` classes, and ordering epoch ``epoch`` where one is given."""
+    if balance is None:
+        return None
+    if not isinstance(balance, Balance):
+        raise TypeError(f"balance must be a dermprep.tfdata.balance(...) transformation; got {balance!r} "
+                        "(e.g. balance=dermprep.tfdata.balance(strategy='oversample', seed=0))")
+    if balance.class_count() not in (None, num_classes):
+        raise ValueError(f"balance counts {balance.class_count()} classes and the records {num_classes} "
+                         "(from_records' num_classes, or the largest label + 1); give both the same num_classes")
+    changes: dict[str, Any] = {"num_classes": num_classes}
+    if epoch is not None:
+        if isinstance(balance.epoch, tf.Tensor) or balance.epoch != 0:
+            raise ValueError("the epoch is given twice (balance(epoch=...) and from_records(epoch=...)); give "
+                             "it in one place")
+        changes["epoch"] = check_epoch(epoch)
+    return dataclasses.replace(balance, **changes)
 
 
 def _image_loader(preprocessing: Any, cache_dir: str | None, dtype: str) -> Callable[[tf.Tensor], tf.Tensor]:
@@ -147,19 +185,23 @@ def _image_loader(preprocessing: Any, cache_dir: str | None, dtype: str) -> Call
     return decode
 
 
-def _record_order(labels: np.ndarray, balance: Any, shuffle_seed: Any, epoch: int | tf.Tensor) -> tf.Tensor | None:
+def _record_order(labels: np.ndarray, num_classes: int, balance: Balance | None, shuffle_seed: Any,
+                  epoch: Any) -> tf.Tensor | None:
     """The epoch's order of the records (an int64 tensor): balanced, shuffled, or None (file order)."""
     if shuffle_seed is not None:
         shuffle_seed = check_seed(shuffle_seed, "shuffle_seed")
         if balance is not None:
             raise ValueError("shuffle_seed is not needed with balance (balanced epochs are already shuffled); "
                              "pass one of them")
-    if balance is not None and not isinstance(balance, Balance):
-        raise TypeError(f"balance must be a dermprep.tfdata.balance(...) transformation; got {balance!r} "
-                        "(e.g. balance=dermprep.tfdata.balance(strategy='oversample', seed=0))")
     if balance is not None:  # the epoch's order from the labels in memory: no dataset is read
         return balance.order(labels)
-    return None if shuffle_seed is None else epoch_order(labels, None, seed=shuffle_seed, epoch=epoch)
+    if shuffle_seed is None:
+        if epoch is not None:
+            raise ValueError("epoch chooses the order of shuffle_seed= or balance=, and neither is given: records "
+                             "in file order are the same in every epoch. Pass shuffle_seed= (or balance=) for "
+                             "training data, or drop epoch")
+        return None
+    return epoch_order(labels, None, seed=shuffle_seed, epoch=0 if epoch is None else check_epoch(epoch))
 
 
 def _record_dataset(records: list[np.ndarray], order: tf.Tensor | None, decode: Callable[[tf.Tensor], tf.Tensor],
@@ -324,8 +366,13 @@ def epochs(build_epoch: Callable[[tf.Tensor], tf.data.Dataset], stop: int, *, st
     The epoch is explicit (a scalar int64 tensor handed to
     ``build_epoch``), so a resumed run continues at ``start`` with exactly
     the orders and augmentations it would have seen, and no pass over the
-    data (a figure, a throughput check) shifts them. Give Keras
-    ``steps_per_epoch`` (the batches of one epoch).
+    data (a figure, a throughput check) shifts them.
+
+    When every epoch's length is known (`from_arrays()`, `from_records()`,
+    their ``augment``/``batch``: each epoch is built once here to count it),
+    the stream has a known length, and `epoch_lengths()` gives the length of
+    each epoch: `dermmodels.train()` takes its ``steps_per_epoch`` from it.
+    Otherwise give Keras ``steps_per_epoch`` (the batches of one epoch).
 
     Examples
     --------
@@ -334,8 +381,8 @@ def epochs(build_epoch: Callable[[tf.Tensor], tf.data.Dataset], stop: int, *, st
     >>> images = np.zeros((6, 32, 32, 3), np.uint8)
     >>> stream = T.epochs(lambda e: T.from_arrays(images, [0, 0, 0, 0, 1, 1], batch_size=3,
     ...                                           sampling="shuffle", epoch=e), stop=3)
-    >>> sum(1 for _ in stream)
-    6
+    >>> sum(1 for _ in stream), T.epoch_lengths(stream)
+    (6, (2, 2, 2))
     """
     start = check_seed(start, "start")
     stop = check_seed(stop, "stop")
@@ -343,4 +390,57 @@ def epochs(build_epoch: Callable[[tf.Tensor], tf.data.Dataset], stop: int, *, st
         raise ValueError(f"stop must be greater than start; got start={start}, stop={stop}")
     if not callable(build_epoch):
         raise TypeError(f"build_epoch must be a function epoch -> tf.data.Dataset; got {build_epoch!r}")
-    return tf.data.Dataset.range(start, stop).flat_map(tf.autograph.experimental.do_not_convert(build_epoch))
+    stream = tf.data.Dataset.range(start, stop).flat_map(tf.autograph.experimental.do_not_convert(build_epoch))
+    lengths = _epoch_lengths_of(build_epoch, start, stop)
+    if lengths is None:
+        return stream
+    stream = stream.apply(tf.data.experimental.assert_cardinality(sum(lengths)))
+    _EPOCH_LENGTHS[stream] = lengths
+    return stream
+
+
+#: The streams `epochs()` made whose epoch lengths are known, with those lengths.
+_EPOCH_LENGTHS: weakref.WeakKeyDictionary[tf.data.Dataset, tuple[int, ...]] = weakref.WeakKeyDictionary()
+
+
+def _epoch_lengths_of(build_epoch: Callable[[tf.Tensor], tf.data.Dataset], start: int,
+                      stop: int) -> tuple[int, ...] | None:
+    """Each epoch's number of elements, counted on the epoch built eagerly, or None where one is not known."""
+    if not tf.executing_eagerly():
+        return None
+    lengths = []
+    for epoch in range(start, stop):
+        dataset = build_epoch(tf.constant(epoch, tf.int64))
+        if not isinstance(dataset, tf.data.Dataset):
+            raise TypeError(f"build_epoch must return a tf.data.Dataset; epoch {epoch} gave {dataset!r}")
+        length = int(dataset.cardinality())
+        if length < 0:
+            return None
+        lengths.append(length)
+    return tuple(lengths)
+
+
+def epoch_lengths(dataset: tf.data.Dataset) -> tuple[int, ...] | None:
+    """The number of elements of each epoch of a stream made by `epochs()`, or None.
+
+    The stream may have been transformed afterwards by steps that keep every
+    element (``prefetch()``, ``map()``, `dermprep.tfdata.augment()` on
+    batches, Keras' ``with_options``): the lengths hold while its length is
+    still their sum. For any other dataset (or a stream whose epochs were of
+    unknown length) the answer is None.
+    """
+    if not isinstance(dataset, tf.data.Dataset):
+        raise TypeError(f"dataset must be a tf.data.Dataset; got {type(dataset).__name__}")
+    total = int(dataset.cardinality())
+    pending, seen = [dataset], 0
+    while pending and seen < 256:
+        current = pending.pop()
+        seen += 1
+        lengths = _EPOCH_LENGTHS.get(current)
+        if lengths is not None:
+            return lengths if sum(lengths) == total else None
+        try:
+            pending.extend(current._inputs())
+        except Exception:  # noqa: BLE001 - a dataset class without the (private) input list
+            return None
+    return None
