@@ -258,8 +258,31 @@ def report_from_predictions(labels: Any, probabilities: Any, class_names: Sequen
     )
 
 
+def _check_dataset(dataset: Any) -> None:
+    """A batched ``tf.data.Dataset`` of ``(image batch, labels)`` or ``({"image": ...}, labels)``, checked before
+    anything runs."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    if not isinstance(dataset, tf.data.Dataset):
+        raise TypeError(f"dataset must be a tf.data.Dataset of (images, labels) batches; got {type(dataset).__name__}")
+    spec = dataset.element_spec
+    if not isinstance(spec, tuple) or len(spec) != 2:
+        raise ValueError("dataset must give (images, labels) or ({'image': ..., ...}, labels) pairs; got elements "
+                         f"{spec}")
+    image = spec[0].get("image") if isinstance(spec[0], dict) else spec[0]
+    if not isinstance(image, tf.TensorSpec):
+        raise ValueError(f"dataset's inputs must be an image tensor or a dict with 'image'; got {spec[0]}")
+    if image.shape.rank == 3:
+        raise ValueError(f"dataset must be batched (dataset.batch(32)); got unbatched images of shape "
+                         f"{tuple(image.shape)}")
+    if image.shape.rank != 4:
+        raise ValueError(f"dataset's images must be batches of shape (N, H, W, 3); got shape {tuple(image.shape)}")
+
+
 def _predict(model: Any, dataset: Any, tta: bool) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     import tensorflow as tf  # noqa: PLC0415
+
+    _check_dataset(dataset)
 
     labels, probabilities, examples = [], [], []
     for x, y in dataset:
@@ -311,6 +334,12 @@ def evaluate(
     Returns
     -------
     EvaluationReport
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``dataset`` is not a batched dataset of ``(images, labels)`` pairs
+        (checked before the model runs).
     """
     labels, probabilities, examples = _predict(model, dataset, tta)
     report = report_from_predictions(labels, probabilities, class_names)

@@ -208,6 +208,19 @@ def test_evaluate_writes_the_report(trained, tmp_path):
     assert "data:image/png;base64" in (tmp_path / "report.html").read_text()
 
 
+@pytest.mark.parametrize(("make", "error", "match"), [
+    (lambda images, labels: tf.data.Dataset.from_tensor_slices((images, labels)), ValueError,
+     r"dataset must be batched \(dataset.batch\(32\)\); got unbatched images of shape \(64, 64, 3\)"),
+    (lambda images, labels: (images, labels), TypeError, "dataset must be a tf.data.Dataset"),
+    (lambda images, labels: tf.data.Dataset.from_tensor_slices(images).batch(8), ValueError,
+     r"\(images, labels\)"),
+])
+def test_evaluate_refuses_a_dataset_it_cannot_score_before_the_model_runs(trained, make, error, match):
+    model, _, _, (images, labels) = trained
+    with pytest.raises(error, match=match):
+        evaluate(model, make(images, labels), class_names=["dark", "bright"])
+
+
 @pytest.mark.parametrize("quantize", [None, "float16", "dynamic", "int8"])
 def test_tflite_export_parity(trained, tmp_path, quantize):
     model, _, _, (images, _) = trained
