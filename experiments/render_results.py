@@ -43,16 +43,24 @@ def _group(rows: list[dict]) -> dict[str, list[dict]]:
     return groups
 
 
+def _groups_with_test(rows: list[dict], prefix: str) -> list[tuple[str, list[dict], str]]:
+    """(name without the prefix, its rows by seed, "BA (CI) / BA (CI)") for the rows named ``prefix...``."""
+    out = []
+    for name, group in _group([r for r in rows if r["name"].startswith(prefix)]).items():
+        group.sort(key=lambda r: r["seed"])
+        test = " / ".join(f"{r['test']['balanced_accuracy']:.3f} ({r['test']['balanced_accuracy_ci95'][0]:.2f}-"
+                          f"{r['test']['balanced_accuracy_ci95'][1]:.2f})" for r in group)
+        out.append((name.removeprefix(prefix), group, test))
+    return out
+
+
 def ablation_table(rows: list[dict]) -> str:
     lines = ["| configuration (cpu recipe at 160x160, 10 epochs, one change) | seeds | test BA (95% CI) | "
              "val BA | test BA without TTA | without prior correction | macro F1 | training min |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for name, group in _group([r for r in rows if r["name"].startswith("budget:")]).items():
-        group.sort(key=lambda r: r["seed"])
-        test = " / ".join(f"{r['test']['balanced_accuracy']:.3f} ({r['test']['balanced_accuracy_ci95'][0]:.2f}-"
-                          f"{r['test']['balanced_accuracy_ci95'][1]:.2f})" for r in group)
+    for name, group, test in _groups_with_test(rows, "budget: "):
         cells = [
-            name.removeprefix("budget: "), ", ".join(str(r["seed"]) for r in group), test,
+            name, ", ".join(str(r["seed"]) for r in group), test,
             " / ".join(f"{r['validation']['val_balanced_accuracy_corrected']:.3f}" for r in group),
             " / ".join(f"{r['test']['balanced_accuracy_without_tta']:.3f}" for r in group),
             " / ".join(f"{r['test']['balanced_accuracy_without_prior_correction']:.3f}" for r in group),
@@ -80,13 +88,10 @@ def ablation_v2_table(rows: list[dict]) -> str:
              "without TTA | without prior correction | mel sensitivity at 80% specificity | ECE (temperature / none) "
              "| training min |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for name, group in _group([r for r in rows if r["name"].startswith("v2 budget:")]).items():
-        group.sort(key=lambda r: r["seed"])
-        test = " / ".join(f"{r['test']['balanced_accuracy']:.3f} ({r['test']['balanced_accuracy_ci95'][0]:.2f}-"
-                          f"{r['test']['balanced_accuracy_ci95'][1]:.2f})" for r in group)
+    for name, group, test in _groups_with_test(rows, "v2 budget: "):
         mean = sum(r["test"]["balanced_accuracy"] for r in group) / len(group)
         ece = " / ".join(f"{r['test']['ece15']:.3f} / {r['test']['ece15_without_temperature']:.3f}" for r in group)
-        cells = [name.removeprefix("v2 budget: "), ", ".join(str(r["seed"]) for r in group), test, f"**{mean:.3f}**",
+        cells = [name, ", ".join(str(r["seed"]) for r in group), test, f"**{mean:.3f}**",
                  _cells(group, "validation", "val_balanced_accuracy_corrected"),
                  _cells(group, "test", "balanced_accuracy_without_tta"),
                  _cells(group, "test", "balanced_accuracy_without_prior_correction"),
