@@ -73,6 +73,40 @@ def test_item5_augmenting_after_preprocess_input_names_the_real_fix_before_the_g
     assert next(iter(batched))[0].shape == (2, 32, 32, 3)
 
 
+@pytest.mark.parametrize("costly", ["shuffle", "cache", "filter"])
+def test_item5_the_early_range_check_never_reads_through_a_costly_dataset(costly):
+    """The early check reads one element; through a shuffle that would fill the whole buffer at construction
+    (every image decoded before training starts), through a cache it would leave a partial cache."""
+    reads = []
+
+    def load(i):
+        reads.append(int(i))
+        return np.full((8, 8, 3), -0.5, np.float32)  # preprocess_input's range: the check must still catch it
+
+    ds = tf.data.Dataset.range(64).map(lambda i: (tf.numpy_function(load, [i], tf.float32), i % 2))
+    ds = ds.map(lambda x, y: (tf.ensure_shape(x, (8, 8, 3)), y))
+    ds = {"shuffle": lambda d: d.shuffle(64, seed=0), "cache": lambda d: d.cache(),
+          "filter": lambda d: d.filter(lambda x, y: y >= 0)}[costly](ds)
+    augmented = ds.apply(T.augment(seed=0))
+    assert reads == []  # nothing read when the pipeline is built
+    with pytest.raises(tf.errors.InvalidArgumentError, match="before preprocess_input"):
+        next(iter(augmented))  # the same message, at run time
+
+
+def test_item5_the_early_range_check_reads_one_element_of_a_cheap_dataset():
+    reads = []
+
+    def load(i):
+        reads.append(int(i))
+        return np.full((8, 8, 3), -0.5, np.float32)
+
+    ds = tf.data.Dataset.range(64).map(lambda i: (tf.numpy_function(load, [i], tf.float32), i % 2))
+    ds = ds.map(lambda x, y: (tf.ensure_shape(x, (8, 8, 3)), y)).prefetch(1)
+    with pytest.raises(ValueError, match="before preprocess_input"):
+        ds.apply(T.augment(seed=0))
+    assert 1 <= len(reads) < 16  # the first element and what prefetch ran ahead, not the 64 of the dataset
+
+
 def test_item7_an_epoch_without_an_order_is_refused_not_ignored(tmp_path):
     paths = _write(tmp_path, 3)
     with pytest.raises(ValueError, match="epoch chooses the order of shuffle_seed= or balance="):

@@ -265,17 +265,28 @@ def image_value_range(spec: tf.TensorSpec, value_range: Any, operation: str) -> 
     return low, high
 
 
+#: Dataset classes whose first element costs about one upstream element (a batch: one batch of them) to read.
+#: Everything else is not peeked at: a shuffle fills its whole buffer first, a cache warns when left unfinished,
+#: a filter may scan the whole input, a generator may be a one-shot Python iterator, a flat_map/interleave may be a
+#: ``tfdata.epochs`` stream. Those still get the same range check when the dataset runs.
+_CHEAP_TO_PEEK = frozenset({
+    "TensorSliceDataset", "TensorDataset", "RangeDataset", "MapDataset", "ParallelMapDataset", "BatchDataset",
+    "ParallelBatchDataset", "PaddedBatchDataset", "UnbatchDataset", "RestructuredDataset", "PrefetchDataset",
+    "TakeDataset", "SkipDataset", "OptionsDataset", "RepeatDataset", "ZipDataset", "ConcatenateDataset",
+    "AssertCardinalityDataset", "ShardDataset",
+})
+
+
 def _peekable(dataset: tf.data.Dataset) -> bool:
-    """Whether reading a dataset's first element now is harmless: eager, and no generator or nested datasets
-    upstream (a generator may be a one-shot Python iterator; a flat_map/interleave may be a tfdata.epochs stream)."""
+    """Whether reading a dataset's first element now is harmless: eager, and every dataset upstream is of a kind
+    in ``_CHEAP_TO_PEEK``."""
     if not tf.executing_eagerly():
         return False
     pending, seen = [dataset], 0
     while pending:
         current = pending.pop()
         seen += 1
-        name = type(current).__name__
-        if seen > 256 or any(word in name for word in ("FlatMap", "Interleave", "Generator")):
+        if seen > 256 or type(current).__name__.lstrip("_") not in _CHEAP_TO_PEEK:
             return False
         try:
             pending.extend(current._inputs())
