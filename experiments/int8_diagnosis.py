@@ -72,7 +72,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from dermmodels.calibration import balanced_accuracy
     from dermmodels.cli import _export_images
-    from dermmodels.export import _convert as convert_selective
+    from dermmodels.export import _convert, quantize_int8
+
+    def convert_selective(model, quantize, data, float_ops):  # noqa: ANN001, ANN202 - ops in float, no correction
+        converted = _convert(model, quantize, data)
+        return quantize_int8(converted, float_ops=float_ops) if quantize == "int8" else converted
     from dermmodels.export import run_tflite
     from dermmodels.runs import Run
 
@@ -93,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         ("int16 activations, int8 weights (16x8)", lambda: _convert(saved, train_images, "int16-activations")),
         ("int8, depthwise in float", lambda: convert_selective(run.model, "int8", train_images.astype(np.float32),
                                                                ["DEPTHWISE_CONV_2D"])),
-        ("int8, depthwise + softmax in float (dermmodels export)", lambda: convert_selective(
+        ("int8, depthwise + softmax in float (dermmodels 0.3's export)", lambda: convert_selective(
             run.model, "int8", train_images.astype(np.float32), ["DEPTHWISE_CONV_2D", "SOFTMAX"])),
         ("int8, depthwise + pooling + dense head + softmax in float", lambda: convert_selective(
             run.model, "int8", train_images.astype(np.float32), ["DEPTHWISE_CONV_2D", "MEAN", "FULLY_CONNECTED",

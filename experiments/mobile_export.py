@@ -8,8 +8,9 @@ Usage (from the repository root; on a COPY of a run, with a temperature: experim
 
 What it measures, on the run's test split and on the external folder:
 
-- for each export (float32, float16, dynamic-range, int8 as ``dermmodels export`` makes it, and int8 with the
-  whole graph quantized): size, single-thread latency, top-1 agreement of the calibrated class with the
+- for each export (float32, float16, dynamic-range, int8 as ``dermmodels export`` makes it: the first layers
+  in float, as many as the run's VALIDATION split asks, and bias correction; and int8 with the whole graph
+  quantized, no correction): size, single-thread latency, top-1 agreement of the calibrated class with the
   Keras model, balanced accuracy with and without quantization (`dermmodels.export.export_tflite`);
 - the expected calibration error (15 bins) of the run's predictions before and after temperature scaling;
 - how often ``dermmodels predict --tflite`` (`dermmodels.export.TFLiteModel`, the shipped file with its
@@ -80,13 +81,18 @@ def main(argv: list[str] | None = None) -> int:
                "run": str(run.path), "calibration_images": len(calibration_images),
                "external": {"folder": args.external, "images_in_folder": ext_total,
                             "images_of_test_lesions": len(ext_labels)}, "exports": []}
+    validation = run.split("val")
+    int8 = {"float_layers": "auto", "selection_labels": validation["label"].to_numpy(),
+            "selection_images": run.load_images(validation["path"].tolist(), progress=False).astype(np.float32)}
     for variant in args.variants.split(","):
         quantize = None if variant == "float32" else variant.removesuffix("-whole-graph")
         path = out_dir / f"model_{variant}.tflite"
         started = time.perf_counter()
+        options = ({"float_ops": (), "bias_correction": False} if "whole" in variant
+                   else int8 if quantize == "int8" else {})  # int8: as dermmodels export makes it
         report = export_tflite(run.model, path, quantize=quantize, representative_data=calibration_images.astype(np.float32),
                                parity_images=test.astype(np.float32), parity_labels=test_labels,
-                               calibration=run.calibration, **({"float_ops": ()} if "whole" in variant else {}))
+                               calibration=run.calibration, **options)
         entry = {"variant": variant, "seconds": time.perf_counter() - started, **report.as_dict(),
                  "external": _agreement(run, path, ext, ext_labels, keras_single["external"])}
         results["exports"].append(entry)

@@ -155,6 +155,11 @@ def _use_parsers(sub: Any, formatter: Any) -> None:
     ex.add_argument("run_dir")
     ex.add_argument("--tflite", action="store_true", help="write model.tflite")
     ex.add_argument("--quantize", choices=("float16", "dynamic", "int8"), default=None)
+    ex.add_argument("--float-layers", default="auto", metavar="N|auto",
+                    help="int8: how many layers from the input end stay in float; auto: the fewest that keep the "
+                         "diagnosis on the run's validation split (docs/models.md, 'Shipping a model')")
+    ex.add_argument("--no-bias-correction", action="store_true",
+                    help="int8: do not correct the int8 layers' biases for their mean error")
     ex.add_argument("--saved-model", action="store_true", help="write a SavedModel folder")
     ex.add_argument("--quiet", action="store_true")
 
@@ -407,6 +412,18 @@ def _export_images(run: Any) -> tuple[Any, Any, Any]:
     return calibration, run.load_images(test["path"].tolist(), progress=False), test["label"].to_numpy()
 
 
+def _float_layers_argument(value: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise UsageError(f"--float-layers must be a number >= 0 or 'auto'; got {value!r}")
+    return number
+
+
 #: Training images per class int8 export calibrates on.
 EXPORT_CALIBRATION_PER_CLASS = 150
 
@@ -428,12 +445,24 @@ def _export(args: argparse.Namespace, log: Any) -> int:
         log(f"SavedModel: {export_saved_model(run.model, run.path / 'saved_model')}")
     if not args.tflite:
         return 0
+    float_layers = _float_layers_argument(args.float_layers)
     calibration, test, labels = _export_images(run)
+    int8 = {}
+    if args.quantize == "int8":
+        validation = run.split("val")
+        if float_layers == "auto" and validation.empty:
+            raise UsageError("--float-layers auto chooses on the run's validation split, and this run has none; "
+                             "pass a number")
+        int8 = {"float_layers": float_layers, "bias_correction": not args.no_bias_correction}
+        if float_layers == "auto":
+            int8["selection_images"] = run.load_images(validation["path"].tolist(), progress=False).astype(np.float32)
+            int8["selection_labels"] = validation["label"].to_numpy()
     target = run.folder.file("model.tflite")
     log(f"converting ({args.quantize or 'float32'}; {len(calibration)} calibration images) and checking on "
         f"{len(test)} test images")
     result = export_tflite(run.model, target, quantize=args.quantize, representative_data=calibration.astype(np.float32),
-                           parity_images=test.astype(np.float32), parity_labels=labels, calibration=run.calibration)
+                           parity_images=test.astype(np.float32), parity_labels=labels, calibration=run.calibration,
+                           **int8)
     sidecar = write_sidecar(target, class_names=run.class_names, preprocessing=run.config["preprocessing"],
                             calibration=run.calibration, tta=run.recipe.tta, report=result)
     run.folder.write_json("export.json", result.as_dict())

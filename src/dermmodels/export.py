@@ -5,13 +5,15 @@ int8 here means int8 weights and activations with float input and output: the
 model takes RGB pixels in [0, 255] as float32 and returns the softmax in
 float32; the app (or `TFLiteModel`) applies the run's calibration (prior
 correction, temperature) in float after the model, as the sidecar describes.
-Why, measured on the ``cpu`` preset model (docs/models.md, "int8 that agrees"):
-quantizing the whole graph, input and output included, changed the calibrated
-top-1 class on about one test image in five; most of the error comes from the
-depthwise convolutions (per-layer error up to 3x the rounding error of the
-others in the TFLite quantization debugger) and from the int8 softmax output,
-whose 1/256 steps the prior correction then multiplies by up to 8 for the rare
-classes. The ops in `INT8_FLOAT_OPS` stay in float.
+Measured on the ``cpu`` preset model (docs/models.md, "Shipping a model"):
+quantizing the whole graph changed the calibrated top-1 class on about one
+image in eighteen, and keeping the layers with the largest rounding error (the
+depthwise convolutions) in float did not fix it; what changes the diagnosis is
+the int8 error at the input end of the network. So int8 export calibrates
+once, keeps the softmax (`INT8_FLOAT_OPS`) and the first ``float_layers``
+layers in float (``"auto"``: the fewest that keep the diagnosis on held-out
+images, the run's validation split in ``dermmodels export``), and can correct
+each int8 layer's bias for its mean error (`quantize_int8()`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import os
 import shutil
 import time
 import warnings
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,9 +35,9 @@ from dermprep.io import atomic_write_bytes, atomic_write_json
 
 from .calibration import Calibration, balanced_accuracy
 
-__all__ = ["AGREEMENT_THRESHOLD", "BALANCED_ACCURACY_LOSS_LIMIT", "INT8_FLOAT_OPS", "QUANTIZE_MODES", "ExportReport",
-           "TFLiteModel", "export_saved_model", "export_tflite", "read_sidecar", "run_tflite", "sidecar_path",
-           "write_sidecar"]
+__all__ = ["AGREEMENT_THRESHOLD", "BALANCED_ACCURACY_LOSS_LIMIT", "BIAS_CORRECTION_IMAGES", "INT8_FLOAT_LAYER_STEPS",
+           "INT8_FLOAT_OPS", "QUANTIZE_MODES", "ExportReport", "TFLiteModel", "export_saved_model", "export_tflite",
+           "int8_layer_errors", "quantize_int8", "read_sidecar", "run_tflite", "sidecar_path", "write_sidecar"]
 
 #: Accepted values of ``quantize``.
 QUANTIZE_MODES = (None, "float16", "dynamic", "int8")
@@ -42,8 +45,13 @@ QUANTIZE_MODES = (None, "float16", "dynamic", "int8")
 AGREEMENT_THRESHOLD = 0.98
 #: Nor one that loses more than this much balanced accuracy against the Keras model.
 BALANCED_ACCURACY_LOSS_LIMIT = 0.01
-#: TFLite ops int8 export keeps in float (chosen with the quantization debugger, see the module docstring).
-INT8_FLOAT_OPS = ("DEPTHWISE_CONV_2D", "SOFTMAX")
+#: TFLite op types int8 export keeps in float: the softmax, whose output the prior correction divides.
+INT8_FLOAT_OPS = ("SOFTMAX",)
+#: How many layers from the input end ``float_layers="auto"`` tries keeping in float, in this order.
+INT8_FLOAT_LAYER_STEPS = (0, 2, 4, 6, 8, 12, 16, 24, 32)
+#: Representative images bias correction averages each layer's error over (every k-th, so every class).
+BIAS_CORRECTION_IMAGES = 256
+_TFLITE_INT32 = 2  # tflite::TensorType_INT32
 #: Format of the sidecar JSON.
 SIDECAR_FORMAT = 1
 
@@ -55,6 +63,10 @@ class ExportReport:
     ``top1_agreement`` compares the classes the app shows: after the run's
     calibration when the export was given one (``calibrated``).
     ``seconds_per_image`` is single-threaded TFLite inference on this machine.
+    For "int8": ``float_layers`` layers from the input end stayed in float,
+    ``bias_corrected`` says whether the int8 layers' biases were corrected,
+    and ``selection`` lists the ``float_layers="auto"`` candidates tried on
+    the selection (validation) images.
     ``problems`` says why the export is not fine (empty: it is).
     """
 
@@ -69,6 +81,9 @@ class ExportReport:
     balanced_accuracy_keras: float | None = None
     balanced_accuracy_tflite: float | None = None
     float_ops: list[str] = field(default_factory=list)
+    float_layers: int = 0
+    bias_corrected: bool = False
+    selection: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -142,6 +157,10 @@ def export_tflite(
     parity_labels: np.ndarray | None = None,
     calibration: Calibration | None = None,
     float_ops: Sequence[str] = INT8_FLOAT_OPS,
+    float_layers: int | str = 0,
+    bias_correction: bool = True,
+    selection_images: np.ndarray | None = None,
+    selection_labels: np.ndarray | None = None,
 ) -> ExportReport:
     """Convert a Keras image classifier to TFLite, write it, and check it against Keras.
 
@@ -154,58 +173,124 @@ def export_tflite(
     quantize : {None, "float16", "dynamic", "int8"}
         None: float32. "float16": float16 weights. "dynamic": int8 weights,
         float activations. "int8": int8 weights (per channel) and
-        activations, calibrated on ``representative_data``, with float
-        input and output and the ops in ``float_ops`` kept in float.
+        activations, calibrated on ``representative_data``, with float input
+        and output, the ops in ``float_ops`` and the first ``float_layers``
+        layers kept in float.
     representative_data : ndarray [N, H, W, 3], optional
         Calibration images for "int8" (required there), through the same
         preprocessing as the model's inputs: several hundred training images
         of every class (``dermmodels export`` takes up to 150 per class). All are used.
-    parity_images : ndarray [N, H, W, 3], optional
+    parity_images, parity_labels : ndarray [N, H, W, 3] and [N], optional
         Held-out images for the check (default: the first 64 of
-        ``representative_data``, else 16 random images).
-    parity_labels : ndarray [N], optional
-        Their labels: the report then gives the balanced accuracy with and without quantization.
+        ``representative_data``, else 16 random images) and their labels:
+        the report then gives the balanced accuracy with and without quantization.
     calibration : Calibration, optional
         The run's calibration: agreement is then counted on the calibrated classes, the ones an app shows.
     float_ops : sequence of str
-        TFLite op types "int8" keeps in float (`INT8_FLOAT_OPS`; empty: the whole graph in int8).
+        TFLite op types "int8" keeps in float (`INT8_FLOAT_OPS`; empty: every op type in int8).
+    float_layers : int or "auto"
+        "int8": how many quantized layers, from the input end, stay in float
+        (0: none). "auto": the fewest of `INT8_FLOAT_LAYER_STEPS` with which
+        the export agrees with the model on ``selection_images`` (and
+        ``selection_labels``) as `ExportReport.acceptable` asks, else the most.
+    bias_correction : bool
+        "int8": shift each int8 layer's bias by minus its mean output error
+        per channel on up to `BIAS_CORRECTION_IMAGES` representative images.
+    selection_images, selection_labels : ndarray [M, H, W, 3] and [M], optional
+        Held-out images (the run's validation split, never the test split)
+        and labels ``float_layers="auto"`` chooses on.
 
     Returns
     -------
     ExportReport
         Size, top-1 agreement, balanced accuracy with and without
-        quantization (with ``parity_labels``), single-thread latency, and
-        the problems if the export does not agree closely enough.
+        quantization (with ``parity_labels``), single-thread latency, the
+        int8 choices, and the problems if the export does not agree closely enough.
     """
-    if quantize not in QUANTIZE_MODES:
-        raise ValueError(f"quantize must be None, 'float16', 'dynamic' or 'int8'; got {quantize!r}")
-    if len(model.inputs) != 1:
-        raise ValueError("export_tflite supports single-input (image) models; this model has "
-                         f"{len(model.inputs)} inputs")
-    shape = tuple(int(v) for v in model.inputs[0].shape[1:])
-    if quantize == "int8" and representative_data is None:
-        raise ValueError("quantize='int8' needs representative_data (a few hundred typical images)")
+    shape = _check_export_arguments(model, quantize, representative_data, float_ops, float_layers)
     representative_data = _check_images("representative_data", representative_data, shape)
     parity_images = _check_images("parity_images", parity_images, shape)
-    if parity_labels is not None and (parity_images is None or len(parity_labels) != len(parity_images)):
-        raise ValueError("parity_labels must have one label per parity image "
-                         f"({0 if parity_images is None else len(parity_images)}); got {len(parity_labels)}")
-    float_ops = list(float_ops) if quantize == "int8" else []
-    unknown = [op for op in float_ops if not isinstance(op, str) or op != op.upper()]
-    if unknown:
-        raise ValueError(f"float_ops must be TFLite op names such as 'DEPTHWISE_CONV_2D'; got {unknown}")
-    flatbuffer = _convert(model, quantize, representative_data, float_ops)
+    _check_labels("parity_labels", parity_labels, parity_images)
+    selection_images = _check_images("selection_images", selection_images, shape)
+    _check_labels("selection_labels", selection_labels, selection_images)
+    if quantize == "int8" and float_layers == "auto" and selection_images is None:
+        raise ValueError("float_layers='auto' needs selection_images (held-out images: the validation split)")
+    int8 = {}
+    if quantize == "int8":
+        flatbuffer, int8 = _int8(model, representative_data, list(float_ops), float_layers, bias_correction,
+                                 (selection_images, selection_labels, calibration))
+    else:
+        flatbuffer = _convert(model, quantize, representative_data)
     target = Path(path)
     atomic_write_bytes(target, flatbuffer)  # an unpredictable temporary name: a planted link is never followed
     if parity_images is None:
         parity_images = (representative_data[:64] if representative_data is not None
                          else np.random.default_rng(0).uniform(0, 255, (16, *shape)).astype(np.float32))
     report = _parity(model, target, parity_images, parity_labels, calibration)
-    report.quantize, report.float_ops = quantize, float_ops
+    report.quantize, report.float_ops = quantize, list(float_ops) if quantize == "int8" else []
+    for key, value in int8.items():
+        setattr(report, key, value)
     return report
 
 
-def _convert(model: Any, quantize: str | None, data: np.ndarray | None, float_ops: list[str]) -> bytes:
+def _check_export_arguments(model: Any, quantize: str | None, representative_data: Any, float_ops: Sequence[str],
+                            float_layers: int | str) -> tuple[int, ...]:
+    if quantize not in QUANTIZE_MODES:
+        raise ValueError(f"quantize must be None, 'float16', 'dynamic' or 'int8'; got {quantize!r}")
+    if len(model.inputs) != 1:
+        raise ValueError("export_tflite supports single-input (image) models; this model has "
+                         f"{len(model.inputs)} inputs")
+    if quantize == "int8" and representative_data is None:
+        raise ValueError("quantize='int8' needs representative_data (a few hundred typical images)")
+    unknown = [op for op in float_ops if not isinstance(op, str) or op != op.upper()]
+    if unknown:
+        raise ValueError(f"float_ops must be TFLite op names such as 'DEPTHWISE_CONV_2D'; got {unknown}")
+    if float_layers != "auto" and (isinstance(float_layers, bool) or not isinstance(float_layers, int)
+                                   or float_layers < 0):
+        raise ValueError(f"float_layers must be an int >= 0 or 'auto'; got {float_layers!r}")
+    return tuple(int(v) for v in model.inputs[0].shape[1:])
+
+
+def _check_labels(name: str, labels: Any, images: np.ndarray | None) -> None:
+    if labels is not None and (images is None or len(labels) != len(images)):
+        what = name.replace("_labels", "")
+        raise ValueError(f"{name} must have one label per {what} image "
+                         f"({0 if images is None else len(images)}); got {len(labels)}")
+
+
+def _int8(model: Any, data: np.ndarray, float_ops: list[str], float_layers: int | str, bias_correction: bool,
+          selection: tuple[np.ndarray | None, np.ndarray | None, Calibration | None]) -> tuple[bytes, dict[str, Any]]:
+    """The int8 flatbuffer and the report's int8 fields: calibrate once, then quantize with the first N layers
+    in float, N given or chosen on the selection images."""
+    import tempfile  # noqa: PLC0415
+
+    calibrated = _convert(model, "int8", data)
+    step = max(1, len(data) // BIAS_CORRECTION_IMAGES)
+    layers = int8_layer_errors(calibrated, data[::step], float_ops=float_ops)
+    bias = layers if bias_correction else []
+    names = [layer["name"] for layer in layers]
+    fields = {"bias_corrected": bool(bias_correction), "float_layers": 0, "selection": []}
+    if float_layers != "auto":
+        fields["float_layers"] = min(int(float_layers), len(names))
+        return quantize_int8(calibrated, float_ops=float_ops, float_layers=names[:float_layers],
+                             bias_errors=bias), fields
+    images, labels, calibration = selection
+    expected = model.predict(images, verbose=0)
+    with tempfile.TemporaryDirectory(prefix="dermmodels-int8-") as folder:
+        candidate = Path(folder) / "candidate.tflite"
+        for n in [k for k in INT8_FLOAT_LAYER_STEPS if k <= len(names)]:
+            flatbuffer = quantize_int8(calibrated, float_ops=float_ops, float_layers=names[:n], bias_errors=bias)
+            candidate.write_bytes(flatbuffer)
+            scores = _agreement(expected, run_tflite(candidate, images), labels, calibration)
+            fields["float_layers"] = n
+            fields["selection"].append({"float_layers": n, "size_bytes": len(flatbuffer), **scores})
+            if not _problems(scores, len(images)):
+                break
+    return flatbuffer, fields
+
+
+def _convert(model: Any, quantize: str | None, data: np.ndarray | None) -> bytes:
+    """The float, float16 or dynamic-range flatbuffer, or for "int8" the calibrated (not yet quantized) one."""
     import tempfile  # noqa: PLC0415
 
     import tensorflow as tf  # noqa: PLC0415
@@ -220,27 +305,137 @@ def _convert(model: Any, quantize: str | None, data: np.ndarray | None, float_op
             converter.target_spec.supported_types = [tf.float16]
         if quantize != "int8":
             return converter.convert()
-
-        def representative() -> Any:
-            for image in data:  # type: ignore[union-attr]
-                yield [image[None]]
-
-        converter.representative_dataset = representative
+        converter.representative_dataset = lambda: ([image[None]] for image in data)  # type: ignore[union-attr]
+        # Calibrate only (what TensorFlow's quantization debugger does): quantized later, with layers in float.
+        converter.experimental_mlir_quantizer = True
+        converter._experimental_calibrate_only = True  # noqa: SLF001
         with warnings.catch_warnings():
             # The converter asks for input statistics it then derives from representative_data itself.
             warnings.filterwarnings("ignore", message="Statistics for quantized inputs were expected", category=UserWarning)
-            # The debugger (TensorFlow's own selective quantization) runs the old interpreter inside.
-            warnings.filterwarnings("ignore", message=r"\s*Warning: tf.lite.Interpreter is deprecated", category=UserWarning)
-            if not float_ops:
-                return converter.convert()
-            # Selective quantization: the quantization debugger's converter keeps the denylisted ops in float.
-            options = tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=float_ops)
-            debugger = tf.lite.experimental.QuantizationDebugger(
-                converter=converter, debug_dataset=lambda: ([image[None]] for image in data[:1]),  # type: ignore[index]
-                debug_options=options)
-            return debugger.get_nondebug_quantized_model()
+            return converter.convert()
     finally:
         shutil.rmtree(saved, ignore_errors=True)
+
+
+def _debug_interpreter(calibrated: bytes, float_ops: Sequence[str]) -> Any:
+    """The calibrated model quantized with the debugger's NumericVerify ops, in TensorFlow's own interpreter
+    (it runs them), keeping every tensor."""
+    import tensorflow as tf  # noqa: PLC0415
+    from tensorflow.lite.python import convert  # noqa: PLC0415
+
+    debug = convert.mlir_quantize(calibrated, enable_numeric_verify=True, denylisted_ops=list(float_ops) or None)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"\s*Warning: tf.lite.Interpreter is deprecated", category=UserWarning)
+        warnings.filterwarnings("ignore", message="Warning: Enabling `experimental_preserve_all_tensors`",
+                                category=UserWarning)
+        interpreter = tf.lite.Interpreter(  # no XNNPACK delegate: it would hide the layers' outputs
+            model_content=debug, experimental_preserve_all_tensors=True,
+            experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+def _verified_layers(interpreter: Any) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(op type, int8 output tensor, float reference tensor) of each quantized layer, in execution order."""
+    ops = interpreter._get_ops_details()  # noqa: SLF001
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    defining = {index: op["op_name"] for op in ops for index in op["outputs"]}
+    return [(defining[op["inputs"][0]], tensors[op["inputs"][0]], tensors[op["inputs"][1]])
+            for op in ops if op["op_name"] == "NumericVerify"]
+
+
+def _layer_name(debug_name: str) -> str:
+    """A layer's output tensor name in the quantized model: the debug model's adds one digit (as the debugger
+    strips it)."""
+    return debug_name[:-1] if debug_name[-1:].isdigit() else debug_name
+
+
+def int8_layer_errors(calibrated: bytes, images: np.ndarray, *,
+                      float_ops: Sequence[str] = INT8_FLOAT_OPS) -> list[dict[str, Any]]:
+    """Each int8 layer's output error against the float layer fed the same int8 input (the TFLite quantization
+    debugger's comparison) over ``images``, in execution order: ``op``, ``name`` (output tensor),
+    ``mean`` (per channel) and ``rmse_in_steps`` (in units of the output's quantization step)."""
+    interpreter = _debug_interpreter(calibrated, float_ops)
+    layers = _verified_layers(interpreter)
+    means = [0.0] * len(layers)
+    squares = [0.0] * len(layers)
+    for image in np.asarray(images, dtype=np.float32):
+        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], image[None])
+        interpreter.invoke()
+        for i, (_, quantized, reference) in enumerate(layers):
+            scale, zero = quantized["quantization"]
+            error = ((interpreter.get_tensor(quantized["index"]).astype(np.float32) - zero) * scale
+                     - interpreter.get_tensor(reference["index"]))
+            means[i] = means[i] + error.reshape(-1, error.shape[-1]).mean(axis=0) / len(images)
+            squares[i] += float(np.mean(error.astype(np.float64) ** 2)) / len(images)
+    return [{"op": op, "name": _layer_name(quantized["name"]), "mean": np.asarray(mean, dtype=np.float64),
+             "rmse_in_steps": float(np.sqrt(square) / quantized["quantization"][0])}
+            for (op, quantized, _), mean, square in zip(layers, means, squares, strict=True)]
+
+
+def quantize_int8(calibrated: bytes, *, float_ops: Sequence[str] = INT8_FLOAT_OPS, float_layers: Sequence[str] = (),
+                  bias_errors: Sequence[Mapping[str, Any]] = ()) -> bytes:
+    """The int8 model of a calibrated TFLite flatbuffer, with the ``float_ops`` op types and the ``float_layers``
+    (output tensor names) in float and, given `int8_layer_errors()`, empirical bias correction: each int8
+    conv, depthwise conv and dense layer's int32 bias shifted by minus its mean output error per channel."""
+    from tensorflow.lite.python import convert  # noqa: PLC0415
+    from tensorflow.lite.tools import flatbuffer_utils  # noqa: PLC0415
+
+    quantized = convert.mlir_quantize(calibrated, denylisted_ops=list(float_ops) or None,
+                                      denylisted_nodes=list(float_layers) or None)
+    errors = {layer["name"]: layer["mean"] for layer in bias_errors}
+    if not errors:
+        return quantized
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(quantized))
+    graph = model.subgraphs[0]
+    sharing = Counter(tensor.buffer for tensor in graph.tensors)
+    for op in graph.operators:
+        name = graph.tensors[op.outputs[0]].name.decode()
+        if name not in errors or len(op.inputs) < 3 or op.inputs[2] < 0:
+            continue
+        bias = graph.tensors[op.inputs[2]]
+        buffer = model.buffers[bias.buffer]
+        if bias.type != _TFLITE_INT32 or buffer.data is None:  # a float layer, or an int8 one without bias
+            continue
+        values = np.frombuffer(bytes(buffer.data), dtype="<i4").astype(np.int64)
+        shift = np.round(errors[name] / np.asarray(bias.quantization.scale, dtype=np.float64)).astype(np.int64)
+        corrected = np.frombuffer(np.clip(values - shift, -(2**31), 2**31 - 1).astype("<i4").tobytes(), np.uint8)
+        if sharing[bias.buffer] > 1:  # equal biases (zeros, say) share one buffer: this one gets its own
+            sharing[bias.buffer] -= 1
+            model.buffers.append(flatbuffer_utils.schema_fb.BufferT())
+            bias.buffer = len(model.buffers) - 1
+        model.buffers[bias.buffer].data = corrected
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def _agreement(expected: np.ndarray, got: np.ndarray, labels: np.ndarray | None,
+               calibration: Calibration | None) -> dict[str, Any]:
+    """Top-1 agreement of the classes shown (calibrated when given a calibration) and, with labels, the balanced
+    accuracy of both models."""
+    if calibration is not None:
+        expected, got = calibration.apply(expected), calibration.apply(got)
+    scores: dict[str, Any] = {"top1_agreement": float(np.mean(expected.argmax(axis=1) == got.argmax(axis=1))),
+                              "max_probability_difference": float(np.abs(expected - got).max()),
+                              "balanced_accuracy_keras": None, "balanced_accuracy_tflite": None}
+    if labels is not None:
+        labels, classes = np.asarray(labels), expected.shape[1]
+        scores["balanced_accuracy_keras"] = balanced_accuracy(labels, expected.argmax(axis=1), classes)
+        scores["balanced_accuracy_tflite"] = balanced_accuracy(labels, got.argmax(axis=1), classes)
+    return scores
+
+
+def _problems(scores: Mapping[str, Any], samples: int) -> list[str]:
+    problems = []
+    agreement = scores["top1_agreement"]
+    if agreement < AGREEMENT_THRESHOLD:
+        problems.append(f"it gives a different top-1 class than the Keras model on {1 - agreement:.1%} of "
+                        f"{samples} check images (more than {1 - AGREEMENT_THRESHOLD:.0%})")
+    if scores["balanced_accuracy_keras"] is not None:
+        keras, tflite = scores["balanced_accuracy_keras"], scores["balanced_accuracy_tflite"]
+        if keras - tflite > BALANCED_ACCURACY_LOSS_LIMIT:
+            problems.append(f"it loses {keras - tflite:.3f} balanced accuracy against the Keras model "
+                            f"({tflite:.3f} vs {keras:.3f}; limit {BALANCED_ACCURACY_LOSS_LIMIT})")
+    return problems
 
 
 def _parity(model: Any, target: Path, images: np.ndarray, labels: np.ndarray | None,
@@ -249,26 +444,10 @@ def _parity(model: Any, target: Path, images: np.ndarray, labels: np.ndarray | N
     start = time.perf_counter()
     got = run_tflite(target, images, num_threads=1)
     seconds = (time.perf_counter() - start) / len(images)
-    shown_expected, shown_got = (expected, got) if calibration is None else (calibration.apply(expected),
-                                                                             calibration.apply(got))
-    agreement = float(np.mean(shown_expected.argmax(axis=1) == shown_got.argmax(axis=1)))
-    report = ExportReport(path=str(target), size_bytes=target.stat().st_size, quantize=None, top1_agreement=agreement,
-                          max_probability_difference=float(np.abs(shown_expected - shown_got).max()),
-                          samples=len(images), seconds_per_image=seconds, calibrated=calibration is not None)
-    if agreement < AGREEMENT_THRESHOLD:
-        report.problems.append(f"it gives a different top-1 class than the Keras model on {1 - agreement:.1%} of "
-                               f"{len(images)} check images (more than {1 - AGREEMENT_THRESHOLD:.0%})")
-    if labels is not None:
-        labels = np.asarray(labels)
-        classes = expected.shape[1]
-        report.balanced_accuracy_keras = balanced_accuracy(labels, shown_expected.argmax(axis=1), classes)
-        report.balanced_accuracy_tflite = balanced_accuracy(labels, shown_got.argmax(axis=1), classes)
-        loss = report.balanced_accuracy_keras - report.balanced_accuracy_tflite
-        if loss > BALANCED_ACCURACY_LOSS_LIMIT:
-            report.problems.append(f"it loses {loss:.3f} balanced accuracy against the Keras model "
-                                   f"({report.balanced_accuracy_tflite:.3f} vs {report.balanced_accuracy_keras:.3f}; "
-                                   f"limit {BALANCED_ACCURACY_LOSS_LIMIT})")
-    return report
+    scores = _agreement(expected, got, labels, calibration)
+    return ExportReport(path=str(target), size_bytes=target.stat().st_size, quantize=None, samples=len(images),
+                        seconds_per_image=seconds, calibrated=calibration is not None, **scores,
+                        problems=_problems(scores, len(images)))
 
 
 def sidecar_path(model_path: str | os.PathLike[str]) -> Path:

@@ -146,6 +146,25 @@ def test_export_checks_agreement_writes_metadata_and_refuses_a_model_that_disagr
     assert main(["export", str(run), "--quiet"]) == 2
 
 
+def test_int8_export_chooses_its_float_layers_on_the_validation_split(trained_run, capsys):
+    _, run = trained_run
+    code = main(["export", str(run), "--tflite", "--quantize", "int8", "--quiet"])
+    exported = json.loads((run / "export.json").read_text())
+    assert code == (0 if exported["acceptable"] else 1)
+    assert exported["quantize"] == "int8" and exported["bias_corrected"] and exported["float_ops"] == ["SOFTMAX"]
+    assert exported["selection"] and exported["selection"][0]["float_layers"] == 0
+    assert exported["float_layers"] == exported["selection"][-1]["float_layers"]
+    val_labels = [int(row["label"]) for row in _split_rows(run, "val")]
+    assert exported["selection"][-1]["balanced_accuracy_keras"] is not None and len(val_labels) > 0
+    assert main(["export", str(run), "--tflite", "--quantize", "int8", "--float-layers", "3",
+                 "--no-bias-correction", "--quiet"]) in (0, 1)
+    exported = json.loads((run / "export.json").read_text())
+    assert exported["float_layers"] == 3 and not exported["bias_corrected"] and exported["selection"] == []
+    capsys.readouterr()
+    assert main(["export", str(run), "--tflite", "--quantize", "int8", "--float-layers", "some", "--quiet"]) == 2
+    assert "--float-layers must be a number >= 0 or 'auto'; got 'some'" in capsys.readouterr().err
+
+
 def _split_rows(run, part):
     with open(run / "split.csv") as handle:
         return [row for row in csv.DictReader(handle) if row["part"] == part]

@@ -14,6 +14,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
+import dermmodels.export  # noqa: E402
 from dermmodels import (  # noqa: E402
     build_mobilenetv2_classifier,
     evaluate,
@@ -234,7 +235,89 @@ def test_tflite_export_parity(trained, tmp_path, quantize):
     else:
         assert result.top1_agreement >= 0.9
     assert result.seconds_per_image > 0 and result.acceptable == (result.top1_agreement >= 0.98)
-    assert result.float_ops == (["DEPTHWISE_CONV_2D", "SOFTMAX"] if quantize == "int8" else [])
+    assert result.float_ops == (["SOFTMAX"] if quantize == "int8" else [])
+    assert result.float_layers == 0 and result.bias_corrected == (quantize == "int8") and result.selection == []
+
+
+def _calibrated(model, images):
+    from dermmodels.export import _convert
+
+    return _convert(model, "int8", images.astype(np.float32))
+
+
+def _int8_tensors(flatbuffer):
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=flatbuffer)
+    return {t["name"]: t for t in interpreter.get_tensor_details()}
+
+
+def test_int8_layer_errors_and_float_layers(trained):
+    """The debugger's per-layer error, in execution order, and layers kept in float from the input end."""
+    from dermmodels.export import int8_layer_errors, quantize_int8
+
+    model, _, _, (images, _) = trained
+    calibrated = _calibrated(model, images)
+    layers = int8_layer_errors(calibrated, images[:4])
+    assert [layer["op"] for layer in layers[:3]] == ["MUL", "ADD", "CONV_2D"]  # scaling to [-1, 1], then Conv1
+    assert "SOFTMAX" not in {layer["op"] for layer in layers}  # INT8_FLOAT_OPS: the softmax stays in float
+    assert all(np.isfinite(layer["mean"]).all() and layer["rmse_in_steps"] >= 0 for layer in layers)
+    conv1 = layers[2]
+    assert conv1["mean"].shape == (16,)  # one mean error per output channel of Conv1 (alpha 0.35: 16 filters)
+    plain = _int8_tensors(quantize_int8(calibrated))
+    first_three = _int8_tensors(quantize_int8(calibrated, float_layers=[layer["name"] for layer in layers[:3]]))
+    assert plain[conv1["name"]]["dtype"] == np.int8 and first_three[conv1["name"]]["dtype"] == np.float32
+    assert plain[layers[3]["name"]]["dtype"] == first_three[layers[3]["name"]]["dtype"] == np.int8
+
+
+def test_bias_correction_shifts_each_int8_bias_by_its_mean_error(trained):
+    """Reference comparison: every int8 conv's int32 bias moves by exactly -round(mean error / bias scale)."""
+    from dermmodels.export import int8_layer_errors, quantize_int8
+
+    model, _, _, (images, _) = trained
+    calibrated = _calibrated(model, images)
+    layers = int8_layer_errors(calibrated, images[:8])
+    plain = _ops_biases(quantize_int8(calibrated))
+    corrected = _ops_biases(quantize_int8(calibrated, bias_errors=layers))
+    shifts = {}
+    for layer in layers:
+        if layer["name"] in plain:
+            (before, scale), (after, _) = plain[layer["name"]], corrected[layer["name"]]
+            shifts[layer["name"]] = np.round(layer["mean"] / scale).astype(np.int64)
+            np.testing.assert_array_equal(before - after, shifts[layer["name"]])
+    assert len(shifts) >= 40  # every conv, depthwise conv and dense layer (52 in MobileNetV2 and the head)
+    assert any(np.any(shift != 0) for shift in shifts.values())  # and some biases do move
+
+
+def _ops_biases(flatbuffer):
+    """{output tensor name: (int32 bias, bias scale)} of every op with an int32 bias."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
+    graph, found = model.subgraphs[0], {}
+    for op in graph.operators:
+        if len(op.inputs) >= 3 and op.inputs[2] >= 0 and graph.tensors[op.inputs[2]].type == 2:
+            bias = graph.tensors[op.inputs[2]]
+            values = np.frombuffer(bytes(model.buffers[bias.buffer].data), dtype="<i4").astype(np.int64)
+            found[graph.tensors[op.outputs[0]].name.decode()] = (values, np.asarray(bias.quantization.scale))
+    return found
+
+
+def test_int8_float_layers_auto_chooses_on_the_selection_images(trained, tmp_path, monkeypatch):
+    model, _, _, (images, labels) = trained
+    result = export_tflite(model, tmp_path / "m.tflite", quantize="int8", representative_data=images.astype(np.float32),
+                           float_layers="auto", selection_images=images[:16], selection_labels=labels[:16])
+    tried = [entry["float_layers"] for entry in result.selection]
+    assert tried[0] == 0 and result.float_layers == tried[-1]
+    last = result.selection[-1]
+    assert last["top1_agreement"] >= 0.98 and last["balanced_accuracy_keras"] - last["balanced_accuracy_tflite"] <= 0.01
+    monkeypatch.setattr(dermmodels.export, "AGREEMENT_THRESHOLD", 1.01)  # nothing can reach it: every step is tried
+    refused = export_tflite(model, tmp_path / "m.tflite", quantize="int8", representative_data=images.astype(np.float32),
+                            float_layers="auto", selection_images=images[:16])
+    steps = [entry["float_layers"] for entry in refused.selection]
+    assert steps == [k for k in dermmodels.export.INT8_FLOAT_LAYER_STEPS if k <= steps[-1]] and len(steps) >= 8
+    assert refused.float_layers == steps[-1] and not refused.acceptable
+    assert refused.size_bytes > result.size_bytes  # more layers in float: float32 weights
 
 
 def test_export_errors(trained, tmp_path):
@@ -250,6 +333,14 @@ def test_export_errors(trained, tmp_path):
         export_tflite(model, tmp_path / "m.tflite", parity_images=images, parity_labels=[0, 1])
     with pytest.raises(ValueError, match=r"parity_images must have shape \(N, "):
         export_tflite(model, tmp_path / "m.tflite", parity_images=images[:, :8])
+    for bad in (-1, "all", 1.5, True):
+        with pytest.raises(ValueError, match=f"float_layers must be an int >= 0 or 'auto'; got {bad!r}"):
+            export_tflite(model, tmp_path / "m.tflite", quantize="int8", representative_data=images, float_layers=bad)
+    with pytest.raises(ValueError, match="float_layers='auto' needs selection_images"):
+        export_tflite(model, tmp_path / "m.tflite", quantize="int8", representative_data=images, float_layers="auto")
+    with pytest.raises(ValueError, match=r"selection_labels must have one label per selection image \(4\); got 3"):
+        export_tflite(model, tmp_path / "m.tflite", quantize="int8", representative_data=images, float_layers="auto",
+                      selection_images=images, selection_labels=[0, 1, 0])
 
 
 def test_training_under_a_cpu_mirrored_strategy():
