@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given
@@ -42,6 +43,22 @@ def test_batch_equals_images_one_by_one():
         single, single_mask = remove_hair(images[i], return_mask=True)
         np.testing.assert_array_equal(restored[i], single)
         np.testing.assert_array_equal(masks[i], single_mask)
+
+
+def test_batch_in_several_chunks_equals_images_one_by_one():
+    # the batch runs in chunks of twice the kernel's threads, the next chunk's lesions estimated meanwhile
+    n = 2 * numba.get_num_threads() + 1
+    samples = [make_sample((64, 80), rng=10 + i) for i in range(n)]
+    images = np.stack([s.image for s in samples])
+    protect = np.stack([s.lesion_mask for s in samples])
+    for kwargs in ({}, {"protect": protect}):
+        restored, masks = remove_hair(images, return_mask=True, **kwargs)
+        for i in range(n):
+            single_kwargs = {"protect": protect[i]} if kwargs else {}
+            single, single_mask = remove_hair(images[i], return_mask=True, **single_kwargs)
+            np.testing.assert_array_equal(restored[i], single)
+            np.testing.assert_array_equal(masks[i], single_mask)
+    assert masks.any()
 
 
 def test_float32_matches_uint8(sample):

@@ -8,16 +8,19 @@ from .._jit import jit
 
 
 @jit()
-def set_pixels(mask: np.ndarray) -> np.ndarray:
-    """Flat indices (int32, raster order) of the True elements of a C-contiguous bool array.
+def set_coords(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns (int32, raster order) of the True pixels of a C-contiguous (H, W) bool array.
 
     Hair, its replaced region and kept cells cover a few per cent of an image: 8 bytes are tested at once
-    as one 64-bit word, and only non-zero words are looked into.
+    as one 64-bit word, and only non-zero words are looked into. The row is carried along as the scan moves
+    on (no division per pixel).
     """
+    width = mask.shape[1]
     flat = mask.reshape(mask.size)
     words = flat[: (flat.size // 8) * 8].view(np.uint64)
-    found = np.empty(flat.size, np.int32)
-    count = 0
+    rows = np.empty(flat.size, np.int32)
+    cols = np.empty(flat.size, np.int32)
+    count, row, row_start = 0, 0, 0
     for w in range(words.size + 1):
         if w < words.size:
             if words[w] == 0:
@@ -27,6 +30,10 @@ def set_pixels(mask: np.ndarray) -> np.ndarray:
             lo, hi = words.size * 8, flat.size
         for i in range(lo, hi):
             if flat[i]:
-                found[count] = i
+                while i >= row_start + width:
+                    row_start += width
+                    row += 1
+                rows[count] = row
+                cols[count] = i - row_start
                 count += 1
-    return found[:count]
+    return rows[:count], cols[:count]

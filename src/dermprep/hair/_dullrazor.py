@@ -5,10 +5,12 @@ from __future__ import annotations
 import functools
 import threading
 from collections import namedtuple
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
 import cv2
+import numba
 import numpy as np
 
 from ..validation import (
@@ -268,21 +270,44 @@ def _run(image: np.ndarray, params: DullRazorParams, replace_hair: bool,
     else:
         detect = np.clip(np.rint(batch * np.float32(255.0)), 0, 255).astype(np.uint8)
         rounding = 0.0
-    lesions = lesion_grids(detect, params, protect)
     offsets = line_offsets(16, max(params.min_length, params.max_width) + 2)
     masks = np.zeros(batch.shape[:3], np.bool_)
     # Detection only: the kernel never touches ``out``, so an empty array stands in.
     out = np.empty_like(batch) if replace_hair else np.empty((batch.shape[0], 0, 0, 3), batch.dtype)
-    arguments = (kernel_params(params, replace_hair=replace_hair, rounding=rounding), detect, batch, offsets,
-                 lesions, masks, out)
+    p = kernel_params(params, replace_hair=replace_hair, rounding=rounding)
     if batch.shape[0] == 1:  # no parallel region: safe from any number of threads at once
-        _kernels.process_serial(*arguments)
+        _kernels.process_serial(p, detect, batch, offsets, lesion_grids(detect, params, protect), masks, out)
     else:
-        with _PARALLEL_LOCK:  # one parallel region at a time (fork-safe threading layers need it)
-            _kernels.process_batch(*arguments)
+        _run_batch(p, (detect, batch, masks, out), offsets, params, protect)
     if image.ndim == 3:
         return out[0], masks[0]
     return out, masks
+
+
+def _run_batch(p: Any, arrays: tuple[np.ndarray, ...], offsets: np.ndarray, params: DullRazorParams,
+               protect: np.ndarray | None) -> None:
+    """The parallel kernel over a batch, chunk by chunk, while one thread estimates the next chunk's lesions.
+
+    The lesion estimate is Python and OpenCV on one thread; run before the whole batch, it left the other
+    cores idle. Chunks of twice the kernel's threads keep that wait to the first chunk.
+    """
+    detect, batch, masks, out = arrays
+    n = detect.shape[0]
+    size = 2 * numba.get_num_threads()
+    starts = range(0, n, size)
+
+    def grids(start: int) -> np.ndarray:
+        part = slice(start, min(start + size, n))
+        return lesion_grids(detect[part], params, None if protect is None else protect[part])
+
+    with _PARALLEL_LOCK, ThreadPoolExecutor(max_workers=1) as estimator:  # one parallel region at a time
+        pending = estimator.submit(grids, 0)
+        for start in starts:
+            lesions = pending.result()
+            if start + size < n:
+                pending = estimator.submit(grids, start + size)
+            part = slice(start, min(start + size, n))
+            _kernels.process_batch(p, detect[part], batch[part], offsets, lesions, masks[part], out[part])
 
 
 def _check_method(method: Any) -> str:

@@ -39,7 +39,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import jit
-from ._bits import set_pixels
+from ._bits import set_coords
 from ._pushpull import block_sums, push_pull_fill, smooth_region
 
 # ----------------------------------------------------------------------------
@@ -562,8 +562,9 @@ def _local_peaks(
     height, width = dark.shape
     _fill(dark_peak, np.uint8(0))
     _fill(light_peak, np.uint8(0))
-    for i in set_pixels(keep):
-        y, x = i // width, i % width
+    ys, xs = set_coords(keep)
+    for k in range(ys.size):
+        y, x = ys[k], xs[k]
         d = dark[y, x]
         b = bright[y, x]
         for yy in range(max(y - 1, 0), min(y + 2, height)):
@@ -844,8 +845,10 @@ def _grow_faint(
     n_words = flat_region.size // 8
     words_r = flat_region[: n_words * 8].view(np.uint64)
     words_g = flat_grown[: n_words * 8].view(np.uint64)
+    cell_of = np.arange(max(height, width)) // pool  # pixel row or column -> cell (no division per pixel)
     for _ in range(steps):
         _dilate_once(region, grown, rows)
+        y, row_start = 0, 0  # the scan moves forward: the row is carried along
         for w in range(n_words + 1):
             if w < n_words:
                 if words_g[w] == words_r[w]:  # nothing new in these 8 pixels
@@ -858,8 +861,11 @@ def _grow_faint(
                     if flat_rejected[i]:
                         flat_grown[i] = False
                         continue
-                    y, x = i // width, i % width
-                    cy, cx = y // pool, x // pool
+                    while i >= row_start + width:
+                        row_start += width
+                        y += 1
+                    x = i - row_start
+                    cy, cx = cell_of[y], cell_of[x]
                     faint = not lesion[cy, cx] and _faint(image, closed, opened, y, x, cy, cx, light, edge, thicket)
                     flat_grown[i] = faint
                     flat_rejected[i] = not faint
