@@ -121,7 +121,9 @@ def test_run_command_keeps_the_traceback_of_a_bug():
         run_command("prog", "cmd", lambda: (_ for _ in ()).throw(ImportError("cannot import name 'x' from 'y'")))
 
 
-@pytest.mark.parametrize(("parse", "text", "value"), [("fraction", "0.25", 0.25), ("positive_float", "1e-3", 1e-3)])
+@pytest.mark.parametrize(("parse", "text", "value"), [("fraction", "0.25", 0.25), ("positive_float", "1e-3", 1e-3),
+                                                     ("count_or_auto", "0", 0), ("count_or_auto", "12", 12),
+                                                     ("count_or_auto", "auto", "auto")])
 def test_number_argtypes_accept(parse, text, value):
     from dermprep import argtypes
 
@@ -130,7 +132,9 @@ def test_number_argtypes_accept(parse, text, value):
 
 @pytest.mark.parametrize(("parse", "text"), [("fraction", "1"), ("fraction", "-0.1"), ("fraction", "x"),
                                              ("fraction", "nan"), ("positive_float", "0"), ("positive_float", "inf"),
-                                             ("positive_float", "nan"), ("positive_float", "one")])
+                                             ("positive_float", "nan"), ("positive_float", "one"),
+                                             ("count_or_auto", "-1"), ("count_or_auto", "Auto"),
+                                             ("count_or_auto", "2.5")])
 def test_number_argtypes_refuse_with_what_was_expected(parse, text):
     import argparse
 

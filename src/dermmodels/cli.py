@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dermprep.argtypes import count as _count
+from dermprep.argtypes import count_or_auto as _count_or_auto
 from dermprep.argtypes import fraction as _fraction
 from dermprep.argtypes import positive_int as _positive_int
 from dermprep.argtypes import size as _size
@@ -155,7 +156,7 @@ def _use_parsers(sub: Any, formatter: Any) -> None:
     ex.add_argument("run_dir")
     ex.add_argument("--tflite", action="store_true", help="write model.tflite")
     ex.add_argument("--quantize", choices=("float16", "dynamic", "int8"), default=None)
-    ex.add_argument("--float-layers", default="auto", metavar="N|auto",
+    ex.add_argument("--float-layers", type=_count_or_auto, default="auto", metavar="N|auto",
                     help="int8: how many layers from the input end stay in float; auto: the fewest that keep the "
                          "diagnosis on the run's validation split (docs/models.md, 'Shipping a model')")
     ex.add_argument("--no-bias-correction", action="store_true",
@@ -412,17 +413,6 @@ def _export_images(run: Any) -> tuple[Any, Any, Any]:
     return calibration, run.load_images(test["path"].tolist(), progress=False), test["label"].to_numpy()
 
 
-def _float_layers_argument(value: str) -> int | str:
-    if value == "auto":
-        return value
-    try:
-        number = int(value)
-    except ValueError:
-        number = -1
-    if number < 0:
-        raise UsageError(f"--float-layers must be a number >= 0 or 'auto'; got {value!r}")
-    return number
-
 
 #: Training images per class int8 export calibrates on.
 EXPORT_CALIBRATION_PER_CLASS = 150
@@ -445,7 +435,7 @@ def _export(args: argparse.Namespace, log: Any) -> int:
         log(f"SavedModel: {export_saved_model(run.model, run.path / 'saved_model')}")
     if not args.tflite:
         return 0
-    float_layers = _float_layers_argument(args.float_layers)
+    float_layers = args.float_layers
     calibration, test, labels = _export_images(run)
     int8 = {}
     if args.quantize == "int8":

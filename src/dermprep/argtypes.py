@@ -11,7 +11,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["checked", "count", "fraction", "positive_float", "positive_int", "shard", "size"]
+__all__ = ["checked", "count", "count_or_auto", "fraction", "positive_float", "positive_int", "shard", "size"]
 
 
 def _integer(text: str, expected: str) -> int:
@@ -34,6 +34,19 @@ def count(text: str) -> int:
     value = _integer(text, "an integer >= 0")
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0; got {text!r}")
+    return value
+
+
+def count_or_auto(text: str) -> int | str:
+    """An integer >= 0, or the word ``auto`` (returned as ``"auto"``)."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0 or 'auto'; got {text!r}")
     return value
 
 

@@ -161,8 +161,10 @@ def test_int8_export_chooses_its_float_layers_on_the_validation_split(trained_ru
     exported = json.loads((run / "export.json").read_text())
     assert exported["float_layers"] == 3 and not exported["bias_corrected"] and exported["selection"] == []
     capsys.readouterr()
-    assert main(["export", str(run), "--tflite", "--quantize", "int8", "--float-layers", "some", "--quiet"]) == 2
-    assert "--float-layers must be a number >= 0 or 'auto'; got 'some'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["export", str(run), "--tflite", "--quantize", "int8", "--float-layers", "some", "--quiet"])
+    assert exit_.value.code == 2
+    assert "--float-layers: expected an integer >= 0 or 'auto'; got 'some'" in capsys.readouterr().err
 
 
 def _split_rows(run, part):
