@@ -415,7 +415,7 @@ def _export_images(run: Any) -> tuple[Any, Any, Any]:
 
 
 #: Training images per class int8 export calibrates on.
-EXPORT_CALIBRATION_PER_CLASS = 150
+EXPORT_CALIBRATION_PER_CLASS = 400
 
 
 def _export(args: argparse.Namespace, log: Any) -> int:
