@@ -346,7 +346,7 @@ def _run_epochs(model: Any, recipe: Recipe, plan: TrainingPlan, loaded: _Data, f
 
     def one_epoch(epoch: Any) -> Any:
         dataset = T.from_arrays(
-            loaded.train_images, loaded.train_labels if loaded.train_targets is None else loaded.train_targets,
+            loaded.train_images, loaded.train_labels, targets=loaded.train_targets,
             batch_size=recipe.batch_size, sampling="shuffle" if plan.targets is None else plan.targets,
             features=loaded.train_features, pipeline=pipeline, seed=recipe.seed, epoch=epoch,
             num_classes=plan.num_classes, one_hot=True, label_smoothing=recipe.label_smoothing)

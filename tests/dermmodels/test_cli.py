@@ -60,6 +60,20 @@ def test_train_with_a_preset_records_every_setting(trained_run):
     assert list((run / "hair-cache").glob("*.png"))  # hair removal ran once per image and was cached
 
 
+def test_distillation_trains_a_student_on_a_teacher_run(trained_run, ham_folder, tmp_path):
+    # The teachers' probabilities reach training as soft targets (from_arrays(targets=)); they once went in as
+    # the labels and every distillation run failed at its first epoch.
+    _, teacher = trained_run
+    student = tmp_path / "student"
+    code = main(["train", "--data", str(ham_folder), "--metadata", str(ham_folder / "HAM10000_metadata.csv"),
+                 "--out", str(student), "--preset", "cpu", "--val", "0.25", "--test", "0.25",
+                 "--teachers", str(teacher), "--distill-weight", "0.5", *TINY])
+    assert code == 0
+    recipe = json.loads((student / "config.json").read_text())["recipe"]
+    assert recipe["teachers"] == [str(teacher)] and recipe["distill_weight"] == 0.5
+    assert len(json.loads((student / "history.json").read_text())["loss"]) == 1
+
+
 def test_resume_and_contradictions(trained_run, ham_folder, capsys):
     _, run = trained_run
     base = ["train", "--data", str(ham_folder), "--metadata", str(ham_folder / "HAM10000_metadata.csv"),
