@@ -108,6 +108,8 @@ def _done(results: Path) -> set[tuple[str, int]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", default=None, help="run only rows with these names")
+    parser.add_argument("--seeds", nargs="*", type=int, default=None,
+                        help="run only these seeds (two processes can then run one row's seeds side by side)")
     parser.add_argument("--list", action="store_true", help="print the rows and whether they are done")
     parser.add_argument("--results", default=str(RESULTS), help="the results table (JSON lines)")
     parser.add_argument("--hair-cache", default=str(HERE / "out" / "hair-cache"),
@@ -119,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     done = _done(Path(args.results))
     failures = 0
     for name, seed, settings, ablation in rows:
-        if args.only is not None and name not in args.only:
+        if (args.only is not None and name not in args.only) or (args.seeds is not None and seed not in args.seeds):
             continue
         if args.list or (name, seed) in done:
             print(f"{'done' if (name, seed) in done else 'todo'}  {name} (seed {seed}) {settings}")
