@@ -30,6 +30,29 @@ def test_kernel_matches_reference(shape, seed, dtype):
     assert np.abs(restored.astype(np.float64) - expected.astype(np.float64)).max() * scale <= 1.0
 
 
+def test_kernel_matches_reference_with_32_orientations():
+    # Runs of 12 pooled cells or more (600x450 images: 15) walk 32 orientations; 300x310 by default has 10.
+    from dermprep.hair._dullrazor import orientations
+
+    sample = make_sample((300, 310), rng=7, num_hairs=(4, 10))
+    params = dull_razor_params(sample.image.shape, min_length=26)
+    assert orientations(params) == 32 and orientations(dull_razor_params(sample.image.shape)) == 16
+    expected, expected_mask = reference_remove_hair(sample.image, params, lesion_grids(sample.image[None], params,
+                                                                                        None)[0])
+    restored, mask = remove_hair(sample.image, return_mask=True, min_length=26)
+    assert mask.any()
+    np.testing.assert_array_equal(mask, expected_mask)
+    assert np.abs(restored.astype(int) - expected).max() <= 1
+
+
+def test_orientations_follow_the_run_length():
+    from dermprep.hair._dullrazor import orientations
+
+    assert orientations(dull_razor_params((450, 600))) == 32  # HAM10000 originals: runs of 15 cells
+    assert orientations(dull_razor_params((150, 200))) == 16  # the 200x150 copies: runs of 10 pixels
+    assert orientations(dull_razor_params((1024, 1536))) == 32
+
+
 def test_kernel_matches_reference_without_light_detection_or_smoothing():
     sample = make_sample((64, 64), rng=9)
     params = dull_razor_params(sample.image.shape, detect_light=False, smooth=False, dilation=0)

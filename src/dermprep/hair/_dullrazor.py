@@ -224,6 +224,20 @@ def dull_razor_params(shape: tuple[int, ...], **overrides: Any) -> DullRazorPara
     return replace(defaults, **check_hair_options(**overrides))
 
 
+def orientations(params: DullRazorParams) -> int:
+    """How many orientations (over 180 degrees) the straight-run test walks for these parameters.
+
+    Enough that a thin hair at any angle stays within a pixel of one of their digital lines over the whole
+    ``min_length`` run at the kernels' (pooled) level: 32 (5.6 degrees apart) for runs of 12 cells or more
+    (600x450 images: 15), else 16. With 16 at 600x450, thin strands between two orientations broke their
+    runs and were missed; on short runs (200x150 images: 10) 16 already stay within a pixel, and more
+    orientations there only give compact lesion structures more chances to pass as hair
+    (experiments/hair_missed.py, docs/hair-removal.md).
+    """
+    run = max(2, -(-params.min_length // params.pool))
+    return 32 if run >= 12 else 16
+
+
 @functools.lru_cache(maxsize=32)
 def line_offsets(directions: int, length: int) -> np.ndarray:
     """(directions, length + 1, 2) int64 (dy, dx) of digital lines through the origin."""
@@ -270,7 +284,7 @@ def _run(image: np.ndarray, params: DullRazorParams, replace_hair: bool,
     else:
         detect = np.clip(np.rint(batch * np.float32(255.0)), 0, 255).astype(np.uint8)
         rounding = 0.0
-    offsets = line_offsets(16, max(params.min_length, params.max_width) + 2)
+    offsets = line_offsets(orientations(params), max(params.min_length, params.max_width) + 2)
     masks = np.zeros(batch.shape[:3], np.bool_)
     # Detection only: the kernel never touches ``out``, so an empty array stands in.
     out = np.empty_like(batch) if replace_hair else np.empty((batch.shape[0], 0, 0, 3), batch.dtype)

@@ -15,7 +15,7 @@ The stages follow Lee et al. (1997), on a pyramid level of factor ``pool``
    ``max(max-pooled, closed)`` (dark hair already filled, so the skin between
    two close dark hairs is not mistaken for light hair);
 3. thresholding and verification that a candidate is long and thin, by
-   walking digital lines in 16 orientations; hysteresis growth into weaker
+   walking digital lines in 32 orientations; hysteresis growth into weaker
    residues next to verified hair; lesion safety: structures touching the
    (estimated or given) lesion region are kept only if they continue
    outside it or are long, thin and dark (hair), never if they look like
@@ -357,7 +357,7 @@ def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, max_wid
 
     A pixel is kept when, for one of the orientations in ``offsets``, the
     straight run of candidates through it is at least ``min_length`` long and
-    a run across it (perpendicular, or 45 degrees off) is at most
+    a run across it (perpendicular, or 22.5 degrees off) is at most
     ``max_width``. Orientations are tried starting from that of a kept
     neighbour (else the last one that succeeded), as pixels of one hair share it.
     ``along_kept`` receives the orientation that kept each kept pixel.
@@ -388,7 +388,8 @@ def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, max_wid
                     for t in range(1, forward + 1):
                         along[y + offsets[j, t, 0], x + offsets[j, t, 1]] = j
                 thin = False
-                for dj in (0, -2, 2):
+                eighth = ndir // 8
+                for dj in (0, -eighth, eighth):  # across, and 22.5 degrees either side
                     p = (j + half + dj) % ndir
                     across = 1 + _run_length(candidate, y, x, offsets, p, 1, max_width)
                     if across <= max_width:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ._dullrazor import DullRazorParams, line_offsets
+from ._dullrazor import DullRazorParams, line_offsets, orientations
 
 __all__ = ["reference_hair_mask", "reference_remove_hair"]
 
@@ -98,7 +98,7 @@ def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int,
                     for t in range(1, fwd + 1):
                         along[y + offsets[j, t, 0], x + offsets[j, t, 1]] = j
                 thin = False
-                for dj in (0, -2, 2):
+                for dj in (0, -ndir // 8, ndir // 8):  # across, and 22.5 degrees either side
                     p = (j + ndir // 2 + dj) % ndir
                     across = 1 + _run(candidate, y, x, offsets, p, 1, max_width)
                     if across <= max_width:
@@ -250,7 +250,7 @@ def _detect(image: np.ndarray, params: DullRazorParams, lesion: np.ndarray) -> t
     min_length = max(2, -(-params.min_length // pool))
     max_width = max(1, -(-params.max_width // pool))
     k = -(-(params.line_length // 2) // pool)
-    offsets = line_offsets(16, max(params.min_length, params.max_width) + 2)
+    offsets = line_offsets(orientations(params), max(params.min_length, params.max_width) + 2)
     closed, opened, dark, bright, low = _background(image, params)
     threshold = np.where(lesion, params.lesion_threshold, params.threshold)
     candidate = (dark > threshold) | (bright > params.light_threshold)
