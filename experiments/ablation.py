@@ -108,7 +108,7 @@ def _done(results: Path) -> set[tuple[str, int]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", default=None, help="run only rows with these names")
-    parser.add_argument("--seeds", nargs="*", type=int, default=None,
+    parser.add_argument("--seeds", nargs="+", type=int, default=None,
                         help="run only these seeds (two processes can then run one row's seeds side by side)")
     parser.add_argument("--list", action="store_true", help="print the rows and whether they are done")
     parser.add_argument("--results", default=str(RESULTS), help="the results table (JSON lines)")

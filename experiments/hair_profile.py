@@ -41,7 +41,7 @@ def _stages(image: np.ndarray, times: dict[str, float]) -> None:
     from dermprep import dull_razor_params
     from dermprep.hair import _kernels as kern
     from dermprep.hair import _pushpull as pp
-    from dermprep.hair._dullrazor import kernel_params, lesion_grids, line_offsets
+    from dermprep.hair._dullrazor import kernel_params, lesion_grids, line_offsets, orientations
 
     def timed(name, fn, *args):  # type: ignore[no-untyped-def]
         start = time.thread_time()
@@ -52,7 +52,7 @@ def _stages(image: np.ndarray, times: dict[str, float]) -> None:
     params = dull_razor_params(image.shape)
     p = kernel_params(params, replace_hair=True, rounding=0.5)
     lesion = timed("lesion estimate (Python)", lesion_grids, image[None], params, None)[0]
-    offsets = line_offsets(16, max(params.min_length, params.max_width) + 2)
+    offsets = line_offsets(orientations(params), max(params.min_length, params.max_width) + 2)
     height, width = image.shape[:2]
     hc, wc = (height + 1) // 2, (width + 1) // 2
     closed, opened = np.empty((3, hc, wc), np.uint8), np.empty((3, hc, wc), np.uint8)

@@ -172,6 +172,7 @@ def test_int8_export_chooses_its_float_layers_on_the_validation_split(trained_ru
     passing = [e["float_layers"] for e in exported["selection"]
                if e["top1_agreement"] >= 0.98 and e["balanced_accuracy_keras"] - e["balanced_accuracy_tflite"] <= 0.01]
     assert exported["float_layers"] == (chosen or passing or [exported["selection"][-1]["float_layers"]])[0]
+    assert exported["float_layers_margin"] == bool(chosen)
     val_labels = [int(row["label"]) for row in _split_rows(run, "val")]
     assert exported["selection"][-1]["balanced_accuracy_keras"] is not None and len(val_labels) > 0
     assert main(["export", str(run), "--tflite", "--quantize", "int8", "--float-layers", "3",

@@ -314,12 +314,13 @@ def test_int8_float_layers_auto_chooses_on_the_selection_images(trained, tmp_pat
     assert tried == [k for k in dermmodels.export.INT8_FLOAT_LAYER_STEPS if k <= tried[-1]]
     passing = [e for e in result.selection
                if e["top1_agreement"] >= 0.98 and e["balanced_accuracy_keras"] - e["balanced_accuracy_tflite"] <= 0.01]
-    assert passing and result.float_layers == passing[0]["float_layers"]
+    assert passing and result.float_layers == passing[0]["float_layers"] and not result.float_layers_margin
     # With a selection set large enough for the margin, the first step that shows it ends the search.
     monkeypatch.setattr(dermmodels.export, "agreement_lower_bound", lambda agreement, samples: agreement)
     sure = export_tflite(model, tmp_path / "m.tflite", quantize="int8", representative_data=images.astype(np.float32),
                          float_layers="auto", selection_images=images[:16], selection_labels=labels[:16])
     assert sure.float_layers == passing[0]["float_layers"] == sure.selection[-1]["float_layers"]
+    assert sure.float_layers_margin
     monkeypatch.undo()
     monkeypatch.setattr(dermmodels.export, "AGREEMENT_THRESHOLD", 1.01)  # nothing can reach it: every step is tried
     refused = export_tflite(model, tmp_path / "m.tflite", quantize="int8", representative_data=images.astype(np.float32),
@@ -328,6 +329,18 @@ def test_int8_float_layers_auto_chooses_on_the_selection_images(trained, tmp_pat
     assert steps == [k for k in dermmodels.export.INT8_FLOAT_LAYER_STEPS if k <= steps[-1]] and len(steps) >= 8
     assert refused.float_layers == steps[-1] and not refused.acceptable
     assert refused.size_bytes > result.size_bytes  # more layers in float: float32 weights
+
+
+def test_agreement_lower_bound():
+    from dermmodels.export import agreement_lower_bound
+
+    assert agreement_lower_bound(0.9807, 1506) < 0.98 <= agreement_lower_bound(0.99, 1506) < 0.99
+    assert agreement_lower_bound(1.0, 132) < 0.98 <= agreement_lower_bound(1.0, 133)  # the smallest set that can
+    assert agreement_lower_bound(0.0, 10) == 0.0 and agreement_lower_bound(0.99, 10**7) == pytest.approx(0.99, abs=1e-4)
+    with pytest.raises(ValueError, match="agreement"):
+        agreement_lower_bound(1.5, 1000)
+    with pytest.raises(ValueError, match="samples"):
+        agreement_lower_bound(0.9, 0)
 
 
 def test_export_errors(trained, tmp_path):

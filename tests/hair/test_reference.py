@@ -50,6 +50,7 @@ def test_orientations_follow_the_run_length():
 
     assert orientations(dull_razor_params((450, 600))) == 32  # HAM10000 originals: runs of 15 cells
     assert orientations(dull_razor_params((150, 200))) == 16  # the 200x150 copies: runs of 10 pixels
+    assert orientations(dull_razor_params((224, 224))) == 16  # full resolution (runs of 15): not measured, kept
     assert orientations(dull_razor_params((1024, 1536))) == 32
 
 

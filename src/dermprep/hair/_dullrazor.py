@@ -227,15 +227,15 @@ def dull_razor_params(shape: tuple[int, ...], **overrides: Any) -> DullRazorPara
 def orientations(params: DullRazorParams) -> int:
     """How many orientations (over 180 degrees) the straight-run test walks for these parameters.
 
-    Enough that a thin hair at any angle stays within a pixel of one of their digital lines over the whole
-    ``min_length`` run at the kernels' (pooled) level: 32 (5.6 degrees apart) for runs of 12 cells or more
-    (600x450 images: 15), else 16. With 16 at 600x450, thin strands between two orientations broke their
-    runs and were missed; on short runs (200x150 images: 10) 16 already stay within a pixel, and more
-    orientations there only give compact lesion structures more chances to pass as hair
-    (experiments/hair_missed.py, docs/hair-removal.md).
+    32 (5.6 degrees apart) on the 2x2 pooled level with runs of 12 cells or more (600x450 images: 15), else
+    16. A thin hair at an angle between two of 16 orientations drifts off their digital lines before a run
+    of 15 cells ends, and was missed; with 32 it stays within a pixel for runs up to about 20 cells (at
+    1024 px and more the runs are longer and the drift comes back). Images worked at full resolution (short
+    side under 300 px, such as HAM10000's 200x150 copies) keep 16: there, 32 erased a small dark lesion
+    that 16 leaves alone, and nothing was measured in their favour (docs/hair-removal.md).
     """
     run = max(2, -(-params.min_length // params.pool))
-    return 32 if run >= 12 else 16
+    return 32 if params.pool >= 2 and run >= 12 else 16
 
 
 @functools.lru_cache(maxsize=32)

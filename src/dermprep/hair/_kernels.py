@@ -15,7 +15,7 @@ The stages follow Lee et al. (1997), on a pyramid level of factor ``pool``
    ``max(max-pooled, closed)`` (dark hair already filled, so the skin between
    two close dark hairs is not mistaken for light hair);
 3. thresholding and verification that a candidate is long and thin, by
-   walking digital lines in 32 orientations; hysteresis growth into weaker
+   walking digital lines in 16 or 32 orientations; hysteresis growth into weaker
    residues next to verified hair; lesion safety: structures touching the
    (estimated or given) lesion region are kept only if they continue
    outside it or are long, thin and dark (hair), never if they look like

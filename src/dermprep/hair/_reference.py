@@ -98,7 +98,7 @@ def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int,
                     for t in range(1, fwd + 1):
                         along[y + offsets[j, t, 0], x + offsets[j, t, 1]] = j
                 thin = False
-                for dj in (0, -ndir // 8, ndir // 8):  # across, and 22.5 degrees either side
+                for dj in (0, -(ndir // 8), ndir // 8):  # across, and 22.5 degrees either side
                     p = (j + ndir // 2 + dj) % ndir
                     across = 1 + _run(candidate, y, x, offsets, p, 1, max_width)
                     if across <= max_width:
