@@ -289,6 +289,7 @@ def _int8(model: Any, data: np.ndarray, float_ops: list[str], float_layers: int 
     expected = model.predict(images, verbose=0)
     tried: dict[int, bytes] = {}
     passed: list[int] = []
+    sure: int | None = None  # the first that passes with the margin
     with tempfile.TemporaryDirectory(prefix="dermmodels-int8-") as folder:
         candidate = Path(folder) / "candidate.tflite"
         for n in [k for k in INT8_FLOAT_LAYER_STEPS if k <= len(names)]:
@@ -301,12 +302,11 @@ def _int8(model: Any, data: np.ndarray, float_ops: list[str], float_layers: int 
             if not _problems(scores, len(images)):
                 passed.append(n)
                 if bound >= AGREEMENT_THRESHOLD:
+                    sure = n
                     break
     # The first with a margin; else (a small selection set cannot show one) the first that passes; else the most.
-    margin = [e["float_layers"] for e in fields["selection"] if e["top1_agreement_lower_bound"] >= AGREEMENT_THRESHOLD
-              and e["float_layers"] in passed]
-    fields["float_layers"] = margin[0] if margin else passed[0] if passed else max(tried)
-    fields["float_layers_margin"] = bool(margin)
+    fields["float_layers"] = sure if sure is not None else passed[0] if passed else max(tried)
+    fields["float_layers_margin"] = sure is not None
     return tried[fields["float_layers"]], fields
 
 

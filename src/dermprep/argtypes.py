@@ -41,10 +41,7 @@ def count_or_auto(text: str) -> int | str:
     """An integer >= 0, or the word ``auto`` (returned as ``"auto"``)."""
     if text == "auto":
         return text
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
+    value = _integer(text, "an integer >= 0 or 'auto'")
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0 or 'auto'; got {text!r}")
     return value
