@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from dermprep import dull_razor_params, hair_mask, remove_hair
 from dermprep.synthetic import make_sample
 
+from ._images import hair_in_textured_lesion
+
 
 @pytest.fixture(scope="module")
 def sample():
@@ -252,6 +254,24 @@ def test_thicket_options_are_checked():
         remove_hair(image, detect_thickets="yes")
     with pytest.raises(ValueError, match="lesion_threshold"):
         hair_mask(image, lesion_threshold=255)
+
+
+def test_a_hair_inside_a_textured_lesion_is_not_grown_into_the_texture():
+    # Grown at the low threshold (10), the hair joined the lesion's dots into one mesh, which lesion safety then
+    # left as the lesion's own; grown at the lesion's low threshold (15) it stays a line and goes.
+    image, lesion, hair = hair_in_textured_lesion()
+    found = hair_mask(image, protect=lesion)
+    assert found[hair].mean() > 0.95
+    assert (found & ~hair & lesion).sum() < 0.5 * hair.sum()  # the hair's edges, not the dots
+    assert not hair_mask(image, protect=lesion, lesion_low_threshold=10)[hair].any()
+
+
+def test_lesion_low_threshold_is_checked():
+    image = np.zeros((32, 32, 3), np.uint8)
+    with pytest.raises(ValueError, match="lesion_low_threshold must be an integer grey level in \\[0, 254\\]; got 300"):
+        remove_hair(image, lesion_low_threshold=300)
+    with pytest.raises(TypeError, match="lesion_low_threshold must be an integer grey level"):
+        hair_mask(image, lesion_low_threshold=12.5)
 
 
 def test_a_thin_hair_between_two_of_sixteen_orientations_is_found(monkeypatch):

@@ -10,6 +10,8 @@ from dermprep.hair._dullrazor import lesion_grids
 from dermprep.hair._reference import reference_remove_hair
 from dermprep.synthetic import make_sample
 
+from ._images import hair_in_textured_lesion
+
 
 @pytest.mark.parametrize(
     "shape, seed",
@@ -106,5 +108,16 @@ def test_kernel_matches_reference_with_smoothing_and_thickets_off():
     lesion = lesion_grids(sample.image[None], params, None)[0]
     expected, expected_mask = reference_remove_hair(sample.image, params, lesion)
     restored, mask = remove_hair(sample.image, return_mask=True, smooth=True, detect_thickets=False)
+    np.testing.assert_array_equal(mask, expected_mask)
+    assert np.abs(restored.astype(int) - expected).max() <= 1
+
+
+def test_kernel_matches_reference_with_a_hair_in_a_textured_lesion():
+    # The lesion's own low threshold decides here (tests/hair/test_dullrazor.py has the behaviour).
+    image, lesion, _ = hair_in_textured_lesion()
+    params = dull_razor_params(image.shape)
+    expected, expected_mask = reference_remove_hair(image, params, lesion_grids(image[None], params, lesion[None])[0])
+    restored, mask = remove_hair(image, return_mask=True, protect=lesion)
+    assert mask.any()
     np.testing.assert_array_equal(mask, expected_mask)
     assert np.abs(restored.astype(int) - expected).max() <= 1

@@ -60,6 +60,11 @@ class DullRazorParams:
     low_threshold : int
         Residue above which pixels next to verified hair are added to it
         (hysteresis: catches tapering tips and anti-aliased edges).
+    lesion_low_threshold : int
+        The same inside the lesion region. The lesion's own texture exceeds
+        ``low_threshold`` nearly everywhere there, so growth at it joined a
+        hair to that texture, and lesion safety then left the whole as the
+        lesion's own (a mesh, not a line).
     detect_light : bool
         Also detect light (blond, grey, white) hair with grey openings.
     min_length : int
@@ -99,6 +104,7 @@ class DullRazorParams:
     lesion_threshold: int = 23
     light_threshold: int = 32
     low_threshold: int = 10
+    lesion_low_threshold: int = 15
     detect_light: bool = True
     min_length: int = 30
     max_width: int = 14
@@ -123,7 +129,8 @@ def _check_field(name: str, value: Any) -> None:
         check_bool(value, name)
     elif name == "thicket_density":
         check_number(value, name, lower=0.0, upper=1.0, lower_open=True)
-    elif name in ("threshold", "lesion_threshold", "light_threshold", "low_threshold", "edge_threshold"):
+    elif name in ("threshold", "lesion_threshold", "light_threshold", "low_threshold", "lesion_low_threshold",
+                  "edge_threshold"):
         if not is_integer(value):
             raise TypeError(f"{name} must be an integer grey level in [0, 254]; got {value!r} ({type(value).__name__})")
         if not 0 <= value <= 254:

@@ -599,7 +599,7 @@ def _threshold_residues(dark: np.ndarray, bright: np.ndarray, lesion: np.ndarray
                         candidate: np.ndarray, weak: np.ndarray) -> None:
     """Candidates (residue over the dark or light threshold) and weak pixels (over the low threshold).
 
-    In the lesion the dark threshold is ``lesion_threshold``. ``bright`` is all zero without light
+    In the lesion the dark thresholds are ``lesion_threshold`` and ``lesion_low_threshold``. ``bright`` is all zero without light
     detection, so it never passes a threshold.
     """
     n = dark.size
@@ -609,12 +609,13 @@ def _threshold_residues(dark: np.ndarray, bright: np.ndarray, lesion: np.ndarray
     c_flat = candidate.reshape(n)
     w_flat = weak.reshape(n)
     t, tl = np.uint8(p.threshold), np.uint8(p.lesion_threshold)
-    lt, wt = np.uint8(p.light_threshold), np.uint8(p.low_threshold)
+    lt, wt, wtl = np.uint8(p.light_threshold), np.uint8(p.low_threshold), np.uint8(p.lesion_low_threshold)
     for i in range(n):
         d = d_flat[i]
         b = b_flat[i]
-        c_flat[i] = (d > (tl if l_flat[i] else t)) | (b > lt)
-        w_flat[i] = (d > wt) | (b > wt)
+        inside = l_flat[i]
+        c_flat[i] = (d > (tl if inside else t)) | (b > lt)
+        w_flat[i] = (d > (wtl if inside else wt)) | (b > wt)
 
 
 # ----------------------------------------------------------------------------

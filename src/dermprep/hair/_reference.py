@@ -254,7 +254,7 @@ def _detect(image: np.ndarray, params: DullRazorParams, lesion: np.ndarray) -> t
     closed, opened, dark, bright, low = _background(image, params)
     threshold = np.where(lesion, params.lesion_threshold, params.threshold)
     candidate = (dark > threshold) | (bright > params.light_threshold)
-    weak = (dark > params.low_threshold) | (bright > params.low_threshold)
+    weak = (dark > np.where(lesion, params.lesion_low_threshold, params.low_threshold)) | (bright > params.low_threshold)
     keep, kept_dir = _verify(candidate, offsets, min_length, max_width)
     thicket = np.zeros(dark.shape, np.int64)
     if params.detect_thickets:

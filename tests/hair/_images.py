@@ -1,0 +1,26 @@
+"""Constructed images shared by the hair tests."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def hair_in_textured_lesion() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A 600x450 image with a 3 px dark hair lying wholly inside a lesion whose texture (dots 13 grey levels
+    darker than the lesion's ground) is over the low threshold (10) but not the lesion's low threshold (15).
+
+    Returns the uint8 image, the lesion mask and the hair's pixels.
+    """
+    rng = np.random.default_rng(0)
+    height, width = 450, 600
+    image = np.full((height, width, 3), (200, 150, 130), np.float64)
+    yy, xx = np.mgrid[0:height, 0:width]
+    lesion = (yy - 225) ** 2 + (xx - 300) ** 2 <= 150**2
+    cells = (rng.random((height // 6 + 1, width // 6 + 1)) < 0.5).astype(np.uint8)
+    dots = cv2.resize(cells, (width + 6, height + 6), interpolation=cv2.INTER_NEAREST)[:height, :width] > 0
+    image[lesion & dots] -= 13
+    hair = np.zeros((height, width), np.uint8)
+    cv2.line(hair, (200, 180), (420, 260), 1, 3)  # inside the lesion from end to end
+    image[hair > 0] *= 0.55
+    return image.astype(np.uint8), lesion, hair > 0
