@@ -2,12 +2,13 @@
 
 Usage (from the repository root)::
 
-    nice -n 10 .venv/bin/python experiments/hair_speed.py [--rounds 12] [--label NAME] [--out FILE]
+    nice -n 10 .venv/bin/python experiments/hair_speed.py [--rounds 12] [--label NAME] [--out FILE] [--real DIR]
 
 ``make bench`` times each method once, one after the other: on a machine shared with other jobs the load
 moves between them (the recipe's one-process figure varied 4x between runs there). Here the methods
 alternate, round by round, on the benchmark's 32 seeded 600x450 images (``make_batch(32, (450, 600),
-seed=0)``, numba warmed up): dermprep's ``remove_hair(batch)`` (all cores), the recipe in one process,
+seed=0)``, or with ``--real`` the first 32 images of one size in a folder, such as ``../shared/real600/images``;
+numba warmed up): dermprep's ``remove_hair(batch)`` (all cores), the recipe in one process,
 and at the end the recipe in a pool of one process per core. For each, the best round's wall-clock
 throughput and CPU time per image (this process's, all threads; not measured for the pool). The results
 file (default ``experiments/results/hair_speed.json``, appended to, one entry per run) records the load
@@ -38,14 +39,16 @@ def main() -> None:
     parser.add_argument("--pool-rounds", type=int, default=2)
     parser.add_argument("--label", default="this checkout")
     parser.add_argument("--out", default="experiments/results/hair_speed.json")
+    parser.add_argument("--real", help="a folder of images of one size instead of the synthetic batch")
     args = parser.parse_args()
     import dermprep
     from dermprep import remove_hair
     from dermprep.hair._opencv import opencv_remove_hair
     from dermprep.hair.bench import opencv_pool_throughput
-    from dermprep.synthetic import make_batch
+    from hair_profile import _load  # experiments/: the same 32 images as the stage profile
 
-    images = make_batch(32, (450, 600), seed=0)[0]
+    args.images = 32
+    images = _load(args)
     n, workers = len(images), os.cpu_count() or 1
     remove_hair(images[:2])  # compile or load the kernels
     remove_hair(images)
@@ -65,6 +68,7 @@ def main() -> None:
     recipe = max(best["opencv 1 process"]["images_per_s"], best[pool]["images_per_s"])
     entry = {
         "label": args.label, "dermprep": str(Path(dermprep.__file__).parent),
+        "images": args.real or "make_batch(32, (450, 600), seed=0)",
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cores": workers,
         "load_average_before_after": [load_before[0], os.getloadavg()[0]], "rounds": args.rounds,
         "best": best, "per_round": rounds,

@@ -121,3 +121,34 @@ def test_kernel_matches_reference_with_a_hair_in_a_textured_lesion():
     assert mask.any()
     np.testing.assert_array_equal(mask, expected_mask)
     assert np.abs(restored.astype(int) - expected).max() <= 1
+
+
+@pytest.mark.parametrize("shape", [(450, 600), (150, 200)])  # 32 orientations on the pooled level; 16
+def test_every_shortest_straight_run_is_verified(shape):
+    # Verification skips candidate components too small to hold a run of min_length pixels
+    # (_kernels._shortest_run_extent); a run of exactly min_length, in every orientation and split around
+    # its pixel, must still keep that pixel, and the whole result must be the reference's.
+    from dermprep.hair import _kernels
+    from dermprep.hair._reference import _verify as reference_verify
+    from dermprep.hair._dullrazor import kernel_params, line_offsets, orientations
+
+    params = dull_razor_params(shape)
+    p = kernel_params(params, replace_hair=True, rounding=0.5)
+    offsets = line_offsets(orientations(params), max(params.min_length, params.max_width) + 2)
+    min_length, max_width = _kernels._pooled_min_length(p), _kernels._pooled_max_width(p)
+    size = 2 * min_length + 5
+    for j in range(offsets.shape[0]):
+        for forward in range(min_length):
+            candidate = np.zeros((size, size), bool)
+            centre = size // 2
+            for t in range(forward + 1):
+                candidate[centre + offsets[j, t, 0], centre + offsets[j, t, 1]] = True
+            for t in range(min_length - forward):
+                candidate[centre - offsets[j, t, 0], centre - offsets[j, t, 1]] = True
+            keep = np.empty_like(candidate)
+            along = np.full(candidate.shape, -1, np.int8)
+            _kernels._verify(candidate, offsets, min_length, max_width, keep, along)
+            assert keep[centre, centre], f"orientation {j}, {forward} forward"
+            expected_keep, expected_along = reference_verify(candidate, offsets, min_length, max_width)
+            np.testing.assert_array_equal(keep, expected_keep)
+            np.testing.assert_array_equal(along, expected_along)

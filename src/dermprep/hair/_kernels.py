@@ -351,6 +351,60 @@ def _neighbour_direction(keep: np.ndarray, along_kept: np.ndarray, y: int, x: in
 
 
 @jit()
+def _shortest_run_extent(offsets: np.ndarray, min_length: int) -> int:
+    """The smallest bounding-box side (the larger of height and width) that any straight run of ``min_length``
+    pixels along ``offsets`` can have: the pixel, ``f`` steps forward and ``min_length - 1 - f`` back."""
+    best = min_length
+    for j in range(offsets.shape[0]):
+        for f in range(min_length):
+            b = min_length - 1 - f
+            dy = abs(offsets[j, f, 0] + offsets[j, b, 0])
+            dx = abs(offsets[j, f, 1] + offsets[j, b, 1])
+            best = min(best, max(dy, dx) + 1)
+    return best
+
+
+@jit()
+def _long_enough(candidate: np.ndarray, extent: int, out: np.ndarray) -> None:
+    """``out``: the candidate pixels whose 8-connected component's bounding box has a side of at least
+    ``extent``. A straight run of candidates lies in one component (its steps are 8-adjacent), so a pixel
+    of a smaller component has no long run: most of the skin's texture is small blobs, tried in every
+    orientation for nothing."""
+    height, width = candidate.shape
+    flat = candidate.reshape(height * width)
+    marked = out.reshape(height * width)
+    _copy(flat, marked)  # True: a candidate not yet visited, or one of a long-enough component
+    seen = np.zeros(height * width, np.bool_)
+    members = np.empty(height * width, np.int32)
+    for sy in range(height):
+        row = sy * width
+        for sx in range(width):
+            start = row + sx
+            if not flat[start] or seen[start]:
+                continue
+            seen[start] = True
+            members[0] = start
+            count, head = 1, 0
+            y0, y1, x0, x1 = sy, sy, sx, sx
+            while head < count:
+                p = members[head]
+                head += 1
+                y = p // width
+                x = p - y * width
+                y0, y1, x0, x1 = min(y0, y), max(y1, y), min(x0, x), max(x1, x)
+                for yy in range(max(y - 1, 0), min(y + 2, height)):
+                    for xx in range(max(x - 1, 0), min(x + 2, width)):
+                        q = yy * width + xx
+                        if flat[q] and not seen[q]:
+                            seen[q] = True
+                            members[count] = q
+                            count += 1
+            if max(y1 - y0, x1 - x0) + 1 < extent:
+                for i in range(count):
+                    marked[members[i]] = False
+
+
+@jit()
 def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, max_width: int, keep: np.ndarray,
             along_kept: np.ndarray) -> None:
     """Keep candidate pixels on long, thin structures.
@@ -360,19 +414,22 @@ def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, max_wid
     a run across it (perpendicular, or 22.5 degrees off) is at most
     ``max_width``. Orientations are tried starting from that of a kept
     neighbour (else the last one that succeeded), as pixels of one hair share it.
-    ``along_kept`` receives the orientation that kept each kept pixel.
+    ``along_kept`` receives the orientation that kept each kept pixel. Pixels of
+    components too small to hold such a run (`_long_enough()`) are not tried.
     """
     height, width = candidate.shape
     ndir = offsets.shape[0]
     half = ndir // 2
     last = 0
     _fill(keep, False)
+    tried = np.empty((height, width), np.bool_)
+    _long_enough(candidate, _shortest_run_extent(offsets, min_length), tried)
     # A long run found through one pixel is long for every pixel on it: remember
     # its orientation so those pixels only need the (short) thinness test.
     along = np.full((height, width), np.int8(-1), np.int8)
     for y in range(height):
         for x in range(width):
-            if not candidate[y, x]:
+            if not tried[y, x]:
                 continue
             found = np.int64(along[y, x])
             start = found if found >= 0 else _neighbour_direction(keep, along_kept, y, x, last)
