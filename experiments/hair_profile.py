@@ -27,10 +27,18 @@ import numpy as np
 
 
 def _load(args: argparse.Namespace) -> np.ndarray:
-    if args.real:
+    if args.real:  # the first ``images`` readable images of the first one's size, in name order
         paths = sorted(p for p in Path(args.real).iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
-        images = [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in paths[: args.images]]
-        return np.stack([i for i in images if i.shape == images[0].shape])
+        images: list[np.ndarray] = []
+        for path in paths:
+            image = cv2.imread(str(path))
+            if image is not None and (not images or image.shape == images[0].shape):
+                images.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+            if len(images) == args.images:
+                break
+        if not images:
+            raise SystemExit(f"no readable PNG or JPEG image in {args.real}")
+        return np.stack(images)
     from dermprep.synthetic import make_batch
 
     return make_batch(args.images, (450, 600), seed=0)[0]

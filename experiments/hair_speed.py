@@ -7,7 +7,8 @@ Usage (from the repository root)::
 ``make bench`` times each method once, one after the other: on a machine shared with other jobs the load
 moves between them (the recipe's one-process figure varied 4x between runs there). Here the methods
 alternate, round by round, on the benchmark's 32 seeded 600x450 images (``make_batch(32, (450, 600),
-seed=0)``, or with ``--real`` the first 32 images of one size in a folder, such as ``../shared/real600/images``;
+seed=0)``, or with ``--real`` the first 32 readable images of one size in a folder, such as
+``../shared/real600/images``;
 numba warmed up): dermprep's ``remove_hair(batch)`` (all cores), the recipe in one process,
 and at the end the recipe in a pool of one process per core. For each, the best round's wall-clock
 throughput and CPU time per image (this process's, all threads; not measured for the pool). The results
@@ -41,11 +42,12 @@ def main() -> None:
     parser.add_argument("--out", default="experiments/results/hair_speed.json")
     parser.add_argument("--real", help="a folder of images of one size instead of the synthetic batch")
     args = parser.parse_args()
+    from hair_profile import _load  # experiments/: the same 32 images as the stage profile
+
     import dermprep
     from dermprep import remove_hair
     from dermprep.hair._opencv import opencv_remove_hair
     from dermprep.hair.bench import opencv_pool_throughput
-    from hair_profile import _load  # experiments/: the same 32 images as the stage profile
 
     args.images = 32
     images = _load(args)

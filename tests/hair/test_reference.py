@@ -152,3 +152,32 @@ def test_every_shortest_straight_run_is_verified(shape):
             expected_keep, expected_along = reference_verify(candidate, offsets, min_length, max_width)
             np.testing.assert_array_equal(keep, expected_keep)
             np.testing.assert_array_equal(along, expected_along)
+
+
+@pytest.mark.parametrize("shape", [(450, 600), (150, 200)])
+def test_verification_matches_reference_on_random_candidates(shape):
+    # Noise blobs (skipped as too small) beside lines (verified), in one mask: the skip must not change
+    # which pixels are kept, nor the orientation each is kept along (which `_extend_along` follows).
+    import cv2
+
+    from dermprep.hair import _kernels
+    from dermprep.hair._dullrazor import kernel_params, line_offsets, orientations
+    from dermprep.hair._reference import _verify as reference_verify
+
+    rng = np.random.default_rng(1)
+    params = dull_razor_params(shape)
+    p = kernel_params(params, replace_hair=True, rounding=0.5)
+    offsets = line_offsets(orientations(params), max(params.min_length, params.max_width) + 2)
+    min_length, max_width = _kernels._pooled_min_length(p), _kernels._pooled_max_width(p)
+    for _ in range(30):
+        mask = (rng.random((48, 64)) < rng.uniform(0.02, 0.3)).astype(np.uint8)
+        for _ in range(int(rng.integers(1, 5))):
+            start, end = rng.integers(0, [64, 48], size=(2, 2))
+            cv2.line(mask, tuple(map(int, start)), tuple(map(int, end)), 1, int(rng.integers(1, 3)))
+        candidate = mask > 0
+        keep = np.empty_like(candidate)
+        along = np.full(candidate.shape, -1, np.int8)
+        _kernels._verify(candidate, offsets, min_length, max_width, keep, along)
+        expected_keep, expected_along = reference_verify(candidate, offsets, min_length, max_width)
+        np.testing.assert_array_equal(keep, expected_keep)
+        np.testing.assert_array_equal(along, expected_along)

@@ -61,10 +61,11 @@ class DullRazorParams:
         Residue above which pixels next to verified hair are added to it
         (hysteresis: catches tapering tips and anti-aliased edges).
     lesion_low_threshold : int
-        The same inside the lesion region. The lesion's own texture exceeds
-        ``low_threshold`` nearly everywhere there, so growth at it joined a
-        hair to that texture, and lesion safety then left the whole as the
-        lesion's own (a mesh, not a line).
+        The same for dark residues inside the lesion region (light ones keep
+        ``low_threshold``). The lesion's own texture exceeds ``low_threshold``
+        nearly everywhere there, so growth at it joined a hair to that
+        texture, and lesion safety then left the whole as the lesion's own (a
+        mesh, not a line).
     detect_light : bool
         Also detect light (blond, grey, white) hair with grey openings.
     min_length : int

@@ -656,8 +656,8 @@ def _threshold_residues(dark: np.ndarray, bright: np.ndarray, lesion: np.ndarray
                         candidate: np.ndarray, weak: np.ndarray) -> None:
     """Candidates (residue over the dark or light threshold) and weak pixels (over the low threshold).
 
-    In the lesion the dark thresholds are ``lesion_threshold`` and ``lesion_low_threshold``. ``bright`` is all zero without light
-    detection, so it never passes a threshold.
+    In the lesion the dark thresholds are ``lesion_threshold`` and ``lesion_low_threshold``. ``bright`` is
+    all zero without light detection, so it never passes a threshold.
     """
     n = dark.size
     d_flat = dark.reshape(n)
