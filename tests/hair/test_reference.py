@@ -129,8 +129,8 @@ def test_every_shortest_straight_run_is_verified(shape):
     # (_kernels._shortest_run_extent); a run of exactly min_length, in every orientation and split around
     # its pixel, must still keep that pixel, and the whole result must be the reference's.
     from dermprep.hair import _kernels
-    from dermprep.hair._reference import _verify as reference_verify
     from dermprep.hair._dullrazor import kernel_params, line_offsets, orientations
+    from dermprep.hair._reference import _verify as reference_verify
 
     params = dull_razor_params(shape)
     p = kernel_params(params, replace_hair=True, rounding=0.5)
