@@ -79,8 +79,8 @@ def _stages(image: np.ndarray, times: dict[str, float]) -> None:
     if timed("thickets", kern._thickets, candidate, lesion, min_length, p.thicket_density, thicket):
         timed("lift thickets", kern._lift_thickets, closed, minpooled, thicket, k, p, dark, keep, weak)
     timed("grow", kern._grow, keep, weak, p.grow)
-    timed("filter components", kern._filter_components, keep, bright, p.light_threshold, lesion, min_length,
-          max_width)
+    timed("filter components", kern._filter_components, keep, dark, bright, p.light_threshold,
+          p.thick_hair_threshold, lesion, min_length, max_width)
     timed("extend along", kern._extend_along, keep, weak, along, offsets, min_length)
     dark_peak, light_peak = np.empty((hc, wc), np.uint8), np.empty((hc, wc), np.uint8)
     timed("local peaks", kern._local_peaks, dark, bright, keep, dark_peak, light_peak)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from dermprep import dull_razor_params, hair_mask, remove_hair
 from dermprep.synthetic import make_sample
 
-from ._images import hair_in_textured_lesion
+from ._images import hair_in_textured_lesion, thick_band_in_lesion
 
 
 @pytest.fixture(scope="module")
@@ -264,6 +264,27 @@ def test_a_hair_inside_a_textured_lesion_is_not_grown_into_the_texture():
     assert found[hair].mean() > 0.95
     assert (found & ~hair & lesion).sum() < 0.5 * hair.sum()  # the hair's edges, not the dots
     assert not hair_mask(image, protect=lesion, lesion_low_threshold=10)[hair].any()
+
+
+def test_a_thick_dark_hair_inside_a_lesion_goes_and_a_faint_band_of_the_same_shape_stays():
+    # Both are wider than a thin line at the pooled level; without a protected lesion both would be hair.
+    hair_image, lesion, band = thick_band_in_lesion(0.3)
+    pigment_image, _, _ = thick_band_in_lesion(0.85)  # 24 grey levels darker than the lesion: its network's depth
+    assert hair_mask(pigment_image, lesion_safety=False)[band].mean() > 0.95
+    assert hair_mask(hair_image, protect=lesion)[band].mean() > 0.95
+    assert not hair_mask(pigment_image, protect=lesion).any()
+    # the mean-residue test is what finds it: at the threshold's top nothing is
+    assert not hair_mask(hair_image, protect=lesion, thick_hair_threshold=254).any()
+    restored = remove_hair(hair_image, protect=lesion)
+    assert np.abs(restored[band].astype(int) - hair_image[lesion & ~band][0]).max() <= 3  # filled with the lesion
+
+
+def test_thick_hair_threshold_is_checked():
+    image = np.zeros((32, 32, 3), np.uint8)
+    with pytest.raises(ValueError, match="thick_hair_threshold must be an integer grey level in \\[0, 254\\]; got -1"):
+        remove_hair(image, thick_hair_threshold=-1)
+    with pytest.raises(TypeError, match="thick_hair_threshold must be an integer grey level"):
+        hair_mask(image, thick_hair_threshold="50")
 
 
 def test_lesion_low_threshold_is_checked():

@@ -10,7 +10,7 @@ from dermprep.hair._dullrazor import lesion_grids
 from dermprep.hair._reference import reference_remove_hair
 from dermprep.synthetic import make_sample
 
-from ._images import hair_in_textured_lesion
+from ._images import hair_in_textured_lesion, thick_band_in_lesion
 
 
 @pytest.mark.parametrize(
@@ -181,3 +181,15 @@ def test_verification_matches_reference_on_random_candidates(shape):
         expected_keep, expected_along = reference_verify(candidate, offsets, min_length, max_width)
         np.testing.assert_array_equal(keep, expected_keep)
         np.testing.assert_array_equal(along, expected_along)
+
+
+@pytest.mark.parametrize("factor", [0.3, 0.85])
+def test_kernel_matches_reference_with_a_thick_band_in_a_lesion(factor):
+    # The mean-residue test for thick hair decides here (tests/hair/test_dullrazor.py has the behaviour).
+    image, lesion, _ = thick_band_in_lesion(factor)
+    params = dull_razor_params(image.shape)
+    expected, expected_mask = reference_remove_hair(image, params, lesion_grids(image[None], params, lesion[None])[0])
+    restored, mask = remove_hair(image, return_mask=True, protect=lesion)
+    assert mask.any() == (factor < 0.5)
+    np.testing.assert_array_equal(mask, expected_mask)
+    assert np.abs(restored.astype(int) - expected).max() <= 1

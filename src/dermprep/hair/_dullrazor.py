@@ -66,6 +66,12 @@ class DullRazorParams:
         nearly everywhere there, so growth at it joined a hair to that
         texture, and lesion safety then left the whole as the lesion's own (a
         mesh, not a line).
+    thick_hair_threshold : int
+        Mean dark residue at or above which a long structure touching the
+        lesion region counts as hair although it is wider than a thin line
+        (up to ``max_width`` on average instead of 0.6 of it): thick dark hair
+        lying inside a lesion, far darker against its surroundings than the
+        lesion's own network.
     detect_light : bool
         Also detect light (blond, grey, white) hair with grey openings.
     min_length : int
@@ -106,6 +112,7 @@ class DullRazorParams:
     light_threshold: int = 32
     low_threshold: int = 10
     lesion_low_threshold: int = 15
+    thick_hair_threshold: int = 50
     detect_light: bool = True
     min_length: int = 30
     max_width: int = 14
@@ -131,7 +138,7 @@ def _check_field(name: str, value: Any) -> None:
     elif name == "thicket_density":
         check_number(value, name, lower=0.0, upper=1.0, lower_open=True)
     elif name in ("threshold", "lesion_threshold", "light_threshold", "low_threshold", "lesion_low_threshold",
-                  "edge_threshold"):
+                  "thick_hair_threshold", "edge_threshold"):
         if not is_integer(value):
             raise TypeError(f"{name} must be an integer grey level in [0, 254]; got {value!r} ({type(value).__name__})")
         if not 0 <= value <= 254:

@@ -542,7 +542,8 @@ def _dilate(mask: np.ndarray, radius: int, out: np.ndarray) -> None:
 
 @jit()
 def _filter_components(
-    keep: np.ndarray, bright: np.ndarray, light_threshold: int, lesion: np.ndarray, min_length: int, max_width: int
+    keep: np.ndarray, dark: np.ndarray, bright: np.ndarray, light_threshold: int, thick_threshold: int,
+    lesion: np.ndarray, min_length: int, max_width: int,
 ) -> None:
     """Drop verified structures that look like the lesion's own texture, not hair (in place).
 
@@ -551,7 +552,8 @@ def _filter_components(
     ``min_length`` long, as hair crossing a lesion does, or when they are
     long (bounding-box diagonal >= 2 ``min_length``) and thin (area <= 0.6
     ``max_width`` x diagonal: a line, not a mesh of pigment network or a
-    cluster of dots); light ones (mostly above the light threshold) lose
+    cluster of dots), or long, no wider than ``max_width`` on average and
+    dark (mean ``dark`` residue >= ``thick_threshold``: thick hair); light ones (mostly above the light threshold) lose
     their pixels inside the lesion, where white lines, scale and crust are
     the lesion's own. Everything else inside the lesion is left alone.
     """
@@ -566,7 +568,7 @@ def _filter_components(
         seen[sy, sx] = True
         members[0] = start
         count, head = 1, 0
-        inside, light = 0, 0
+        inside, light, depth = 0, 0, 0
         y0, y1, x0, x1 = sy, sy, sx, sx
         oy0, oy1, ox0, ox1 = height, -1, width, -1  # the part outside the lesion
         while head < count:
@@ -579,6 +581,7 @@ def _filter_components(
                 oy0, oy1, ox0, ox1 = min(oy0, y), max(oy1, y), min(ox0, x), max(ox1, x)
             if bright[y, x] > lt:
                 light += 1
+            depth += np.int64(dark[y, x])
             y0, y1, x0, x1 = min(y0, y), max(y1, y), min(x0, x), max(x1, x)
             for yy in range(max(y - 1, 0), min(y + 2, height)):
                 for xx in range(max(x - 1, 0), min(x + 2, width)):
@@ -592,16 +595,20 @@ def _filter_components(
             for i in range(count):
                 if lesion[members[i] // width, members[i] % width]:
                     keep[members[i] // width, members[i] % width] = False
-        elif not _crosses_or_is_a_line(count, inside, (oy0, oy1, ox0, ox1), (y0, y1, x0, x1), min_length, max_width):
+        elif not _crosses_or_is_a_line(count, inside, depth, thick_threshold, (oy0, oy1, ox0, ox1),
+                                       (y0, y1, x0, x1), min_length, max_width):
             for i in range(count):
                 keep[members[i] // width, members[i] % width] = False
 
 
 @jit()
-def _crosses_or_is_a_line(count: int, inside: int, outside_box: tuple[int, int, int, int],
-                          box: tuple[int, int, int, int], min_length: int, max_width: int) -> bool:
+def _crosses_or_is_a_line(count: int, inside: int, depth: int, thick_threshold: int,
+                          outside_box: tuple[int, int, int, int], box: tuple[int, int, int, int], min_length: int,
+                          max_width: int) -> bool:
     """A dark structure touching the lesion is hair if a long stretch of it lies outside (hair crosses the
-    border), or if it is long (bounding-box diagonal >= 2 ``min_length``) and thin (a line, not a mesh)."""
+    border), or if it is long (bounding-box diagonal >= 2 ``min_length``) and thin (a line, not a mesh), or
+    long, at most ``max_width`` wide on average and dark (residues summing to ``depth`` over its ``count``
+    pixels, a mean of at least ``thick_threshold``: thick hair, not network)."""
     oy0, oy1, ox0, ox1 = outside_box
     if oy1 >= 0:
         outside_extent = np.sqrt(np.float64((oy1 - oy0 + 1) ** 2 + (ox1 - ox0 + 1) ** 2))
@@ -609,7 +616,9 @@ def _crosses_or_is_a_line(count: int, inside: int, outside_box: tuple[int, int, 
             return True
     y0, y1, x0, x1 = box
     diagonal = np.sqrt(np.float64((y1 - y0 + 1) ** 2 + (x1 - x0 + 1) ** 2))
-    return diagonal >= 2 * min_length and count <= 0.6 * max_width * diagonal
+    if diagonal < 2 * min_length:
+        return False
+    return count <= 0.6 * max_width * diagonal or (count <= max_width * diagonal and depth >= thick_threshold * count)
 
 
 @jit()
@@ -823,7 +832,7 @@ def _detect(  # type: ignore[no-untyped-def]
         _lift_thickets(closed, minpooled, thicket, k, p, dark, keep, weak)
     if p.grow > 0:
         _grow(keep, weak, p.grow)
-    _filter_components(keep, bright, p.light_threshold, lesion, min_length, max_width)
+    _filter_components(keep, dark, bright, p.light_threshold, p.thick_hair_threshold, lesion, min_length, max_width)
     _extend_along(keep, weak, along_kept, offsets, min_length)
     dark_peak = np.empty((hc, wc), np.uint8)
     light_peak = np.empty((hc, wc), np.uint8)

@@ -133,8 +133,8 @@ def _local_peak(residue: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return np.max([padded[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w] for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0)
 
 
-def _filter_components(keep: np.ndarray, bright: np.ndarray, light_threshold: int, lesion: np.ndarray,
-                       min_length: int, max_width: int) -> np.ndarray:
+def _filter_components(keep: np.ndarray, dark: np.ndarray, bright: np.ndarray, light_threshold: int,
+                       thick_threshold: int, lesion: np.ndarray, min_length: int, max_width: int) -> np.ndarray:
     """The lesion-safety rule on OpenCV's connected components (the kernel labels its own)."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(keep.astype(np.uint8), connectivity=8)
     out = keep.copy()
@@ -155,7 +155,9 @@ def _filter_components(keep: np.ndarray, bright: np.ndarray, light_threshold: in
             if extent >= min_length and area - inside >= min_length:
                 continue
         diagonal = np.sqrt(float(stats[c, cv2.CC_STAT_HEIGHT] ** 2 + stats[c, cv2.CC_STAT_WIDTH] ** 2))
-        if diagonal >= 2 * min_length and area <= 0.6 * max_width * diagonal:
+        thin = area <= 0.6 * max_width * diagonal
+        thick_and_dark = area <= max_width * diagonal and int(dark[member].sum()) >= thick_threshold * area
+        if diagonal >= 2 * min_length and (thin or thick_and_dark):
             continue
         out[member] = False
     return out
@@ -263,7 +265,8 @@ def _detect(image: np.ndarray, params: DullRazorParams, lesion: np.ndarray) -> t
             thicket = _lift_thickets(closed, low, codes, k, params, dark, keep, weak)
     for _ in range(params.grow):
         keep = keep | (_dilate(keep, 1) & weak)
-    keep = _filter_components(keep, bright, params.light_threshold, lesion, min_length, max_width)
+    keep = _filter_components(keep, dark, bright, params.light_threshold, params.thick_hair_threshold, lesion,
+                              min_length, max_width)
     keep = _extend_along(keep, weak, kept_dir, offsets, min_length)
     return keep, closed, opened, dark, bright, thicket
 
