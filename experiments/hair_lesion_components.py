@@ -1,4 +1,4 @@
-"""What lesion safety drops: the dark structures touching the lesion region that are neither crossing nor thin.
+"""What lesion safety weighs: the long dark structures touching the lesion region that are not thin lines.
 
 Usage (from the repository root)::
 
@@ -12,8 +12,9 @@ Two measurements behind ``thick_hair_threshold`` (docs/hair-removal.md):
    weighs there is the lesion's own texture) and on the real600 images named by ``--hairy`` (hair inside the
    lesion), the kernels' own stages are run up to lesion safety and every dark component touching the lesion
    region that is long (bounding-box diagonal >= 2 ``min_length``) but fails the crossing and thin-line tests
-   is described: area, diagonal, area / diagonal, its width and length along its principal axes, and its
-   mean dark residue.
+   (the rule before ``thick_hair_threshold``: all of them were dropped) is described: area, diagonal, area /
+   diagonal, its width across and length along its principal axis, its mean dark residue, and whether the
+   thick-hair test now keeps it.
 2. **Threshold sweep.** For each threshold, the images (all of real600, the first ``--ham-images`` of the
    200x150 set) whose output differs from the output without the test (threshold 254), with the lesion
    pixels changed by more than 8 grey levels with and without it. Which of those changes are right is a
@@ -37,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 OFF = 254
 
 
-def _dropped_components(image: np.ndarray) -> list[dict[str, float]]:
+def _long_thick_components(image: np.ndarray) -> list[dict[str, float]]:
     """The long dark components touching the estimated lesion that neither cross its border nor are thin."""
     from dermprep import dull_razor_params
     from dermprep.hair import _kernels as kern
@@ -77,11 +78,13 @@ def _dropped_components(image: np.ndarray) -> list[dict[str, float]]:
         if diagonal < 2 * min_length or area <= 0.6 * max_width * diagonal:
             continue  # too short to be judged as a line, or thin: kept
         small, large = np.sort(np.linalg.eigvalsh(np.cov(np.stack([ys, xs]).astype(float))))
-        found.append({"y": int(2 * ys.min()), "x": int(2 * xs.min()), "area": area, "diagonal": round(diagonal, 1),
+        found.append({"y": int(p.pool * ys.min()), "x": int(p.pool * xs.min()), "area": area, "diagonal": round(diagonal, 1),
                       "area_per_diagonal": round(area / diagonal, 2), "max_width": max_width,
                       "principal_width": round(float(np.sqrt(12 * max(small, 0.0))), 1),
                       "principal_length": round(float(np.sqrt(12 * large)), 1),
-                      "mean_dark_residue": round(float(dark[member].mean()), 1)})
+                      "mean_dark_residue": round(float(dark[member].mean()), 1),
+                      "kept_by_thick_hair_test": bool(area <= max_width * diagonal
+                                                      and int(dark[member].sum()) >= p.thick_hair_threshold * area)})
     return found
 
 
@@ -102,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(HERE / "results" / "hair_lesion_components.json"))
     args = parser.parse_args(argv)
     from dermprep import remove_hair
-    from dermprep.io import read_rgb
+    from dermprep.io import atomic_write_json, read_rgb
 
     shared = Path(args.shared)
     real = shared / "real600"
@@ -110,14 +113,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no {real / 'images'}: this experiment needs the shared data", file=sys.stderr)
         return 1
     bases = json.loads(Path(args.bases_from).read_text())["bases"]
-    components = {"hair-free bases": {}, "hairy": {}}
+    components: dict[str, dict[str, list[dict[str, object]]]] = {"hair-free bases": {}, "hairy": {}}
     for group, names in (("hair-free bases", bases), ("hairy", args.hairy)):
         for name in names:
-            found = _dropped_components(read_rgb(real / "images" / f"{name}.jpg"))
+            found = _long_thick_components(read_rgb(real / "images" / f"{name}.jpg"))
             if found:
                 components[group][name] = found
     residues = [c["mean_dark_residue"] for found in components["hair-free bases"].values() for c in found]
-    print(f"hair-free bases: {len(residues)} components dropped by lesion safety, mean dark residue "
+    print(f"hair-free bases: {len(residues)} long components failing the thin test, mean dark residue "
           f"{min(residues, default=0):.1f}-{max(residues, default=0):.1f}")
     for name, found in components["hairy"].items():
         print(name, [(c["area_per_diagonal"], c["principal_width"], c["mean_dark_residue"]) for c in found])
@@ -126,11 +129,13 @@ def main(argv: list[str] | None = None) -> int:
             "ham10000_200x150": (sorted((shared / "ham10000" / "images_200x150").glob("*.jpg"))[: args.ham_images],
                                  shared / "ham10000" / "masks_200x150")}
     sweep: dict[str, dict[str, dict[str, object]]] = {str(t): {} for t in args.thresholds}
+    skipped: list[str] = []
     for set_name, (paths, masks) in sets.items():
         for path in paths:
             lesion = _mask(path, masks)
             image = read_rgb(path)
             if lesion is None or lesion.shape != image.shape[:2]:
+                skipped.append(str(path))
                 continue
             off = remove_hair(image, thick_hair_threshold=OFF)
             changed_off = float((np.abs(off.astype(int) - image).max(-1) > 8)[lesion].mean())
@@ -143,10 +148,12 @@ def main(argv: list[str] | None = None) -> int:
                         "pixels_differing": pixels, "lesion_changed_without": round(changed_off, 5),
                         "lesion_changed_with": round(changed, 5)}
         print(set_name, {t: len([k for k in v if k.startswith(set_name)]) for t, v in sweep.items()}, flush=True)
-    Path(args.out).write_text(json.dumps({
+    if skipped:
+        print(f"skipped {len(skipped)} images without a lesion mask of their size: {skipped[:5]}", file=sys.stderr)
+    atomic_write_json(args.out, {
         "command": "experiments/hair_lesion_components.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "components_dropped_by_lesion_safety": components,
-        "images_changed_by_threshold": sweep}, indent=1) + "\n")
+        "long_components_failing_the_thin_test": components,
+        "images_changed_by_threshold": sweep, "skipped_without_mask": skipped})
     print("written to", args.out)
     return 0
 

@@ -27,7 +27,7 @@ def hair_in_textured_lesion() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def thick_band_in_lesion(factor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A 600x450 image with an 11 px wide straight dark band lying wholly inside a lesion, its colour the
+    """A 600x450 image with a 9 px wide straight dark band lying wholly inside a lesion, its colour the
     lesion's times ``factor``: 0.3 is a thick dark hair, 0.85 a band of the lesion's own pigment as dark as
     its network (both wider than a thin line: area over 0.6 ``max_width`` x their length at the pooled level).
 
@@ -39,6 +39,6 @@ def thick_band_in_lesion(factor: float) -> tuple[np.ndarray, np.ndarray, np.ndar
     lesion = (yy - 225) ** 2 + (xx - 300) ** 2 <= 150**2
     image[lesion] *= 0.8
     band = np.zeros((height, width), np.uint8)
-    cv2.line(band, (200, 180), (420, 260), 1, 11)
+    cv2.line(band, (200, 180), (420, 260), 1, 9)
     image[band > 0] *= factor
     return image.astype(np.uint8), lesion, band > 0

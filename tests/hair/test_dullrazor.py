@@ -263,7 +263,11 @@ def test_a_hair_inside_a_textured_lesion_is_not_grown_into_the_texture():
     found = hair_mask(image, protect=lesion)
     assert found[hair].mean() > 0.95
     assert (found & ~hair & lesion).sum() < 0.5 * hair.sum()  # the hair's edges, not the dots
-    assert not hair_mask(image, protect=lesion, lesion_low_threshold=10)[hair].any()
+    # grown at 10, the mesh of hair and dots is either dropped whole (the thinness test alone) ...
+    assert not hair_mask(image, protect=lesion, lesion_low_threshold=10, thick_hair_threshold=254)[hair].any()
+    # ... or, dark enough on average for the thick-hair test, kept with the dots it grew into
+    grown = hair_mask(image, protect=lesion, lesion_low_threshold=10)
+    assert (grown & ~hair & lesion).sum() > 0.5 * hair.sum()
 
 
 def test_a_thick_dark_hair_inside_a_lesion_goes_and_a_faint_band_of_the_same_shape_stays():

@@ -553,9 +553,10 @@ def _filter_components(
     long (bounding-box diagonal >= 2 ``min_length``) and thin (area <= 0.6
     ``max_width`` x diagonal: a line, not a mesh of pigment network or a
     cluster of dots), or long, no wider than ``max_width`` on average and
-    dark (mean ``dark`` residue >= ``thick_threshold``: thick hair); light ones (mostly above the light threshold) lose
-    their pixels inside the lesion, where white lines, scale and crust are
-    the lesion's own. Everything else inside the lesion is left alone.
+    dark (mean ``dark`` residue >= ``thick_threshold``: thick hair); light
+    ones (mostly above the light threshold) lose their pixels inside the
+    lesion, where white lines, scale and crust are the lesion's own.
+    Everything else inside the lesion is left alone.
     """
     height, width = keep.shape
     seen = np.zeros((height, width), np.bool_)
