@@ -42,3 +42,21 @@ def thick_band_in_lesion(factor: float) -> tuple[np.ndarray, np.ndarray, np.ndar
     cv2.line(band, (200, 180), (420, 260), 1, 9)
     image[band > 0] *= factor
     return image.astype(np.uint8), lesion, band > 0
+
+
+def hair_along_the_border() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A 600x450 hair-free synthetic skin image with a 3 px dark hair running along its bottom edge, 4 px from
+    it, and the dark corners of a round dermoscope field (outside a circle of radius 340 about the centre).
+
+    Returns the uint8 image, the hair's pixels and the dark corners' pixels.
+    """
+    from dermprep.synthetic import make_sample
+
+    image = make_sample((450, 600), rng=5, hair=False).image.copy()
+    yy, xx = np.mgrid[0:450, 0:600]
+    corners = (yy - 225) ** 2 + (xx - 300) ** 2 > 340**2
+    image[corners] = (image[corners] * 0.15).astype(np.uint8)
+    hair = np.zeros((450, 600), np.uint8)
+    cv2.line(hair, (150, 445), (450, 445), 1, 3)
+    image[hair > 0] = (image[hair > 0] * 0.45).astype(np.uint8)
+    return image, hair > 0, corners

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from dermprep import dull_razor_params, hair_mask, remove_hair
 from dermprep.synthetic import make_sample
 
-from ._images import hair_in_textured_lesion, thick_band_in_lesion
+from ._images import hair_along_the_border, hair_in_textured_lesion, thick_band_in_lesion
 
 
 @pytest.fixture(scope="module")
@@ -281,6 +281,20 @@ def test_a_thick_dark_hair_inside_a_lesion_goes_and_a_faint_band_of_the_same_sha
     assert not hair_mask(hair_image, protect=lesion, thick_hair_threshold=254).any()
     restored = remove_hair(hair_image, protect=lesion)
     assert np.abs(restored[band].astype(int) - hair_image[lesion & ~band][0]).max() <= 3  # filled with the lesion
+
+
+def test_hair_along_the_border_goes_and_the_dark_corners_of_the_field_stay():
+    # The closing takes each line to continue beyond the border as its last pixel inside: skin beyond a hair
+    # that runs along the edge, and dark beyond the dark corners of a round dermoscope field, which darken
+    # towards the border and so are not thin.
+    image, hair, corners = hair_along_the_border()
+    found = hair_mask(image)
+    assert found[hair].mean() > 0.95
+    assert found[corners].mean() < 0.002
+    restored = remove_hair(image)
+    assert (restored[corners] != image[corners]).any(axis=-1).mean() < 0.002
+    skin = image[420:440, 150:450].reshape(-1, 3).mean(axis=0)
+    assert np.abs(restored[hair].mean(axis=0) - skin).max() < 12  # filled with the skin beside it
 
 
 def test_thick_hair_threshold_is_checked():

@@ -10,7 +10,7 @@ from dermprep.hair._dullrazor import lesion_grids
 from dermprep.hair._reference import reference_remove_hair
 from dermprep.synthetic import make_sample
 
-from ._images import hair_in_textured_lesion, thick_band_in_lesion
+from ._images import hair_along_the_border, hair_in_textured_lesion, thick_band_in_lesion
 
 
 @pytest.mark.parametrize(
@@ -191,5 +191,16 @@ def test_kernel_matches_reference_with_a_thick_band_in_a_lesion(factor):
     expected, expected_mask = reference_remove_hair(image, params, lesion_grids(image[None], params, lesion[None])[0])
     restored, mask = remove_hair(image, return_mask=True, protect=lesion)
     assert mask.any() == (factor < 0.5)
+    np.testing.assert_array_equal(mask, expected_mask)
+    assert np.abs(restored.astype(int) - expected).max() <= 1
+
+
+def test_kernel_matches_reference_with_hair_along_the_border_and_dark_corners():
+    # Both close the image extended along each line by its last pixel (tests/hair/test_dullrazor.py has the behaviour).
+    image, hair, _ = hair_along_the_border()
+    params = dull_razor_params(image.shape)
+    expected, expected_mask = reference_remove_hair(image, params, lesion_grids(image[None], params, None)[0])
+    restored, mask = remove_hair(image, return_mask=True)
+    assert mask[hair].all()
     np.testing.assert_array_equal(mask, expected_mask)
     assert np.abs(restored.astype(int) - expected).max() <= 1

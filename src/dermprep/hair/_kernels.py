@@ -106,16 +106,29 @@ def _line_extreme(src: np.ndarray, dst: np.ndarray, scratch: np.ndarray, start: 
 
 
 @jit()
-def _fill_border(buf: np.ndarray, hp: int, wp: int, pad: int, value: np.uint8) -> None:
-    """Set every element of a padded plane outside its interior to ``value``."""
-    for r in range(hp):
-        row = buf[r * wp : (r + 1) * wp]
-        if r < pad or r >= hp - pad:
-            _fill(row, value)
-        else:
-            for i in range(pad):
-                row[i] = value
-                row[wp - 1 - i] = value
+def _extend_from(buf: np.ndarray, hp: int, wp: int, pad: int, y: int, x: int, dy: int, dx: int) -> None:
+    """Where the line of direction (dy, dx) through interior element (y, x) leaves the interior next to it,
+    copy (y, x) onto the ``pad`` padding elements beyond, on either side."""
+    v = buf[y * wp + x]
+    for sign in (1, -1):
+        ny, nx = y + sign * dy, x + sign * dx
+        if pad <= ny < hp - pad and pad <= nx < wp - pad:
+            continue
+        for s in range(1, pad + 1):
+            buf[(y + sign * s * dy) * wp + x + sign * s * dx] = v
+
+
+@jit()
+def _extend_along_lines(buf: np.ndarray, hp: int, wp: int, pad: int, dy: int, dx: int) -> None:
+    """Fill a padded plane's padding along the lines of direction (dy, dx): every padding element on a line
+    through the interior takes the value of the line's last interior element (elements on no such line,
+    which no window from the interior reads, are left as they are)."""
+    for x in range(pad, wp - pad):
+        _extend_from(buf, hp, wp, pad, pad, x, dy, dx)
+        _extend_from(buf, hp, wp, pad, hp - pad - 1, x, dy, dx)
+    for y in range(pad + 1, hp - pad - 1):
+        _extend_from(buf, hp, wp, pad, y, pad, dy, dx)
+        _extend_from(buf, hp, wp, pad, y, wp - pad - 1, dy, dx)
 
 
 @jit()
@@ -133,20 +146,25 @@ def _generalized(
 ) -> None:
     """Generalised closing (max over orientations) or opening (min) of a padded plane.
 
-    The image is taken to continue outside its border with black (closing)
-    or white (opening): a dark band along the border, such as the corner of
-    a dermoscope's field of view, is then not a "thin dark structure".
-    ``plane``'s border must already hold that value; ``out``'s interior
-    receives the result. ``scratch`` is (2, len(plane)) working space.
+    Each line is taken to continue beyond the border as its last pixel
+    inside, and the closing is that of the image so extended (its first
+    pass also runs over the ``k`` elements beyond the border, so ``pad``
+    must be at least ``2 k + 1``): hair running along the border or leaving
+    the image is seen against the skin beside it, while a dark band
+    touching the border, such as the corner of a dermoscope's field of
+    view, continues dark and is not a "thin dark structure". (Padding each
+    pass separately, as ``cv2.morphologyEx`` does, would put the first
+    pass's maximum, skin, beyond a band that darkens towards the border.)
+    ``plane``'s padding is overwritten; ``out``'s interior receives the
+    result. ``scratch`` is (2, len(plane)) working space.
     """
     start, stop = pad * wp, (hp - pad) * wp
-    outside = np.uint8(0) if closing else np.uint8(255)
-    steps = (1, wp, wp + 1, wp - 1)
     o = out[start:stop]
     _fill(o, np.uint8(0) if closing else np.uint8(255))
-    for step in steps:
-        _line_extreme(plane, first, scratch, start, stop, step, k, closing)
-        _fill_border(first, hp, wp, pad, outside)
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        step = dy * wp + dx
+        _extend_along_lines(plane, hp, wp, pad, dy, dx)
+        _line_extreme(plane, first, scratch, start - k * wp, stop + k * wp, step, k, closing)
         _line_extreme(first, second, scratch, start, stop, step, k, not closing)
         s = second[start:stop]
         n = stop - start
@@ -251,7 +269,7 @@ def _residues(
     ``closed - minpool`` and ``lightimage - opened``.
     """
     hc, wc = dark_res.shape
-    pad = k + 1
+    pad = 2 * k + 1  # `_generalized()`'s first pass runs k cells beyond the border
     hp, wp = hc + 2 * pad, wc + 2 * pad
     low = np.empty((3, hp * wp), np.uint8)
     high = np.empty((3, hp * wp), np.uint8)
@@ -263,11 +281,9 @@ def _residues(
     _fill(dark_res, np.uint8(0))
     _fill(light_res, np.uint8(0))
     for c in range(3):
-        _fill_border(low[c], hp, wp, pad, np.uint8(0))
         _generalized(low[c], hp, wp, pad, k, True, first, second, best, scratch)
         _dark_channel(best, low[c], high[c], pad, wp, closed[c], minpooled[c], dark_res)
         if light:
-            _fill_border(high[c], hp, wp, pad, np.uint8(255))
             _generalized(high[c], hp, wp, pad, k, False, first, second, best, scratch)
             _light_channel(best, high[c], pad, wp, opened[c], light_res)
 
@@ -291,7 +307,7 @@ def _dark_channel(best: np.ndarray, lo: np.ndarray, hi: np.ndarray, pad: int, wp
             v = b[cx]
             cl[cx] = v
             mp[cx] = m[cx]
-            # Signed: near the border the "outside is black" closing can fall below the image; not hair.
+            # Signed, as an int32 difference (a closing is never below the image, so never negative).
             r = np.int32(v) - np.int32(m[cx])
             if r > np.int32(res[cx]):
                 res[cx] = r
@@ -766,7 +782,7 @@ def _lift_thickets(closed: np.ndarray, minpooled: np.ndarray, thicket: np.ndarra
     ys, xs = np.nonzero(thicket)
     y0, x0 = max(ys.min() // 2 - 2 * k - 1, 0), max(xs.min() // 2 - 2 * k - 1, 0)
     y1, x1 = min(ys.max() // 2 + 2 * k + 2, (hc + 1) // 2), min(xs.max() // 2 + 2 * k + 2, (wc + 1) // 2)
-    pad = k + 1
+    pad = 2 * k + 1
     hp, wp = y1 - y0 + 2 * pad, x1 - x0 + 2 * pad
     plane = np.empty(hp * wp, np.uint8)
     first = np.empty(hp * wp, np.uint8)
@@ -774,7 +790,6 @@ def _lift_thickets(closed: np.ndarray, minpooled: np.ndarray, thicket: np.ndarra
     best = np.empty(hp * wp, np.uint8)
     scratch = np.empty((2, hp * wp), np.uint8)
     for c in range(3):
-        _fill_border(plane, hp, wp, pad, np.uint8(0))
         for cy in range(y0, y1):
             for cx in range(x0, x1):
                 total, n = np.int32(0), np.int32(0)

@@ -17,26 +17,33 @@ __all__ = ["reference_hair_mask", "reference_remove_hair"]
 _ORIENTATIONS = ((0, 1), (1, 0), (1, 1), (1, -1))
 
 
-def _shift_stack(plane: np.ndarray, dy: int, dx: int, k: int, outside: int) -> np.ndarray:
-    """Stack of ``plane`` shifted by t*(dy, dx), t = -k..k, with ``outside`` beyond the border."""
+def _along_line(plane: np.ndarray, dy: int, dx: int, reach: int) -> np.ndarray:
+    """Stack of ``plane`` at each pixel + u (dy, dx), u = -reach..reach; beyond the border each line
+    continues as its last pixel inside (u clamped to the steps that stay inside)."""
     h, w = plane.shape
-    padded = np.full((h + 2 * k, w + 2 * k), outside, dtype=plane.dtype)
-    padded[k : k + h, k : k + w] = plane
-    return np.stack(
-        [padded[k + t * dy : k + t * dy + h, k + t * dx : k + t * dx + w] for t in range(-k, k + 1)]
-    )
+    yy, xx = np.mgrid[0:h, 0:w]
+    big = 2 * (h + w)
+
+    def steps_inside(sy: int, sx: int) -> np.ndarray:
+        """How many steps of (sy, sx) from each pixel stay inside the plane."""
+        by = (h - 1 - yy if sy > 0 else yy) if sy else np.full_like(yy, big)
+        bx = (w - 1 - xx if sx > 0 else xx) if sx else np.full_like(xx, big)
+        return np.minimum(by, bx)
+
+    forward, backward = steps_inside(dy, dx), steps_inside(-dy, -dx)
+    return np.stack([plane[yy + np.clip(u, -backward, forward) * dy, xx + np.clip(u, -backward, forward) * dx]
+                     for u in range(-reach, reach + 1)])
 
 
 def _generalized(plane: np.ndarray, k: int, closing: bool) -> np.ndarray:
-    outside = 0 if closing else 255
+    """The closing (opening) of the image extended along each line: min over s of max over t of the
+    extended image at s + t, |s|, |t| <= k."""
     results = []
     for dy, dx in _ORIENTATIONS:
-        if closing:
-            first = _shift_stack(plane, dy, dx, k, outside).max(axis=0)
-            results.append(_shift_stack(first, dy, dx, k, outside).min(axis=0))
-        else:
-            first = _shift_stack(plane, dy, dx, k, outside).min(axis=0)
-            results.append(_shift_stack(first, dy, dx, k, outside).max(axis=0))
+        line = _along_line(plane, dy, dx, 2 * k)  # index u + 2k
+        first = np.stack([(line[s + k : s + 3 * k + 1].max(axis=0) if closing else
+                           line[s + k : s + 3 * k + 1].min(axis=0)) for s in range(-k, k + 1)])
+        results.append(first.min(axis=0) if closing else first.max(axis=0))
     stack = np.stack(results)
     return stack.max(axis=0) if closing else stack.min(axis=0)
 
