@@ -46,17 +46,21 @@ def thick_band_in_lesion(factor: float) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 def hair_along_the_border() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A 600x450 hair-free synthetic skin image with a 3 px dark hair running along its bottom edge, 4 px from
-    it, and the dark corners of a round dermoscope field (outside a circle of radius 340 about the centre).
+    it, the corners of a round dermoscope field darkening over 40 px towards the border (outside a circle of
+    radius 330 about the centre) and a 1 px dark frame line along the top row.
 
-    Returns the uint8 image, the hair's pixels and the dark corners' pixels.
+    Returns the uint8 image, the hair's pixels and the pixels that must stay (the dark corners and the frame).
     """
     from dermprep.synthetic import make_sample
 
-    image = make_sample((450, 600), rng=5, hair=False).image.copy()
+    image = make_sample((450, 600), rng=5, hair=False).image.astype(np.float64)
     yy, xx = np.mgrid[0:450, 0:600]
-    corners = (yy - 225) ** 2 + (xx - 300) ** 2 > 340**2
-    image[corners] = (image[corners] * 0.15).astype(np.uint8)
+    radius = np.sqrt((yy - 225.0) ** 2 + (xx - 300.0) ** 2)
+    image *= np.clip(1 - (radius - 330) / 40, 0.1, 1)[..., None]
+    image[0, 100:500] *= 0.4
+    dark = radius > 330
+    dark[0, 100:500] = True
     hair = np.zeros((450, 600), np.uint8)
     cv2.line(hair, (150, 445), (450, 445), 1, 3)
-    image[hair > 0] = (image[hair > 0] * 0.45).astype(np.uint8)
-    return image, hair > 0, corners
+    image[hair > 0] *= 0.45
+    return image.astype(np.uint8), hair > 0, dark

@@ -204,3 +204,30 @@ def test_kernel_matches_reference_with_hair_along_the_border_and_dark_corners():
     assert mask[hair].all()
     np.testing.assert_array_equal(mask, expected_mask)
     assert np.abs(restored.astype(int) - expected).max() <= 1
+
+
+def test_generalized_closing_and_opening_match_reference_whatever_the_padding_holds():
+    # The kernel's planes come from np.empty: their padding must be written before it is read. Random padding
+    # and scratch contents, three draws each, must give the same interior, equal to the reference's closing
+    # (opening) of the image extended along each line; a closing is never below the image.
+    from dermprep.hair._kernels import _generalized
+    from dermprep.hair._reference import _generalized as reference_generalized
+
+    rng = np.random.default_rng(0)
+    for trial in range(120):
+        k = int(rng.integers(1, 5)) if trial % 5 else 3
+        hc, wc = int(rng.integers(1, 14)), int(rng.integers(1, 14))
+        image = rng.integers(0, 256, (hc, wc)).astype(np.uint8)
+        if trial % 3 == 0:
+            image = (rng.random((hc, wc)) < 0.5).astype(np.uint8) * 200 + 20
+        pad = 2 * k + 1
+        hp, wp = hc + 2 * pad, wc + 2 * pad
+        for closing in (True, False):
+            expected = reference_generalized(image, k, closing)
+            assert (expected >= image).all() if closing else (expected <= image).all()
+            for _ in range(3):
+                plane, first, second, out = (rng.integers(0, 256, hp * wp).astype(np.uint8) for _ in range(4))
+                plane.reshape(hp, wp)[pad : pad + hc, pad : pad + wc] = image
+                scratch = rng.integers(0, 256, (2, hp * wp)).astype(np.uint8)
+                _generalized(plane, hp, wp, pad, k, closing, first, second, out, scratch)
+                np.testing.assert_array_equal(out.reshape(hp, wp)[pad : pad + hc, pad : pad + wc], expected)

@@ -121,8 +121,8 @@ def _extend_from(buf: np.ndarray, hp: int, wp: int, pad: int, y: int, x: int, dy
 @jit()
 def _extend_along_lines(buf: np.ndarray, hp: int, wp: int, pad: int, dy: int, dx: int) -> None:
     """Fill a padded plane's padding along the lines of direction (dy, dx): every padding element on a line
-    through the interior takes the value of the line's last interior element (elements on no such line,
-    which no window from the interior reads, are left as they are)."""
+    through the interior takes the value of the line's last interior element. Elements on no such line are
+    left as they are: what is computed from them lands only outside the interior, which no result reads."""
     for x in range(pad, wp - pad):
         _extend_from(buf, hp, wp, pad, pad, x, dy, dx)
         _extend_from(buf, hp, wp, pad, hp - pad - 1, x, dy, dx)
@@ -156,7 +156,8 @@ def _generalized(
     pass separately, as ``cv2.morphologyEx`` does, would put the first
     pass's maximum, skin, beyond a band that darkens towards the border.)
     ``plane``'s padding is overwritten; ``out``'s interior receives the
-    result. ``scratch`` is (2, len(plane)) working space.
+    result (its padding is left undefined). ``scratch`` is (2, len(plane))
+    working space.
     """
     start, stop = pad * wp, (hp - pad) * wp
     o = out[start:stop]
