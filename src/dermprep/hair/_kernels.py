@@ -165,7 +165,8 @@ def _generalized(
     for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
         step = dy * wp + dx
         _extend_along_lines(plane, hp, wp, pad, dy, dx)
-        _line_extreme(plane, first, scratch, start - k * wp, stop + k * wp, step, k, closing)
+        # beyond the border only across rows: a horizontal line's padding lies in its own row
+        _line_extreme(plane, first, scratch, start - k * dy * wp, stop + k * dy * wp, step, k, closing)
         _line_extreme(first, second, scratch, start, stop, step, k, not closing)
         s = second[start:stop]
         n = stop - start

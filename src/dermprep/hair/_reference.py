@@ -31,8 +31,8 @@ def _along_line(plane: np.ndarray, dy: int, dx: int, reach: int) -> np.ndarray:
         return np.minimum(by, bx)
 
     forward, backward = steps_inside(dy, dx), steps_inside(-dy, -dx)
-    return np.stack([plane[yy + np.clip(u, -backward, forward) * dy, xx + np.clip(u, -backward, forward) * dx]
-                     for u in range(-reach, reach + 1)])
+    steps = [np.clip(u, -backward, forward) for u in range(-reach, reach + 1)]
+    return np.stack([plane[yy + t * dy, xx + t * dx] for t in steps])
 
 
 def _generalized(plane: np.ndarray, k: int, closing: bool) -> np.ndarray:
