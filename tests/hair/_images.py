@@ -64,3 +64,25 @@ def hair_along_the_border() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     cv2.line(hair, (150, 445), (450, 445), 1, 3)
     image[hair > 0] *= 0.45
     return image.astype(np.uint8), hair > 0, dark
+
+
+def stubs_and_dots_at_the_border() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A 600x450 hair-free synthetic skin image with six hair stubs cut by its border (3 px wide, 12-24 px of
+    them inside the image, at 0-70 degrees to the edge's normal, on all four edges) and four dark round dots
+    of 12-16 px touching or crossing the border (a half-dot on the edge, a comedone, a freckle).
+
+    Returns the uint8 image, the stubs' pixels and the dots' pixels.
+    """
+    from dermprep.synthetic import make_sample
+
+    image = make_sample((450, 600), rng=7, hair=False).image.astype(np.float64)
+    stubs = np.zeros((450, 600), np.uint8)
+    for start, end in (((120, 0), (126, 20)), ((300, 0), (285, 14)), ((599, 90), (578, 100)),
+                       ((599, 330), (584, 346)), ((200, 449), (214, 429)), ((460, 449), (470, 425))):
+        cv2.line(stubs, start, end, 1, 3)
+    image[stubs > 0] *= 0.45
+    dots = np.zeros((450, 600), np.uint8)
+    for centre, radius in (((450, 0), 8), ((0, 220), 7), ((40, 445), 6), ((599, 200), 8)):
+        cv2.circle(dots, centre, radius, 1, -1)
+    image[dots > 0] *= 0.5
+    return image.astype(np.uint8), stubs > 0, dots > 0

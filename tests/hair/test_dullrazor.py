@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 from dermprep import dull_razor_params, hair_mask, remove_hair
 from dermprep.synthetic import make_sample
 
-from ._images import hair_along_the_border, hair_in_textured_lesion, thick_band_in_lesion
+from ._images import (
+    hair_along_the_border,
+    hair_in_textured_lesion,
+    stubs_and_dots_at_the_border,
+    thick_band_in_lesion,
+)
 
 
 @pytest.fixture(scope="module")
@@ -296,6 +301,29 @@ def test_hair_along_the_border_goes_and_the_dark_corners_of_the_field_stay():
     assert (restored[dark] != image[dark]).any(axis=-1).mean() < 0.002
     skin = image[420:440, 150:450].reshape(-1, 3).mean(axis=0)
     assert np.abs(restored[hair].mean(axis=0) - skin).max() < 12  # filled with the skin beside it
+
+
+def test_hair_cut_by_the_border_goes_and_dots_at_the_border_stay():
+    # A run that leaves the image counts from edge_min_length (10 px here, not min_length's 30) when it is
+    # thin along all of it: the stub of a hair that goes on beyond the border, not a dot cut by it (whose rim
+    # alone is thin).
+    image, stubs, dots = stubs_and_dots_at_the_border()
+    found = hair_mask(image)
+    assert found[stubs].mean() > 0.9
+    assert not found[dots].any()
+    restored = remove_hair(image)
+    assert (restored[dots] != image[dots]).any(axis=-1).mean() < 0.01
+    assert (restored[stubs].astype(int) - image[stubs]).mean() > 30  # lightened towards the skin
+    # As any other end of a run, the border needs min_length with edge_min_length = min_length.
+    assert hair_mask(image, edge_min_length=30)[stubs].mean() < 0.5
+
+
+def test_edge_min_length_is_checked():
+    image = np.zeros((32, 32, 3), np.uint8)
+    with pytest.raises(ValueError, match="edge_min_length must be an integer >= 1; got 0"):
+        remove_hair(image, edge_min_length=0)
+    with pytest.raises(TypeError, match="edge_min_length must be an integer >= 1; got 2.5 \\(float\\)"):
+        hair_mask(image, edge_min_length=2.5)
 
 
 def test_thick_hair_threshold_is_checked():

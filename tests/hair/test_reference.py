@@ -13,6 +13,17 @@ from dermprep.synthetic import make_sample
 from ._images import hair_along_the_border, hair_in_textured_lesion, thick_band_in_lesion
 
 
+def hair_like(candidate: np.ndarray, darkened: tuple[int, int, int] = (110, 90, 90)) -> tuple[np.ndarray, np.ndarray]:
+    """Backgrounds for `_verify()` on bare candidate masks: skin (200, 170, 160) everywhere, candidates
+    min-pooled to ``darkened`` (hair by default: every channel darker)."""
+    closed = np.empty((3, *candidate.shape), np.uint8)
+    low = np.empty_like(closed)
+    for c, (skin, value) in enumerate(zip((200, 170, 160), darkened, strict=True)):
+        closed[c] = skin
+        low[c] = np.where(candidate, value, skin)
+    return closed, low
+
+
 @pytest.mark.parametrize(
     "shape, seed",
     [((40, 56), 1), ((64, 80), 2), ((97, 83), 3), ((300, 310), 4)],  # the last uses the 2x2 pyramid level
@@ -136,6 +147,7 @@ def test_every_shortest_straight_run_is_verified(shape):
     p = kernel_params(params, replace_hair=True, rounding=0.5)
     offsets = line_offsets(orientations(params), max(params.min_length, params.max_width) + 2)
     min_length, max_width = _kernels._pooled_min_length(p), _kernels._pooled_max_width(p)
+    edge_min_length = _kernels._pooled_edge_min_length(p)
     size = 2 * min_length + 5
     for j in range(offsets.shape[0]):
         for forward in range(min_length):
@@ -147,11 +159,66 @@ def test_every_shortest_straight_run_is_verified(shape):
                 candidate[centre - offsets[j, t, 0], centre - offsets[j, t, 1]] = True
             keep = np.empty_like(candidate)
             along = np.full(candidate.shape, -1, np.int8)
-            _kernels._verify(candidate, offsets, min_length, max_width, keep, along)
+            _kernels._verify(candidate, offsets, min_length, edge_min_length, max_width, *hair_like(candidate), keep, along)
             assert keep[centre, centre], f"orientation {j}, {forward} forward"
-            expected_keep, expected_along = reference_verify(candidate, offsets, min_length, max_width)
+            expected_keep, expected_along = reference_verify(candidate, offsets, min_length, edge_min_length, max_width,
+                                                           *hair_like(candidate))
             np.testing.assert_array_equal(keep, expected_keep)
             np.testing.assert_array_equal(along, expected_along)
+
+
+@pytest.mark.parametrize("shape", [(450, 600), (150, 200)])
+def test_stubs_cut_by_the_border_are_verified_and_rings_are_not(shape):
+    # A component too small to hold a run of min_length that touches the border is kept whole when it is a
+    # stub of hair cut by it: at least edge_min_length long in one orientation (measured along it, so a
+    # digital line of edge_min_length + 1 steps in any orientation that leaves through the top edge at 22.5
+    # degrees or more is kept; one of half as many steps is not), at most half as wide. A ring (the
+    # candidates of a dot cut by the border) is not. The kernel's result must be the reference's each time.
+    import cv2
+
+    from dermprep.hair import _kernels
+    from dermprep.hair._dullrazor import kernel_params, line_offsets, orientations
+    from dermprep.hair._reference import _verify as reference_verify
+
+    params = dull_razor_params(shape)
+    p = kernel_params(params, replace_hair=True, rounding=0.5)
+    offsets = line_offsets(orientations(params), max(params.min_length, params.max_width) + 2)
+    min_length, max_width = _kernels._pooled_min_length(p), _kernels._pooled_max_width(p)
+    edge_min_length = _kernels._pooled_edge_min_length(p)
+    assert 2 <= edge_min_length < min_length
+
+    def verify(candidate, darkened=(110, 90, 90)):
+        keep = np.empty_like(candidate)
+        along = np.full(candidate.shape, -1, np.int8)
+        backgrounds = hair_like(candidate, darkened)
+        _kernels._verify(candidate, offsets, min_length, edge_min_length, max_width, *backgrounds, keep, along)
+        expected_keep, expected_along = reference_verify(candidate, offsets, min_length, edge_min_length, max_width,
+                                                           *backgrounds)
+        np.testing.assert_array_equal(keep, expected_keep)
+        np.testing.assert_array_equal(along, expected_along)
+        return keep
+
+    size = 2 * min_length + 5
+    for j in range(offsets.shape[0]):
+        if np.sin(j * np.pi / offsets.shape[0]) < np.sin(np.pi / 8):  # along the top edge, not out of it
+            continue
+        for length, kept in ((edge_min_length + 1, True), ((edge_min_length + 1) // 2, False)):
+            candidate = np.zeros((size, size), bool)
+            for t in range(length):  # from the top row into the image
+                candidate[offsets[j, t, 0], size // 2 + offsets[j, t, 1]] = True
+            assert verify(candidate).any() == kept, f"orientation {j}, length {length}"
+    for radius in range(2, 6):  # rings centred on the top edge and inside it
+        for centre in (0, radius // 2):
+            ring = np.zeros((size, size), np.uint8)
+            cv2.circle(ring, (size // 2, centre), radius, 1, 1)
+            assert not verify(ring > 0).any(), f"ring of radius {radius} at row {centre}"
+    # A stub that darkens the skin as a red vessel (red stays bright) or purple ink (blue stays bright) does
+    # is not hair; as hair does (every channel darker), it is.
+    stub = np.zeros((size, size), bool)
+    stub[: edge_min_length + 3, size // 2] = True
+    assert verify(stub)[stub].all()
+    for colour in ((195, 100, 90), (120, 90, 150)):
+        assert not verify(stub, colour).any(), colour
 
 
 @pytest.mark.parametrize("shape", [(450, 600), (150, 200)])
@@ -169,16 +236,25 @@ def test_verification_matches_reference_on_random_candidates(shape):
     p = kernel_params(params, replace_hair=True, rounding=0.5)
     offsets = line_offsets(orientations(params), max(params.min_length, params.max_width) + 2)
     min_length, max_width = _kernels._pooled_min_length(p), _kernels._pooled_max_width(p)
+    edge_min_length = _kernels._pooled_edge_min_length(p)
     for _ in range(30):
         mask = (rng.random((48, 64)) < rng.uniform(0.02, 0.3)).astype(np.uint8)
         for _ in range(int(rng.integers(1, 5))):
             start, end = rng.integers(0, [64, 48], size=(2, 2))
             cv2.line(mask, tuple(map(int, start)), tuple(map(int, end)), 1, int(rng.integers(1, 3)))
+        for _ in range(int(rng.integers(0, 4))):  # stubs and dots cut by the border
+            edge = (int(rng.integers(0, 64)), int(rng.choice([0, 47])))
+            inside = (edge[0] + int(rng.integers(-8, 9)), edge[1] + int(rng.integers(3, 12)) * (1 if edge[1] == 0 else -1))
+            if rng.random() < 0.7:
+                cv2.line(mask, edge, inside, 1, int(rng.integers(1, 4)))
+            else:
+                cv2.circle(mask, edge, int(rng.integers(2, 7)), 1, int(rng.choice([1, -1])))
         candidate = mask > 0
         keep = np.empty_like(candidate)
         along = np.full(candidate.shape, -1, np.int8)
-        _kernels._verify(candidate, offsets, min_length, max_width, keep, along)
-        expected_keep, expected_along = reference_verify(candidate, offsets, min_length, max_width)
+        _kernels._verify(candidate, offsets, min_length, edge_min_length, max_width, *hair_like(candidate), keep, along)
+        expected_keep, expected_along = reference_verify(candidate, offsets, min_length, edge_min_length, max_width,
+                                                           *hair_like(candidate))
         np.testing.assert_array_equal(keep, expected_keep)
         np.testing.assert_array_equal(along, expected_along)
 

@@ -76,6 +76,13 @@ class DullRazorParams:
         Also detect light (blond, grey, white) hair with grey openings.
     min_length : int
         Shortest straight run (pixels) a structure must have to count as hair.
+    edge_min_length : int
+        The same for hair cut by the image border, which shows only a stub:
+        a small group of candidates touching the border is hair when, at
+        least 22.5 degrees off that edge, it is this long and at most half as
+        wide, and darkens the skin in every channel as hair does (not a red
+        vessel or ink). At ``min_length`` or more, the border is like any other
+        end of a run (no stubs).
     max_width : int
         Widest a structure may be (pixels) to count as hair.
     pool : int
@@ -115,6 +122,7 @@ class DullRazorParams:
     thick_hair_threshold: int = 50
     detect_light: bool = True
     min_length: int = 30
+    edge_min_length: int = 10
     max_width: int = 14
     pool: int = 2
     grow: int = 2
@@ -230,6 +238,7 @@ def dull_razor_params(shape: tuple[int, ...], **overrides: Any) -> DullRazorPara
     defaults = DullRazorParams(
         line_length=2 * half + 1,
         min_length=max(8, int(round(30 * scale))),
+        edge_min_length=max(4, int(round(10 * scale))),
         max_width=max(5, int(round(14 * scale))),
         pool=pool,
         grow=max(1, int(round(2 * scale))),

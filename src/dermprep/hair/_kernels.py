@@ -383,11 +383,70 @@ def _shortest_run_extent(offsets: np.ndarray, min_length: int) -> int:
 
 
 @jit()
-def _long_enough(candidate: np.ndarray, extent: int, out: np.ndarray) -> None:
+def _stub_orientation(members: np.ndarray, width: int, box: tuple[int, int, int, int], shape: tuple[int, int],
+                      min_length: int, max_width: int, ndir: int) -> int:
+    """The orientation (of ``ndir`` over 180 degrees) in which a component touching the image border is the
+    stub of a hair cut by it, or -1: at least ``min_length`` long along it, at most half that (and
+    ``max_width``) wide across it, and at least 22.5 degrees off the border it touches (so that it leaves
+    the image, not lies along it). The narrowest such orientation wins. ``members`` are its flat indices."""
+    y0, y1, x0, x1 = box
+    height = shape[0]
+    vertical_edge = x0 == 0 or x1 == shape[1] - 1
+    horizontal_edge = y0 == 0 or y1 == height - 1
+    steep = np.sin(np.pi / 8)
+    best, best_ratio = -1, np.inf
+    for j in range(ndir):
+        angle = j * np.pi / ndir
+        sine, cosine = np.sin(angle), np.cos(angle)  # the direction (dy, dx)
+        # leaves through an edge it touches: its direction crosses that edge at 22.5 degrees or more
+        if not ((horizontal_edge and abs(sine) >= steep) or (vertical_edge and abs(cosine) >= steep)):
+            continue
+        along_low = across_low = np.inf
+        along_high = across_high = -np.inf
+        for i in range(members.size):
+            y, x = members[i] // width, members[i] % width
+            along, across = y * sine + x * cosine, y * cosine - x * sine
+            along_low, along_high = min(along_low, along), max(along_high, along)
+            across_low, across_high = min(across_low, across), max(across_high, across)
+        length, thickness = along_high - along_low + 1, across_high - across_low + 1
+        if length >= min_length and thickness <= min(np.float64(max_width), length / 2):
+            if thickness / length < best_ratio:
+                best, best_ratio = j, thickness / length
+    return best
+
+
+@jit()
+def _darkens_as_hair(members: np.ndarray, width: int, closed: np.ndarray, minpooled: np.ndarray) -> bool:
+    """Whether cells ``members`` (flat indices), taken together, darken their background ``closed`` as dark
+    hair does (`_neutral()` of the summed channels: not a red vessel, not blood, not ink)."""
+    background = np.zeros(3, np.int64)
+    value = np.zeros(3, np.int64)
+    for i in range(members.size):
+        y, x = members[i] // width, members[i] % width
+        for c in range(3):
+            background[c] += np.int64(closed[c, y, x])
+            value[c] += min(np.int64(minpooled[c, y, x]), np.int64(closed[c, y, x]))
+    f = np.empty(3, np.float64)
+    for c in range(3):
+        f[c] = (background[c] - value[c]) / max(background[c], 1)
+    most = max(f[0], max(f[1], f[2]))
+    return most > 0 and f[0] >= 0.25 * most and f[2] >= 0.45 * most
+
+
+@jit()
+def _long_enough(candidate: np.ndarray, extent: int, out: np.ndarray, edge_extent: int, stub_length: int,
+                 max_width: int, limit: int, ndir: int, closed: np.ndarray, minpooled: np.ndarray,
+                 keep: np.ndarray, along_kept: np.ndarray) -> None:
     """``out``: the candidate pixels whose 8-connected component's bounding box has a side of at least
     ``extent``. A straight run of candidates lies in one component (its steps are 8-adjacent), so a pixel
     of a smaller component has no long run: most of the skin's texture is small blobs, tried in every
-    orientation for nothing."""
+    orientation for nothing.
+
+    A component that touches the image border, with a side of at least ``edge_extent`` and at most
+    ``limit`` pixels, may be the stub of a hair cut by the border (`_stub_orientation()` with
+    ``stub_length``; 0: never), if it darkens the background ``closed`` (per channel) as hair does, its
+    ``minpooled`` values against it (`_darkens_as_hair()`): its pixels are then set in ``keep``, with that
+    orientation in ``along_kept``, and not tried."""
     height, width = candidate.shape
     flat = candidate.reshape(height * width)
     marked = out.reshape(height * width)
@@ -417,14 +476,27 @@ def _long_enough(candidate: np.ndarray, extent: int, out: np.ndarray) -> None:
                             seen[q] = True
                             members[count] = q
                             count += 1
-            if max(y1 - y0, x1 - x0) + 1 < extent:
+            side = max(y1 - y0, x1 - x0) + 1
+            stub = -1
+            if stub_length > 0 and side >= edge_extent and count <= limit and (
+                    y0 == 0 or x0 == 0 or y1 == height - 1 or x1 == width - 1):
+                stub = _stub_orientation(members[:count], width, (y0, y1, x0, x1), (height, width), stub_length,
+                                         max_width, ndir)
+                if stub >= 0 and not _darkens_as_hair(members[:count], width, closed, minpooled):
+                    stub = -1
+            if stub >= 0:
+                for i in range(count):
+                    marked[members[i]] = False
+                    keep[members[i] // width, members[i] % width] = True
+                    along_kept[members[i] // width, members[i] % width] = stub
+            elif side < extent:
                 for i in range(count):
                     marked[members[i]] = False
 
 
 @jit()
-def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, max_width: int, keep: np.ndarray,
-            along_kept: np.ndarray) -> None:
+def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, edge_min_length: int, max_width: int,
+            closed: np.ndarray, minpooled: np.ndarray, keep: np.ndarray, along_kept: np.ndarray) -> None:
     """Keep candidate pixels on long, thin structures.
 
     A pixel is kept when, for one of the orientations in ``offsets``, the
@@ -433,7 +505,14 @@ def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, max_wid
     ``max_width``. Orientations are tried starting from that of a kept
     neighbour (else the last one that succeeded), as pixels of one hair share it.
     ``along_kept`` receives the orientation that kept each kept pixel. Pixels of
-    components too small to hold such a run (`_long_enough()`) are not tried.
+    components too small to hold such a run (`_long_enough()`) are not tried;
+    a component that touches the image border is kept whole, and not tried,
+    when it is the stub of a hair cut by the border: small, at least
+    ``edge_min_length`` long and at most half as wide (`_stub_orientation()`),
+    and darker than the background ``closed`` in its ``minpooled`` values as
+    dark hair is (`_darkens_as_hair()`: red vessels, blood and ink are not).
+    With ``edge_min_length`` at ``min_length`` the border is an end of a run
+    like any other (no stubs).
     """
     height, width = candidate.shape
     ndir = offsets.shape[0]
@@ -441,7 +520,9 @@ def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, max_wid
     last = 0
     _fill(keep, False)
     tried = np.empty((height, width), np.bool_)
-    _long_enough(candidate, _shortest_run_extent(offsets, min_length), tried)
+    _long_enough(candidate, _shortest_run_extent(offsets, min_length), tried,
+                 _shortest_run_extent(offsets, edge_min_length), edge_min_length if edge_min_length < min_length else 0,
+                 max_width, min_length * max_width, ndir, closed, minpooled, keep, along_kept)
     # A long run found through one pixel is long for every pixel on it: remember
     # its orientation so those pixels only need the (short) thinness test.
     along = np.full((height, width), np.int8(-1), np.int8)
@@ -674,6 +755,12 @@ def _pooled_min_length(p) -> int:  # type: ignore[no-untyped-def]
 
 
 @jit()
+def _pooled_edge_min_length(p) -> int:  # type: ignore[no-untyped-def]
+    """``edge_min_length`` on the pooled level (rounded up, at least 2, at most the pooled ``min_length``)."""
+    return min(_pooled_min_length(p), max(2, -(-p.edge_min_length // p.pool)))
+
+
+@jit()
 def _pooled_max_width(p) -> int:  # type: ignore[no-untyped-def]
     """``max_width`` on the pooled level (rounded up, at least 1)."""
     return max(1, -(-p.max_width // p.pool))
@@ -835,6 +922,7 @@ def _detect(  # type: ignore[no-untyped-def]
     """
     hc, wc = thicket.shape
     min_length, max_width, k = _pooled_min_length(p), _pooled_max_width(p), _half_length(p)
+    edge_min_length = _pooled_edge_min_length(p)
     dark = np.empty((hc, wc), np.uint8)
     bright = np.empty((hc, wc), np.uint8)
     minpooled = np.empty((3, hc, wc), np.uint8)
@@ -844,7 +932,7 @@ def _detect(  # type: ignore[no-untyped-def]
     _threshold_residues(dark, bright, lesion, p, candidate, weak)
     keep = np.empty((hc, wc), np.bool_)
     along_kept = np.full((hc, wc), np.int8(-1), np.int8)  # orientation that kept a pixel
-    _verify(candidate, offsets, min_length, max_width, keep, along_kept)
+    _verify(candidate, offsets, min_length, edge_min_length, max_width, closed, minpooled, keep, along_kept)
     _fill(thicket, np.uint8(0))
     if p.detect_thickets and _thickets(candidate, lesion, min_length, p.thicket_density, thicket):
         _lift_thickets(closed, minpooled, thicket, k, p, dark, keep, weak)

@@ -69,17 +69,62 @@ def _run(mask: np.ndarray, y: int, x: int, offsets: np.ndarray, j: int, sign: in
     return n
 
 
-def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int,
-            max_width: int) -> tuple[np.ndarray, np.ndarray]:
+def _shortest_extent(offsets: np.ndarray, length: int) -> int:
+    """The smallest bounding-box side of a straight run of ``length`` steps in any orientation."""
+    sides = [max(abs(offsets[j, f, 0] + offsets[j, length - 1 - f, 0]), abs(offsets[j, f, 1] + offsets[j, length - 1 - f, 1])) + 1
+             for j in range(offsets.shape[0]) for f in range(length)]
+    return min(length, *sides)
+
+
+def _stubs(candidate: np.ndarray, offsets: np.ndarray, min_length: int, edge_min_length: int, max_width: int,
+           closed: np.ndarray, low: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Components of at most min_length x max_width pixels that touch the border and are stubs of hair cut
+    by it: the orientation (of offsets') in which they are longest for their width, at least edge_min_length
+    long, at most half that (and max_width) wide, at least 22.5 degrees off the edge they touch; and that
+    darken the background (closed, per channel) as hair does, their min-pooled values (low) summed."""
     h, w = candidate.shape
     ndir = offsets.shape[0]
-    keep = np.zeros_like(candidate)
+    keep = np.zeros((h, w), bool)
+    kept_dir = np.full((h, w), -1, np.int64)
+    count, labels = cv2.connectedComponents(candidate.astype(np.uint8), connectivity=8)
+    for label in range(1, count):
+        ys, xs = np.nonzero(labels == label)
+        side = max(ys.max() - ys.min(), xs.max() - xs.min()) + 1
+        horizontal = ys.min() == 0 or ys.max() == h - 1
+        vertical = xs.min() == 0 or xs.max() == w - 1
+        if (edge_min_length >= min_length or side < _shortest_extent(offsets, edge_min_length)
+                or ys.size > min_length * max_width or not (horizontal or vertical)):
+            continue
+        best, best_ratio = -1, np.inf
+        for j in range(ndir):
+            angle = j * np.pi / ndir
+            sine, cosine = np.sin(angle), np.cos(angle)
+            if not ((horizontal and abs(sine) >= np.sin(np.pi / 8)) or (vertical and abs(cosine) >= np.sin(np.pi / 8))):
+                continue
+            along, across = ys * sine + xs * cosine, ys * cosine - xs * sine
+            length, thickness = along.max() - along.min() + 1, across.max() - across.min() + 1
+            if length >= edge_min_length and thickness <= min(max_width, length / 2) and thickness / length < best_ratio:
+                best, best_ratio = j, thickness / length
+        background = closed[:, ys, xs].astype(np.int64).sum(axis=1)
+        darkening = background - np.minimum(low[:, ys, xs], closed[:, ys, xs]).astype(np.int64).sum(axis=1)
+        f = darkening / np.maximum(background, 1)
+        if best >= 0 and f.max() > 0 and f[0] >= 0.25 * f.max() and f[2] >= 0.45 * f.max():
+            keep[ys, xs] = True
+            kept_dir[ys, xs] = best
+    return keep, kept_dir
+
+
+def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, edge_min_length: int,
+            max_width: int, closed: np.ndarray, low: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    h, w = candidate.shape
+    ndir = offsets.shape[0]
+    keep, kept_dir = _stubs(candidate, offsets, min_length, edge_min_length, max_width, closed, low)
+    stubs = keep.copy()
     along = np.full((h, w), -1, np.int64)
-    kept_dir = np.full((h, w), -1, np.int64)  # the orientation that kept a pixel
     last = 0
     for y in range(h):
         for x in range(w):
-            if not candidate[y, x]:
+            if not candidate[y, x] or stubs[y, x]:
                 continue
             found = along[y, x]
             if found >= 0:
@@ -264,7 +309,8 @@ def _detect(image: np.ndarray, params: DullRazorParams, lesion: np.ndarray) -> t
     threshold = np.where(lesion, params.lesion_threshold, params.threshold)
     candidate = (dark > threshold) | (bright > params.light_threshold)
     weak = (dark > np.where(lesion, params.lesion_low_threshold, params.low_threshold)) | (bright > params.low_threshold)
-    keep, kept_dir = _verify(candidate, offsets, min_length, max_width)
+    edge_min_length = min(min_length, max(2, -(-params.edge_min_length // pool)))
+    keep, kept_dir = _verify(candidate, offsets, min_length, edge_min_length, max_width, closed, low)
     thicket = np.zeros(dark.shape, np.int64)
     if params.detect_thickets:
         codes = _thickets(candidate, lesion, min_length, params.thicket_density)
