@@ -56,8 +56,8 @@ def _long_thick_components(image: np.ndarray) -> list[dict[str, float]]:
     candidate, weak, keep = (np.empty((hc, wc), np.bool_) for _ in range(3))
     kern._threshold_residues(dark, bright, lesion, p, candidate, weak)
     along = np.full((hc, wc), np.int8(-1), np.int8)
-    kern._verify(candidate, offsets, min_length, kern._pooled_edge_min_length(p), max_width, closed, minpooled, keep,
-                 along)
+    kern._verify(candidate, offsets, min_length, kern._pooled_edge_min_length(p), max_width, closed, minpooled, p.threshold,
+                 keep, along)
     thicket = np.zeros((hc, wc), np.uint8)
     if p.detect_thickets and kern._thickets(candidate, lesion, min_length, p.thicket_density, thicket):
         kern._lift_thickets(closed, minpooled, thicket, k, p, dark, keep, weak)

@@ -75,7 +75,7 @@ def _stages(image: np.ndarray, times: dict[str, float]) -> None:
     timed("threshold", kern._threshold_residues, dark, bright, lesion, p, candidate, weak)
     along = np.full((hc, wc), np.int8(-1), np.int8)
     timed("verify", kern._verify, candidate, offsets, min_length, kern._pooled_edge_min_length(p), max_width, closed,
-          minpooled, keep, along)
+          minpooled, p.threshold, keep, along)
     kern._fill(thicket, np.uint8(0))
     if timed("thickets", kern._thickets, candidate, lesion, min_length, p.thicket_density, thicket):
         timed("lift thickets", kern._lift_thickets, closed, minpooled, thicket, k, p, dark, keep, weak)

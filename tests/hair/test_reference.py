@@ -159,10 +159,10 @@ def test_every_shortest_straight_run_is_verified(shape):
                 candidate[centre - offsets[j, t, 0], centre - offsets[j, t, 1]] = True
             keep = np.empty_like(candidate)
             along = np.full(candidate.shape, -1, np.int8)
-            _kernels._verify(candidate, offsets, min_length, edge_min_length, max_width, *hair_like(candidate), keep, along)
+            _kernels._verify(candidate, offsets, min_length, edge_min_length, max_width, *hair_like(candidate), 20, keep, along)
             assert keep[centre, centre], f"orientation {j}, {forward} forward"
             expected_keep, expected_along = reference_verify(candidate, offsets, min_length, edge_min_length, max_width,
-                                                           *hair_like(candidate))
+                                                           *hair_like(candidate), 20)
             np.testing.assert_array_equal(keep, expected_keep)
             np.testing.assert_array_equal(along, expected_along)
 
@@ -191,9 +191,9 @@ def test_stubs_cut_by_the_border_are_verified_and_rings_are_not(shape):
         keep = np.empty_like(candidate)
         along = np.full(candidate.shape, -1, np.int8)
         backgrounds = hair_like(candidate, darkened)
-        _kernels._verify(candidate, offsets, min_length, edge_min_length, max_width, *backgrounds, keep, along)
+        _kernels._verify(candidate, offsets, min_length, edge_min_length, max_width, *backgrounds, 20, keep, along)
         expected_keep, expected_along = reference_verify(candidate, offsets, min_length, edge_min_length, max_width,
-                                                           *backgrounds)
+                                                           *backgrounds, 20)
         np.testing.assert_array_equal(keep, expected_keep)
         np.testing.assert_array_equal(along, expected_along)
         return keep
@@ -206,7 +206,9 @@ def test_stubs_cut_by_the_border_are_verified_and_rings_are_not(shape):
             candidate = np.zeros((size, size), bool)
             for t in range(length):  # from the top row into the image
                 candidate[offsets[j, t, 0], size // 2 + offsets[j, t, 1]] = True
-            assert verify(candidate).any() == kept, f"orientation {j}, length {length}"
+            for edge, mask in (("top", candidate), ("left", candidate.T), ("right", candidate.T[:, ::-1]),
+                               ("bottom", candidate[::-1])):
+                assert verify(np.ascontiguousarray(mask)).any() == kept, f"{edge}, orientation {j}, length {length}"
     for radius in range(2, 6):  # rings centred on the top edge and inside it
         for centre in (0, radius // 2):
             ring = np.zeros((size, size), np.uint8)
@@ -219,6 +221,28 @@ def test_stubs_cut_by_the_border_are_verified_and_rings_are_not(shape):
     assert verify(stub)[stub].all()
     for colour in ((195, 100, 90), (120, 90, 150)):
         assert not verify(stub, colour).any(), colour
+    # Lighter than the skin, or darker by under 20 grey levels on average, it is not dark hair.
+    for colour in ((230, 200, 190), (190, 160, 150)):
+        assert not verify(stub, colour).any(), colour
+    # Lying along an edge it touches (narrowest under 11.25 degrees off it, as the rim of a bubble cut by the
+    # border) it is not a stub, though thin enough in steeper orientations too.
+    along_edge = np.zeros((size, size), bool)
+    along_edge[0, 5 : 5 + min_length - 3] = True
+    for edge, mask in (("top", along_edge), ("left", along_edge.T), ("bottom", along_edge[::-1]),
+                       ("right", along_edge.T[:, ::-1])):
+        assert not verify(np.ascontiguousarray(mask)).any(), edge
+    # At most max_width wide, even where half its length is more: 3 cells wide, 6 long, with max_width 2 and 3
+    # (18 cells, within min_length x max_width for both).
+    wide = np.zeros((size, size), bool)
+    wide[:6, 10:13] = True
+    for max_width_here, kept in ((2, False), (3, True)):
+        keep = np.empty_like(wide)
+        along = np.full(wide.shape, -1, np.int8)
+        _kernels._verify(wide, offsets, min_length, edge_min_length, max_width_here, *hair_like(wide), 20, keep, along)
+        expected_keep, _ = reference_verify(wide, offsets, min_length, edge_min_length, max_width_here,
+                                            *hair_like(wide), 20)
+        np.testing.assert_array_equal(keep, expected_keep)
+        assert keep.any() == kept, max_width_here
 
 
 @pytest.mark.parametrize("shape", [(450, 600), (150, 200)])
@@ -252,9 +276,9 @@ def test_verification_matches_reference_on_random_candidates(shape):
         candidate = mask > 0
         keep = np.empty_like(candidate)
         along = np.full(candidate.shape, -1, np.int8)
-        _kernels._verify(candidate, offsets, min_length, edge_min_length, max_width, *hair_like(candidate), keep, along)
+        _kernels._verify(candidate, offsets, min_length, edge_min_length, max_width, *hair_like(candidate), 20, keep, along)
         expected_keep, expected_along = reference_verify(candidate, offsets, min_length, edge_min_length, max_width,
-                                                           *hair_like(candidate))
+                                                           *hair_like(candidate), 20)
         np.testing.assert_array_equal(keep, expected_keep)
         np.testing.assert_array_equal(along, expected_along)
 

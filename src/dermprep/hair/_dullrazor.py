@@ -78,11 +78,15 @@ class DullRazorParams:
         Shortest straight run (pixels) a structure must have to count as hair.
     edge_min_length : int
         The same for hair cut by the image border, which shows only a stub:
-        a small group of candidates touching the border is hair when, at
-        least 22.5 degrees off that edge, it is this long and at most half as
-        wide, and darkens the skin in every channel as hair does (not a red
-        vessel or ink). At ``min_length`` or more, the border is like any other
-        end of a run (no stubs).
+        a connected group of candidates touching the border (at most
+        ``min_length`` x ``max_width`` pixels, on the pooled level where
+        ``pool`` is 2) is hair as a whole when, in the orientation in which it
+        is narrowest, it is at least this long, at most half as wide (and
+        ``max_width``), at least 11.25 degrees off each edge it touches, and
+        darker than the skin by ``threshold`` on average, with red and blue
+        darkened in proportion as hair darkens them (not a red vessel, not
+        ink, not light hair). At ``min_length`` or more (after pooling), the
+        border is like any other end of a run: no stubs.
     max_width : int
         Widest a structure may be (pixels) to count as hair.
     pool : int

@@ -383,24 +383,29 @@ def _shortest_run_extent(offsets: np.ndarray, min_length: int) -> int:
 
 
 @jit()
+def _off_the_edges(j: int, ndir: int, horizontal: bool, vertical: bool) -> bool:
+    """Whether orientation ``j`` (of ``ndir`` over 180 degrees) is at least 11.25 degrees off the horizontal
+    edges (if ``horizontal``) and off the vertical edges (if ``vertical``): on the orientations' grid, in
+    integers, so that the left and right edges are treated alike."""
+    off_horizontal = 16 * min(j, ndir - j) >= ndir  # j * 180 / ndir at least 11.25 from 0 and 180 degrees
+    off_vertical = 8 * abs(ndir - 2 * j) >= ndir  # at least 11.25 degrees from 90
+    return (off_horizontal or not horizontal) and (off_vertical or not vertical)
+
+
+@jit()
 def _stub_orientation(members: np.ndarray, width: int, box: tuple[int, int, int, int], shape: tuple[int, int],
                       min_length: int, max_width: int, ndir: int) -> int:
     """The orientation (of ``ndir`` over 180 degrees) in which a component touching the image border is the
-    stub of a hair cut by it, or -1: at least ``min_length`` long along it, at most half that (and
-    ``max_width``) wide across it, and at least 22.5 degrees off the border it touches (so that it leaves
-    the image, not lies along it). The narrowest such orientation wins. ``members`` are its flat indices."""
+    stub of a hair cut by it, or -1. Its orientation is the one in which it is narrowest for its length
+    (projected along and across); there it must be at least ``min_length`` long, at most half that (and
+    ``max_width``) wide, and at least 11.25 degrees off each edge it touches (`_off_the_edges()`: it leaves
+    the image, rather than lies along it as the rim of a bubble cut by the border does). ``members`` are its
+    flat indices."""
     y0, y1, x0, x1 = box
-    height = shape[0]
-    vertical_edge = x0 == 0 or x1 == shape[1] - 1
-    horizontal_edge = y0 == 0 or y1 == height - 1
-    steep = np.sin(np.pi / 8)
     best, best_ratio = -1, np.inf
     for j in range(ndir):
         angle = j * np.pi / ndir
         sine, cosine = np.sin(angle), np.cos(angle)  # the direction (dy, dx)
-        # leaves through an edge it touches: its direction crosses that edge at 22.5 degrees or more
-        if not ((horizontal_edge and abs(sine) >= steep) or (vertical_edge and abs(cosine) >= steep)):
-            continue
         along_low = across_low = np.inf
         along_high = across_high = -np.inf
         for i in range(members.size):
@@ -409,16 +414,20 @@ def _stub_orientation(members: np.ndarray, width: int, box: tuple[int, int, int,
             along_low, along_high = min(along_low, along), max(along_high, along)
             across_low, across_high = min(across_low, across), max(across_high, across)
         length, thickness = along_high - along_low + 1, across_high - across_low + 1
-        if length >= min_length and thickness <= min(np.float64(max_width), length / 2):
-            if thickness / length < best_ratio:
-                best, best_ratio = j, thickness / length
-    return best
+        if length >= min_length and thickness <= min(np.float64(max_width), length / 2) \
+                and thickness / length < best_ratio:
+            best, best_ratio = j, thickness / length
+    if best >= 0 and _off_the_edges(best, ndir, y0 == 0 or y1 == shape[0] - 1, x0 == 0 or x1 == shape[1] - 1):
+        return best
+    return -1
 
 
 @jit()
-def _darkens_as_hair(members: np.ndarray, width: int, closed: np.ndarray, minpooled: np.ndarray) -> bool:
+def _darkens_as_hair(members: np.ndarray, width: int, closed: np.ndarray, minpooled: np.ndarray,
+                     least: int) -> bool:
     """Whether cells ``members`` (flat indices), taken together, darken their background ``closed`` as dark
-    hair does (`_neutral()` of the summed channels: not a red vessel, not blood, not ink)."""
+    hair does: by ``least`` grey levels or more on average in the most darkened channel, and in proportion
+    as hair does (`_neutral()` of the summed channels: not a red vessel, not blood, not ink)."""
     background = np.zeros(3, np.int64)
     value = np.zeros(3, np.int64)
     for i in range(members.size):
@@ -426,17 +435,20 @@ def _darkens_as_hair(members: np.ndarray, width: int, closed: np.ndarray, minpoo
         for c in range(3):
             background[c] += np.int64(closed[c, y, x])
             value[c] += min(np.int64(minpooled[c, y, x]), np.int64(closed[c, y, x]))
+    deepest = max(background[0] - value[0], max(background[1] - value[1], background[2] - value[2]))
+    if deepest < least * members.size:
+        return False
     f = np.empty(3, np.float64)
     for c in range(3):
         f[c] = (background[c] - value[c]) / max(background[c], 1)
     most = max(f[0], max(f[1], f[2]))
-    return most > 0 and f[0] >= 0.25 * most and f[2] >= 0.45 * most
+    return f[0] >= 0.25 * most and f[2] >= 0.45 * most
 
 
 @jit()
 def _long_enough(candidate: np.ndarray, extent: int, out: np.ndarray, edge_extent: int, stub_length: int,
                  max_width: int, limit: int, ndir: int, closed: np.ndarray, minpooled: np.ndarray,
-                 keep: np.ndarray, along_kept: np.ndarray) -> None:
+                 least: int, keep: np.ndarray, along_kept: np.ndarray) -> None:
     """``out``: the candidate pixels whose 8-connected component's bounding box has a side of at least
     ``extent``. A straight run of candidates lies in one component (its steps are 8-adjacent), so a pixel
     of a smaller component has no long run: most of the skin's texture is small blobs, tried in every
@@ -445,7 +457,7 @@ def _long_enough(candidate: np.ndarray, extent: int, out: np.ndarray, edge_exten
     A component that touches the image border, with a side of at least ``edge_extent`` and at most
     ``limit`` pixels, may be the stub of a hair cut by the border (`_stub_orientation()` with
     ``stub_length``; 0: never), if it darkens the background ``closed`` (per channel) as hair does, its
-    ``minpooled`` values against it (`_darkens_as_hair()`): its pixels are then set in ``keep``, with that
+    ``minpooled`` values against it, by ``least`` grey levels on average (`_darkens_as_hair()`): its pixels are then set in ``keep``, with that
     orientation in ``along_kept``, and not tried."""
     height, width = candidate.shape
     flat = candidate.reshape(height * width)
@@ -482,7 +494,7 @@ def _long_enough(candidate: np.ndarray, extent: int, out: np.ndarray, edge_exten
                     y0 == 0 or x0 == 0 or y1 == height - 1 or x1 == width - 1):
                 stub = _stub_orientation(members[:count], width, (y0, y1, x0, x1), (height, width), stub_length,
                                          max_width, ndir)
-                if stub >= 0 and not _darkens_as_hair(members[:count], width, closed, minpooled):
+                if stub >= 0 and not _darkens_as_hair(members[:count], width, closed, minpooled, least):
                     stub = -1
             if stub >= 0:
                 for i in range(count):
@@ -496,7 +508,7 @@ def _long_enough(candidate: np.ndarray, extent: int, out: np.ndarray, edge_exten
 
 @jit()
 def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, edge_min_length: int, max_width: int,
-            closed: np.ndarray, minpooled: np.ndarray, keep: np.ndarray, along_kept: np.ndarray) -> None:
+            closed: np.ndarray, minpooled: np.ndarray, least: int, keep: np.ndarray, along_kept: np.ndarray) -> None:
     """Keep candidate pixels on long, thin structures.
 
     A pixel is kept when, for one of the orientations in ``offsets``, the
@@ -510,7 +522,8 @@ def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, edge_mi
     when it is the stub of a hair cut by the border: small, at least
     ``edge_min_length`` long and at most half as wide (`_stub_orientation()`),
     and darker than the background ``closed`` in its ``minpooled`` values as
-    dark hair is (`_darkens_as_hair()`: red vessels, blood and ink are not).
+    dark hair is, by ``least`` grey levels on average (`_darkens_as_hair()`:
+    light hair, red vessels, blood and ink are not).
     With ``edge_min_length`` at ``min_length`` the border is an end of a run
     like any other (no stubs).
     """
@@ -522,7 +535,7 @@ def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, edge_mi
     tried = np.empty((height, width), np.bool_)
     _long_enough(candidate, _shortest_run_extent(offsets, min_length), tried,
                  _shortest_run_extent(offsets, edge_min_length), edge_min_length if edge_min_length < min_length else 0,
-                 max_width, min_length * max_width, ndir, closed, minpooled, keep, along_kept)
+                 max_width, min_length * max_width, ndir, closed, minpooled, least, keep, along_kept)
     # A long run found through one pixel is long for every pixel on it: remember
     # its orientation so those pixels only need the (short) thinness test.
     along = np.full((height, width), np.int8(-1), np.int8)
@@ -932,7 +945,8 @@ def _detect(  # type: ignore[no-untyped-def]
     _threshold_residues(dark, bright, lesion, p, candidate, weak)
     keep = np.empty((hc, wc), np.bool_)
     along_kept = np.full((hc, wc), np.int8(-1), np.int8)  # orientation that kept a pixel
-    _verify(candidate, offsets, min_length, edge_min_length, max_width, closed, minpooled, keep, along_kept)
+    _verify(candidate, offsets, min_length, edge_min_length, max_width, closed, minpooled, p.threshold, keep,
+            along_kept)
     _fill(thicket, np.uint8(0))
     if p.detect_thickets and _thickets(candidate, lesion, min_length, p.thicket_density, thicket):
         _lift_thickets(closed, minpooled, thicket, k, p, dark, keep, weak)

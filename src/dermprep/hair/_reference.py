@@ -77,11 +77,13 @@ def _shortest_extent(offsets: np.ndarray, length: int) -> int:
 
 
 def _stubs(candidate: np.ndarray, offsets: np.ndarray, min_length: int, edge_min_length: int, max_width: int,
-           closed: np.ndarray, low: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+           closed: np.ndarray, low: np.ndarray, least: int) -> tuple[np.ndarray, np.ndarray]:
     """Components of at most min_length x max_width pixels that touch the border and are stubs of hair cut
-    by it: the orientation (of offsets') in which they are longest for their width, at least edge_min_length
-    long, at most half that (and max_width) wide, at least 22.5 degrees off the edge they touch; and that
-    darken the background (closed, per channel) as hair does, their min-pooled values (low) summed."""
+    by it: in the orientation (of offsets') in which they are narrowest for their length, at least
+    edge_min_length long and at most half that (and max_width) wide, at least 11.25 degrees off each edge
+    they touch; darkening the background (closed, per
+    channel) by least grey levels on average in the most darkened channel, and in proportion as hair does,
+    their min-pooled values (low) summed."""
     h, w = candidate.shape
     ndir = offsets.shape[0]
     keep = np.zeros((h, w), bool)
@@ -90,35 +92,36 @@ def _stubs(candidate: np.ndarray, offsets: np.ndarray, min_length: int, edge_min
     for label in range(1, count):
         ys, xs = np.nonzero(labels == label)
         side = max(ys.max() - ys.min(), xs.max() - xs.min()) + 1
-        horizontal = ys.min() == 0 or ys.max() == h - 1
-        vertical = xs.min() == 0 or xs.max() == w - 1
+        horizontal, vertical = ys.min() == 0 or ys.max() == h - 1, xs.min() == 0 or xs.max() == w - 1
+        border = horizontal or vertical
         if (edge_min_length >= min_length or side < _shortest_extent(offsets, edge_min_length)
-                or ys.size > min_length * max_width or not (horizontal or vertical)):
+                or ys.size > min_length * max_width or not border):
             continue
         best, best_ratio = -1, np.inf
-        for j in range(ndir):
+        for j in range(ndir):  # the orientation in which it is narrowest for its length
             angle = j * np.pi / ndir
             sine, cosine = np.sin(angle), np.cos(angle)
-            if not ((horizontal and abs(sine) >= np.sin(np.pi / 8)) or (vertical and abs(cosine) >= np.sin(np.pi / 8))):
-                continue
             along, across = ys * sine + xs * cosine, ys * cosine - xs * sine
             length, thickness = along.max() - along.min() + 1, across.max() - across.min() + 1
             if length >= edge_min_length and thickness <= min(max_width, length / 2) and thickness / length < best_ratio:
                 best, best_ratio = j, thickness / length
+        angle = best * 180 / ndir  # at least 11.25 degrees off each edge it touches, not lying along it
+        if best >= 0 and ((horizontal and min(angle, 180 - angle) < 11.25) or (vertical and abs(90 - angle) < 11.25)):
+            best = -1
         background = closed[:, ys, xs].astype(np.int64).sum(axis=1)
         darkening = background - np.minimum(low[:, ys, xs], closed[:, ys, xs]).astype(np.int64).sum(axis=1)
         f = darkening / np.maximum(background, 1)
-        if best >= 0 and f.max() > 0 and f[0] >= 0.25 * f.max() and f[2] >= 0.45 * f.max():
+        if best >= 0 and darkening.max() >= least * ys.size and f[0] >= 0.25 * f.max() and f[2] >= 0.45 * f.max():
             keep[ys, xs] = True
             kept_dir[ys, xs] = best
     return keep, kept_dir
 
 
 def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, edge_min_length: int,
-            max_width: int, closed: np.ndarray, low: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            max_width: int, closed: np.ndarray, low: np.ndarray, least: int) -> tuple[np.ndarray, np.ndarray]:
     h, w = candidate.shape
     ndir = offsets.shape[0]
-    keep, kept_dir = _stubs(candidate, offsets, min_length, edge_min_length, max_width, closed, low)
+    keep, kept_dir = _stubs(candidate, offsets, min_length, edge_min_length, max_width, closed, low, least)
     stubs = keep.copy()
     along = np.full((h, w), -1, np.int64)
     last = 0
@@ -310,7 +313,8 @@ def _detect(image: np.ndarray, params: DullRazorParams, lesion: np.ndarray) -> t
     candidate = (dark > threshold) | (bright > params.light_threshold)
     weak = (dark > np.where(lesion, params.lesion_low_threshold, params.low_threshold)) | (bright > params.low_threshold)
     edge_min_length = min(min_length, max(2, -(-params.edge_min_length // pool)))
-    keep, kept_dir = _verify(candidate, offsets, min_length, edge_min_length, max_width, closed, low)
+    keep, kept_dir = _verify(candidate, offsets, min_length, edge_min_length, max_width, closed, low,
+                             params.threshold)
     thicket = np.zeros(dark.shape, np.int64)
     if params.detect_thickets:
         codes = _thickets(candidate, lesion, min_length, params.thicket_density)
