@@ -24,6 +24,39 @@ def hair_like(candidate: np.ndarray, darkened: tuple[int, int, int] = (110, 90, 
     return closed, low
 
 
+def verification(shape: tuple[int, int]) -> tuple[np.ndarray, int, int, int]:
+    """The offsets and pooled lengths `_verify()` gets for images of ``shape``: offsets, min_length,
+    edge_min_length, max_width."""
+    from dermprep.hair import _kernels
+    from dermprep.hair._dullrazor import kernel_params, line_offsets, orientations
+
+    params = dull_razor_params(shape)
+    p = kernel_params(params, replace_hair=True, rounding=0.5)
+    offsets = line_offsets(orientations(params), max(params.min_length, params.max_width) + 2)
+    return (offsets, _kernels._pooled_min_length(p), _kernels._pooled_edge_min_length(p),
+            _kernels._pooled_max_width(p))
+
+
+def verify_both(candidate: np.ndarray, settings: tuple[np.ndarray, int, int, int],
+                darkened: tuple[int, int, int] = (110, 90, 90), max_width: int | None = None) -> tuple[np.ndarray, ...]:
+    """`_verify()` of the kernels and of the reference on one candidate mask (hair-like backgrounds, least
+    darkening 20); asserts they agree and returns the kernel's kept pixels and orientations."""
+    from dermprep.hair import _kernels
+    from dermprep.hair._reference import _verify as reference_verify
+
+    offsets, min_length, edge_min_length, default_width = settings
+    width = default_width if max_width is None else max_width
+    backgrounds = hair_like(candidate, darkened)
+    keep = np.empty_like(candidate)
+    along = np.full(candidate.shape, -1, np.int8)
+    _kernels._verify(candidate, offsets, min_length, edge_min_length, width, *backgrounds, 20, keep, along)
+    expected_keep, expected_along = reference_verify(candidate, offsets, min_length, edge_min_length, width,
+                                                     *backgrounds, 20)
+    np.testing.assert_array_equal(keep, expected_keep)
+    np.testing.assert_array_equal(along, expected_along)
+    return keep, along
+
+
 @pytest.mark.parametrize(
     "shape, seed",
     [((40, 56), 1), ((64, 80), 2), ((97, 83), 3), ((300, 310), 4)],  # the last uses the 2x2 pyramid level
@@ -139,15 +172,8 @@ def test_every_shortest_straight_run_is_verified(shape):
     # Verification skips candidate components too small to hold a run of min_length pixels
     # (_kernels._shortest_run_extent); a run of exactly min_length, in every orientation and split around
     # its pixel, must still keep that pixel, and the whole result must be the reference's.
-    from dermprep.hair import _kernels
-    from dermprep.hair._dullrazor import kernel_params, line_offsets, orientations
-    from dermprep.hair._reference import _verify as reference_verify
-
-    params = dull_razor_params(shape)
-    p = kernel_params(params, replace_hair=True, rounding=0.5)
-    offsets = line_offsets(orientations(params), max(params.min_length, params.max_width) + 2)
-    min_length, max_width = _kernels._pooled_min_length(p), _kernels._pooled_max_width(p)
-    edge_min_length = _kernels._pooled_edge_min_length(p)
+    settings = verification(shape)
+    offsets, min_length = settings[:2]
     size = 2 * min_length + 5
     for j in range(offsets.shape[0]):
         for forward in range(min_length):
@@ -157,14 +183,8 @@ def test_every_shortest_straight_run_is_verified(shape):
                 candidate[centre + offsets[j, t, 0], centre + offsets[j, t, 1]] = True
             for t in range(min_length - forward):
                 candidate[centre - offsets[j, t, 0], centre - offsets[j, t, 1]] = True
-            keep = np.empty_like(candidate)
-            along = np.full(candidate.shape, -1, np.int8)
-            _kernels._verify(candidate, offsets, min_length, edge_min_length, max_width, *hair_like(candidate), 20, keep, along)
+            keep, _ = verify_both(candidate, settings)
             assert keep[centre, centre], f"orientation {j}, {forward} forward"
-            expected_keep, expected_along = reference_verify(candidate, offsets, min_length, edge_min_length, max_width,
-                                                           *hair_like(candidate), 20)
-            np.testing.assert_array_equal(keep, expected_keep)
-            np.testing.assert_array_equal(along, expected_along)
 
 
 @pytest.mark.parametrize("shape", [(450, 600), (150, 200)])
@@ -176,27 +196,12 @@ def test_stubs_cut_by_the_border_are_verified_and_rings_are_not(shape):
     # candidates of a dot cut by the border) is not. The kernel's result must be the reference's each time.
     import cv2
 
-    from dermprep.hair import _kernels
-    from dermprep.hair._dullrazor import kernel_params, line_offsets, orientations
-    from dermprep.hair._reference import _verify as reference_verify
-
-    params = dull_razor_params(shape)
-    p = kernel_params(params, replace_hair=True, rounding=0.5)
-    offsets = line_offsets(orientations(params), max(params.min_length, params.max_width) + 2)
-    min_length, max_width = _kernels._pooled_min_length(p), _kernels._pooled_max_width(p)
-    edge_min_length = _kernels._pooled_edge_min_length(p)
+    settings = verification(shape)
+    offsets, min_length, edge_min_length = settings[:3]
     assert 2 <= edge_min_length < min_length
 
     def verify(candidate, darkened=(110, 90, 90)):
-        keep = np.empty_like(candidate)
-        along = np.full(candidate.shape, -1, np.int8)
-        backgrounds = hair_like(candidate, darkened)
-        _kernels._verify(candidate, offsets, min_length, edge_min_length, max_width, *backgrounds, 20, keep, along)
-        expected_keep, expected_along = reference_verify(candidate, offsets, min_length, edge_min_length, max_width,
-                                                           *backgrounds, 20)
-        np.testing.assert_array_equal(keep, expected_keep)
-        np.testing.assert_array_equal(along, expected_along)
-        return keep
+        return verify_both(candidate, settings, darkened)[0]
 
     size = 2 * min_length + 5
     for j in range(offsets.shape[0]):
@@ -236,31 +241,18 @@ def test_stubs_cut_by_the_border_are_verified_and_rings_are_not(shape):
     wide = np.zeros((size, size), bool)
     wide[:6, 10:13] = True
     for max_width_here, kept in ((2, False), (3, True)):
-        keep = np.empty_like(wide)
-        along = np.full(wide.shape, -1, np.int8)
-        _kernels._verify(wide, offsets, min_length, edge_min_length, max_width_here, *hair_like(wide), 20, keep, along)
-        expected_keep, _ = reference_verify(wide, offsets, min_length, edge_min_length, max_width_here,
-                                            *hair_like(wide), 20)
-        np.testing.assert_array_equal(keep, expected_keep)
-        assert keep.any() == kept, max_width_here
+        assert verify_both(wide, settings, max_width=max_width_here)[0].any() == kept, max_width_here
 
 
 @pytest.mark.parametrize("shape", [(450, 600), (150, 200)])
 def test_verification_matches_reference_on_random_candidates(shape):
-    # Noise blobs (skipped as too small) beside lines (verified), in one mask: the skip must not change
-    # which pixels are kept, nor the orientation each is kept along (which `_extend_along` follows).
+    # Noise blobs (skipped as too small) beside lines (verified), stubs, dots and rings cut by the border, in
+    # one mask, half of the masks transposed (stubs at the left and right edges): the kernel must keep the
+    # reference's pixels, each along the reference's orientation (which `_extend_along` follows).
     import cv2
 
-    from dermprep.hair import _kernels
-    from dermprep.hair._dullrazor import kernel_params, line_offsets, orientations
-    from dermprep.hair._reference import _verify as reference_verify
-
     rng = np.random.default_rng(1)
-    params = dull_razor_params(shape)
-    p = kernel_params(params, replace_hair=True, rounding=0.5)
-    offsets = line_offsets(orientations(params), max(params.min_length, params.max_width) + 2)
-    min_length, max_width = _kernels._pooled_min_length(p), _kernels._pooled_max_width(p)
-    edge_min_length = _kernels._pooled_edge_min_length(p)
+    settings = verification(shape)
     for _ in range(30):
         mask = (rng.random((48, 64)) < rng.uniform(0.02, 0.3)).astype(np.uint8)
         for _ in range(int(rng.integers(1, 5))):
@@ -273,14 +265,8 @@ def test_verification_matches_reference_on_random_candidates(shape):
                 cv2.line(mask, edge, inside, 1, int(rng.integers(1, 4)))
             else:
                 cv2.circle(mask, edge, int(rng.integers(2, 7)), 1, int(rng.choice([1, -1])))
-        candidate = mask > 0
-        keep = np.empty_like(candidate)
-        along = np.full(candidate.shape, -1, np.int8)
-        _kernels._verify(candidate, offsets, min_length, edge_min_length, max_width, *hair_like(candidate), 20, keep, along)
-        expected_keep, expected_along = reference_verify(candidate, offsets, min_length, edge_min_length, max_width,
-                                                           *hair_like(candidate), 20)
-        np.testing.assert_array_equal(keep, expected_keep)
-        np.testing.assert_array_equal(along, expected_along)
+        candidate = np.ascontiguousarray(mask.T if rng.random() < 0.5 else mask) > 0
+        verify_both(candidate, settings)
 
 
 @pytest.mark.parametrize("factor", [0.3, 0.85])
