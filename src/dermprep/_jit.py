@@ -7,7 +7,6 @@ uniform and can be changed in one place.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -15,17 +14,10 @@ import numba
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Fork-safe threading: numba's default picks GNU OpenMP where TBB is missing, and a process that has run an
-# OpenMP parallel region dies when it forks (a PyTorch DataLoader, multiprocessing with "fork"). Prefer TBB,
-# then the fork-safe workqueue, unless the user chose a layer. dermprep runs at most one parallel region at
-# a time (batches are serialised; single images use a serial build), which workqueue requires.
-if "NUMBA_THREADING_LAYER" not in os.environ and "NUMBA_THREADING_LAYER_PRIORITY" not in os.environ:
-    numba.config.THREADING_LAYER_PRIORITY = ["tbb", "workqueue", "omp"]
-
 __all__ = ["jit"]
 
 
-def jit(*, parallel: bool = False) -> Callable[[F], F]:
+def jit() -> Callable[[F], F]:
     """Return numba's ``njit`` decorator with the project's options.
 
     ``cache=True`` stores compiled machine code next to the module (or in
@@ -33,10 +25,11 @@ def jit(*, parallel: bool = False) -> Callable[[F], F]:
     process pays the compile cost; where no location is writable (a
     read-only install without a home folder) the kernels compile without a
     cache, with one warning. ``nogil=True`` lets tf.data and thread pools
-    run kernels concurrently.
+    run kernels concurrently: dermprep has no numba parallel region (a batch runs serial kernels on worker
+    threads), so numba's threading layer, and its fork safety, never comes into play.
     """
     def decorate(function: F) -> F:
-        options = {"nogil": True, "parallel": parallel, "error_model": "numpy", "boundscheck": False}
+        options = {"nogil": True, "error_model": "numpy", "boundscheck": False}
         try:
             return numba.njit(cache=True, **options)(function)  # type: ignore[no-any-return]
         except RuntimeError as exc:  # "cannot cache function ...: no locator available" (read-only installs)

@@ -53,8 +53,8 @@ def test_batch_equals_images_one_by_one():
         np.testing.assert_array_equal(masks[i], single_mask)
 
 
-def test_batch_in_several_chunks_equals_images_one_by_one():
-    # the batch runs in chunks of twice the kernel's threads, the next chunk's lesions estimated meanwhile
+def test_batch_on_several_workers_equals_images_one_by_one():
+    # a batch runs one image per worker thread, each estimating its own image's lesion
     n = 2 * numba.get_num_threads() + 1
     samples = [make_sample((64, 80), rng=10 + i) for i in range(n)]
     images = np.stack([s.image for s in samples])
@@ -67,6 +67,30 @@ def test_batch_in_several_chunks_equals_images_one_by_one():
             np.testing.assert_array_equal(restored[i], single)
             np.testing.assert_array_equal(masks[i], single_mask)
     assert masks.any()
+
+
+def test_a_batch_runs_on_as_many_worker_threads_at_once_as_numba_has_threads(monkeypatch):
+    # the guard against a batch silently running on one core: each image's kernel call waits at a barrier
+    # for the other workers' to start, which only happens when they run at the same time
+    import threading
+
+    from dermprep.hair import _kernels
+
+    threads = numba.get_num_threads()
+    if threads < 2:
+        pytest.skip("numba has one thread here (NUMBA_NUM_THREADS=1 or one core)")
+    images = np.stack([make_sample((48, 64), rng=i).image for i in range(2 * threads)])
+    expected = remove_hair(images)
+    barrier, callers, real = threading.Barrier(threads, timeout=60), set(), _kernels.process_serial
+
+    def meeting_the_others(*args):  # type: ignore[no-untyped-def]
+        callers.add(threading.get_ident())
+        barrier.wait()  # BrokenBarrierError after 60 s when the images ran one after the other
+        return real(*args)
+
+    monkeypatch.setattr(_kernels, "process_serial", meeting_the_others)
+    np.testing.assert_array_equal(remove_hair(images), expected)
+    assert len(callers) == threads and threading.get_ident() not in callers
 
 
 def test_float32_matches_uint8(sample):

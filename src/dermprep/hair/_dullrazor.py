@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import threading
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields, replace
@@ -31,7 +30,6 @@ __all__ = ["DullRazorParams", "check_hair_options", "dull_razor_params", "hair_m
 #: Methods accepted by ``method=``.
 METHODS = ("dullrazor", "opencv")
 
-_PARALLEL_LOCK = threading.Lock()
 _REFERENCE_SHORT_SIDE = 450.0  # parameters below are tuned at HAM10000's 600x450 and scaled
 _MIN_SIZE = 16
 
@@ -317,7 +315,7 @@ def _run(image: np.ndarray, params: DullRazorParams, replace_hair: bool,
     # Detection only: the kernel never touches ``out``, so an empty array stands in.
     out = np.empty_like(batch) if replace_hair else np.empty((batch.shape[0], 0, 0, 3), batch.dtype)
     p = kernel_params(params, replace_hair=replace_hair, rounding=rounding)
-    if batch.shape[0] == 1:  # no parallel region: safe from any number of threads at once
+    if batch.shape[0] == 1:  # in the calling thread (tf.data calls it from several threads at once)
         _kernels.process_serial(p, detect, batch, offsets, lesion_grids(detect, params, protect), masks, out)
     else:
         _run_batch(p, (detect, batch, masks, out), offsets, params, protect)
@@ -328,28 +326,23 @@ def _run(image: np.ndarray, params: DullRazorParams, replace_hair: bool,
 
 def _run_batch(p: Any, arrays: tuple[np.ndarray, ...], offsets: np.ndarray, params: DullRazorParams,
                protect: np.ndarray | None) -> None:
-    """The parallel kernel over a batch, chunk by chunk, while one thread estimates the next chunk's lesions.
+    """Every image of the batch, one per worker thread at a time, as many workers as numba has threads.
 
-    The lesion estimate is Python and OpenCV on one thread; run before the whole batch, it left the other
-    cores idle. Chunks of twice the kernel's threads keep that wait to the first chunk.
+    Each worker takes the next image, estimates its lesion (Python and OpenCV) and runs the serial kernel on it
+    (``nogil``), so nothing waits at a barrier: an image that takes longer holds up only its own worker. The
+    earlier driver ran a parallel kernel over chunks of twice the threads, each ending when its slowest image
+    did (a fifth of two cores idle, `docs/hair-removal.md`).
     """
     detect, batch, masks, out = arrays
-    n = detect.shape[0]
-    size = 2 * numba.get_num_threads()
-    starts = range(0, n, size)
 
-    def grids(start: int) -> np.ndarray:
-        part = slice(start, min(start + size, n))
-        return lesion_grids(detect[part], params, None if protect is None else protect[part])
+    def one(n: int) -> None:
+        image = slice(n, n + 1)
+        lesions = lesion_grids(detect[image], params, None if protect is None else protect[image])
+        _kernels.process_serial(p, detect[image], batch[image], offsets, lesions, masks[image], out[image])
 
-    with _PARALLEL_LOCK, ThreadPoolExecutor(max_workers=1) as estimator:  # one parallel region at a time
-        pending = estimator.submit(grids, 0)
-        for start in starts:
-            lesions = pending.result()
-            if start + size < n:
-                pending = estimator.submit(grids, start + size)
-            part = slice(start, min(start + size, n))
-            _kernels.process_batch(p, detect[part], batch[part], offsets, lesions, masks[part], out[part])
+    with ThreadPoolExecutor(max_workers=min(numba.get_num_threads(), detect.shape[0])) as workers:
+        for _ in workers.map(one, range(detect.shape[0])):
+            pass
 
 
 def _check_method(method: Any) -> str:

@@ -1,8 +1,8 @@
 """Private numba kernels of the Dull Razor hair-removal algorithm.
 
 No checks happen here: callers pass C-contiguous arrays of the documented
-dtypes (see `dermprep.hair._dullrazor`). Every kernel is ``nogil``; the
-batch entry point runs one image per thread with ``prange``.
+dtypes (see `dermprep.hair._dullrazor`). Every kernel is ``nogil`` and serial:
+a batch runs one image per worker thread (`dermprep.hair._dullrazor._run_batch`).
 
 The stages follow Lee et al. (1997), on a pyramid level of factor ``pool``
 (2 at HAM10000's 600x450, 1 below 300 px):
@@ -36,7 +36,6 @@ The stages follow Lee et al. (1997), on a pyramid level of factor ``pool``
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
 from .._jit import jit
 from ._bits import set_coords
@@ -1131,22 +1130,8 @@ def _process_one(  # type: ignore[no-untyped-def]
         smooth_region(region, out[n], p.rounding)
 
 
-# Two drivers of `_process_one`: the parallel one for batches (one image per core), the serial one for single
-# images, which callers such as tf.data run from several threads at once. Numba's fork-safe "workqueue"
-# threading layer must not launch parallel regions from two threads concurrently (the caller serialises
-# batches); the serial driver has no parallel region at all. They must be two functions: numba's on-disk
-# cache keys compiled code by function and signature, not by the ``parallel`` flag, so one function jitted
-# twice would load whichever build was cached first for both (a batch then ran on one core).
-@jit(parallel=True)
-def process_batch(  # type: ignore[no-untyped-def]
-    p, detect_images: np.ndarray, images: np.ndarray, offsets: np.ndarray, lesions: np.ndarray,
-    masks: np.ndarray, out: np.ndarray,
-) -> None:
-    """Every image of the batch, one image per thread (arguments as `_process_one()`)."""
-    for n in prange(detect_images.shape[0]):
-        _process_one(n, p, detect_images, images, offsets, lesions, masks, out)
-
-
+# The entry point: tf.data calls it from several threads at once, and a batch's worker threads each call it on
+# one image (`dermprep.hair._dullrazor._run_batch`).
 @jit()
 def process_serial(  # type: ignore[no-untyped-def]
     p, detect_images: np.ndarray, images: np.ndarray, offsets: np.ndarray, lesions: np.ndarray,
