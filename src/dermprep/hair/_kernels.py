@@ -426,7 +426,8 @@ def _darkens_as_hair(members: np.ndarray, width: int, closed: np.ndarray, minpoo
                      least: int) -> bool:
     """Whether cells ``members`` (flat indices), taken together, darken their background ``closed`` as dark
     hair does: by ``least`` grey levels or more on average in the most darkened channel, and in proportion
-    as hair does (`_neutral()` of the summed channels: not a red vessel, not blood, not ink)."""
+    as hair does (the proportions `_neutral()` asks of one pixel, here in float64 on the channels' sums: not a
+    red vessel, not blood, not ink; the reference's `_stubs()` computes them the same way)."""
     background = np.zeros(3, np.int64)
     value = np.zeros(3, np.int64)
     for i in range(members.size):
