@@ -4,6 +4,7 @@ never brings a second TensorFlow."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -28,6 +29,42 @@ def test_a_fork_started_pool_works_after_the_parent_removed_hair():
     with multiprocessing.get_context("fork").Pool(2) as pool:
         results = pool.map(_hair_free_mean, [images, images])
     assert results == [expected, expected]
+
+
+def test_a_forked_child_runs_numba_parallel_code_after_the_parent_removed_hair_from_a_batch():
+    # A batch asks numba for its thread count, which starts numba's threading layer: GNU OpenMP by numba's
+    # default where TBB is missing, and then a forked child running a parallel region of its own is killed
+    # ("fork() called from a process already using GNU OpenMP"). dermprep prefers the fork-safe layers.
+    import subprocess
+
+    code = """
+import multiprocessing, numba, numpy as np, dermprep
+from dermprep.synthetic import make_batch
+
+@numba.njit(parallel=True)
+def total(x):
+    s = 0.0
+    for i in numba.prange(x.size):
+        s += x[i]
+    return s
+
+def child(queue):
+    queue.put(total(np.ones(1000)))
+
+dermprep.remove_hair(make_batch(3, (48, 64), seed=0)[0])
+context = multiprocessing.get_context("fork")
+queue = context.Queue()
+process = context.Process(target=child, args=(queue,))
+process.start()
+process.join(300)
+print(process.exitcode, queue.get(timeout=5) if process.exitcode == 0 else None, numba.threading_layer())
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_THREADING_LAYER")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    exitcode, result, layer = done.stdout.split()
+    assert (exitcode, result) == ("0", "1000.0"), done.stderr[-2000:]
+    assert layer in {"tbb", "workqueue"}
 
 
 def test_plot_helpers_leave_the_matplotlib_backend_alone(tmp_path):

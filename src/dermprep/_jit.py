@@ -7,12 +7,21 @@ uniform and can be changed in one place.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import numba
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Fork-safe threading. dermprep has no numba parallel region, but a batch asks numba how many worker threads to
+# use (`numba.get_num_threads()`, which honours `numba.set_num_threads()`), and that starts numba's threading
+# layer. numba's default picks GNU OpenMP where TBB is missing, and a process that has started it is killed when
+# it forks and the child runs a numba parallel region of its own (a user's, in a DataLoader worker). Prefer TBB,
+# then the fork-safe workqueue, unless the user chose a layer.
+if "NUMBA_THREADING_LAYER" not in os.environ and "NUMBA_THREADING_LAYER_PRIORITY" not in os.environ:
+    numba.config.THREADING_LAYER_PRIORITY = ["tbb", "workqueue", "omp"]
 
 __all__ = ["jit"]
 
@@ -26,7 +35,7 @@ def jit() -> Callable[[F], F]:
     read-only install without a home folder) the kernels compile without a
     cache, with one warning. ``nogil=True`` lets tf.data and thread pools
     run kernels concurrently: dermprep has no numba parallel region (a batch runs serial kernels on worker
-    threads), so numba's threading layer, and its fork safety, never comes into play.
+    threads).
     """
     def decorate(function: F) -> F:
         options = {"nogil": True, "error_model": "numpy", "boundscheck": False}

@@ -91,6 +91,7 @@ def test_a_batch_runs_on_as_many_worker_threads_at_once_as_numba_has_threads(mon
     monkeypatch.setattr(_kernels, "process_serial", meeting_the_others)
     np.testing.assert_array_equal(remove_hair(images), expected)
     assert len(callers) == threads and threading.get_ident() not in callers
+    assert real.targetoptions["nogil"]  # else the workers' kernels would take turns
 
 
 def test_float32_matches_uint8(sample):
