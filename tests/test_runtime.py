@@ -26,8 +26,8 @@ def _hair_free_mean(images: np.ndarray) -> float:
 def test_a_fork_started_pool_works_after_the_parent_removed_hair():
     images, *_ = make_batch(4, (64, 64), seed=0)
     expected = _hair_free_mean(images)  # the parent runs a batch (worker threads, OpenCV) first
-    with multiprocessing.get_context("fork").Pool(2) as pool:
-        results = pool.map(_hair_free_mean, [images, images])
+    with multiprocessing.get_context("fork").Pool(2) as pool:  # a child's batch must not wait for the
+        results = pool.map_async(_hair_free_mean, [images, images]).get(timeout=300)  # parent's worker threads
     assert results == [expected, expected]
 
 

@@ -94,6 +94,50 @@ def test_a_batch_runs_on_as_many_worker_threads_at_once_as_numba_has_threads(mon
     assert real.targetoptions["nogil"]  # else the workers' kernels would take turns
 
 
+def test_batches_from_many_threads_at_once_share_the_process_workers():
+    # a tf.data map runs batches from several threads at once: they share numba's thread count of workers
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dermprep.hair import _kernels
+
+    batches = [np.stack([make_sample((48, 64), rng=10 * b + i).image for i in range(3)]) for b in range(4)]
+    expected = [remove_hair(batch) for batch in batches]
+    callers, real = set(), _kernels.process_serial
+
+    def recording(*args):  # type: ignore[no-untyped-def]
+        callers.add(threading.current_thread().name)
+        return real(*args)
+
+    with pytest.MonkeyPatch.context() as patch, ThreadPoolExecutor(max_workers=4) as callers_of_batches:
+        patch.setattr(_kernels, "process_serial", recording)
+        results = list(callers_of_batches.map(remove_hair, batches))
+    for got, want in zip(results, expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert 1 <= len(callers) <= numba.config.NUMBA_NUM_THREADS
+    assert all(name.startswith("dermprep-hair") for name in callers)
+
+
+def test_an_error_in_one_image_stops_its_batch_and_reaches_the_caller(monkeypatch):
+    from dermprep.hair import _dullrazor
+
+    images = np.stack([make_sample((48, 64), rng=i).image for i in range(40)])
+    estimated, real = [], _dullrazor.lesion_grids
+
+    def failing_on_the_third(detect, params, protect):  # type: ignore[no-untyped-def]
+        estimated.append(1)
+        if len(estimated) == 3:
+            raise RuntimeError("lesion estimate failed")
+        return real(detect, params, protect)
+
+    monkeypatch.setattr(_dullrazor, "lesion_grids", failing_on_the_third)
+    with pytest.raises(RuntimeError, match="lesion estimate failed"):
+        remove_hair(images)
+    assert len(estimated) < len(images)  # the other workers stopped too
+    monkeypatch.setattr(_dullrazor, "lesion_grids", real)
+    np.testing.assert_array_equal(remove_hair(images[:2])[1], remove_hair(images[1]))  # and the workers still work
+
+
 def test_float32_matches_uint8(sample):
     as_float = sample.image.astype(np.float32) / np.float32(255)
     restored_f, mask_f = remove_hair(as_float, return_mask=True)

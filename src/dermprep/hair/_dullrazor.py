@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import itertools
+import os
+import threading
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields, replace
@@ -326,23 +329,63 @@ def _run(image: np.ndarray, params: DullRazorParams, replace_hair: bool,
 
 def _run_batch(p: Any, arrays: tuple[np.ndarray, ...], offsets: np.ndarray, params: DullRazorParams,
                protect: np.ndarray | None) -> None:
-    """Every image of the batch, one per worker thread at a time, as many workers as numba has threads.
+    """Every image of the batch on `numba.get_num_threads()` of the process' batch workers (`_batch_workers()`).
 
     Each worker takes the next image, estimates its lesion (Python and OpenCV) and runs the serial kernel on it
     (``nogil``), so nothing waits at a barrier: an image that takes longer holds up only its own worker. The
     earlier driver ran a parallel kernel over chunks of twice the threads, each ending when its slowest image
-    did (a fifth of two cores idle, `docs/hair-removal.md`).
+    did (a fifth of two cores idle, `docs/hair-removal.md`). After an error or Ctrl-C no worker starts another
+    image of this batch.
     """
     detect, batch, masks, out = arrays
+    count = detect.shape[0]
+    next_image = itertools.count()  # next() on it is one C call: atomic under the GIL
+    stop = threading.Event()
 
-    def one(n: int) -> None:
-        image = slice(n, n + 1)
-        lesions = lesion_grids(detect[image], params, None if protect is None else protect[image])
-        _kernels.process_serial(p, detect[image], batch[image], offsets, lesions, masks[image], out[image])
+    def work() -> None:
+        while not stop.is_set():
+            n = next(next_image)
+            if n >= count:
+                return
+            image = slice(n, n + 1)
+            try:
+                lesions = lesion_grids(detect[image], params, None if protect is None else protect[image])
+                _kernels.process_serial(p, detect[image], batch[image], offsets, lesions, masks[image], out[image])
+            except BaseException:
+                stop.set()
+                raise
 
-    with ThreadPoolExecutor(max_workers=min(numba.get_num_threads(), detect.shape[0])) as workers:
-        for _ in workers.map(one, range(detect.shape[0])):
-            pass
+    tasks = [_batch_workers().submit(work) for _ in range(min(numba.get_num_threads(), count))]
+    try:
+        for task in tasks:
+            task.result()
+    except BaseException:
+        stop.set()
+        raise
+
+
+_WORKERS: list[ThreadPoolExecutor] = []  # the process' batch workers, made at first use
+_WORKERS_LOCK = threading.Lock()
+
+
+def _batch_workers() -> ThreadPoolExecutor:
+    """The threads every batch of the process runs on: as many as numba may use (``NUMBA_NUM_THREADS``, the
+    cores by default), shared, so batches from many threads at once (a tf.data map) never start more."""
+    with _WORKERS_LOCK:
+        if not _WORKERS:
+            _WORKERS.append(ThreadPoolExecutor(max_workers=numba.config.NUMBA_NUM_THREADS,
+                                               thread_name_prefix="dermprep-hair"))
+        return _WORKERS[0]
+
+
+def _forget_batch_workers() -> None:
+    """In a forked child: the parent's workers are not there (a fork copies only the calling thread)."""
+    global _WORKERS_LOCK
+    _WORKERS.clear()
+    _WORKERS_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_batch_workers)
 
 
 def _check_method(method: Any) -> str:
