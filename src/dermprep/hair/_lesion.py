@@ -75,16 +75,17 @@ def lesion_grid(image: np.ndarray, size: tuple[int, int], margin: float = LESION
     small_size = (max(8, round(width * scale)), max(8, round(height * scale)))
     small = cv2.resize(image, small_size, interpolation=cv2.INTER_LINEAR)
     small = cv2.morphologyEx(small, cv2.MORPH_CLOSE, _CLOSE)  # thin dark hair disappears
-    lab = cv2.cvtColor(cv2.GaussianBlur(small, (5, 5), 0), cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab8 = cv2.cvtColor(cv2.GaussianBlur(small, (5, 5), 0), cv2.COLOR_RGB2LAB)
+    lab = lab8.astype(np.float32)
     h, w = lab.shape[:2]
     field, rim = _field(h, w)  # the dermoscope's field: an ellipse inside the frame (dark vignettes stay out)
 
-    def standard(channel: np.ndarray) -> np.ndarray:
-        inside = channel[field]
-        return (channel - np.median(inside)) / (float(inside.std()) + 1e-6)
+    def standard(channel: int, sign: float) -> np.ndarray:
+        values = sign * lab[..., channel]
+        return (values - sign * _median_byte(lab8[..., channel][field])) / (float(values[field].std()) + 1e-6)
 
     # lesions are darker and browner (more yellow in b*) than skin; a vignette is only darker
-    score = standard(-lab[..., 0]) + 0.5 * standard(lab[..., 2])
+    score = standard(0, -1.0) + 0.5 * standard(2, 1.0)
     inside = score[field]
     low, high = float(inside.min()), float(inside.max())
     if high - low < 1e-3:  # flat: no lesion stands out
@@ -102,11 +103,19 @@ def lesion_grid(image: np.ndarray, size: tuple[int, int], margin: float = LESION
     if central.any():
         areas = np.where(central, areas, 0.0)
     keep = 1 + np.flatnonzero((areas >= 0.02 * field.sum()) | (areas == areas.max()))
-    contours, _ = cv2.findContours(np.isin(labels, keep).astype(np.uint8), cv2.RETR_EXTERNAL,
-                                   cv2.CHAIN_APPROX_SIMPLE)
+    kept = np.zeros(count, np.uint8)
+    kept[keep] = 1
+    contours, _ = cv2.findContours(kept[labels], cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     region = np.zeros((h, w), np.uint8)
     # convex hulls: holes and bays filled (light regression, scale and crust inside a lesion are lesion too)
     cv2.drawContours(region, [cv2.convexHull(c) for c in contours], -1, 1, thickness=cv2.FILLED)
     grow = max(1, round(margin * 64))
     region = cv2.dilate(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
     return cv2.resize(region, (size[1], size[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
+
+
+def _median_byte(values: np.ndarray) -> float:
+    """``np.median`` of uint8 values (the two middle values' mean), from their histogram: 3x faster."""
+    below = np.cumsum(np.bincount(values, minlength=256))
+    middle = np.searchsorted(below, [(values.size - 1) // 2, values.size // 2], side="right")
+    return float(middle.sum()) / 2.0
