@@ -341,6 +341,7 @@ def _run_batch(p: Any, arrays: tuple[np.ndarray, ...], offsets: np.ndarray, para
     count = detect.shape[0]
     next_image = itertools.count()  # next() on it is one C call: atomic under the GIL
     stop = threading.Event()
+    errors: list[BaseException] = []  # in the order they were raised
 
     def work() -> None:
         while not stop.is_set():
@@ -351,17 +352,20 @@ def _run_batch(p: Any, arrays: tuple[np.ndarray, ...], offsets: np.ndarray, para
             try:
                 lesions = lesion_grids(detect[image], params, None if protect is None else protect[image])
                 _kernels.process_serial(p, detect[image], batch[image], offsets, lesions, masks[image], out[image])
-            except BaseException:
+            except BaseException as error:  # raised in the caller's thread below
+                errors.append(error)
                 stop.set()
-                raise
+                return
 
-    tasks = [_batch_workers().submit(work) for _ in range(min(numba.get_num_threads(), count))]
     try:
+        tasks = [_batch_workers().submit(work) for _ in range(min(numba.get_num_threads(), count))]
         for task in tasks:
             task.result()
-    except BaseException:
+    except BaseException:  # Ctrl-C while waiting: no worker starts another image of this batch
         stop.set()
         raise
+    if errors:
+        raise errors[0]
 
 
 _WORKERS: list[ThreadPoolExecutor] = []  # the process' batch workers, made at first use
@@ -370,7 +374,8 @@ _WORKERS_LOCK = threading.Lock()
 
 def _batch_workers() -> ThreadPoolExecutor:
     """The threads every batch of the process runs on: as many as numba may use (``NUMBA_NUM_THREADS``, the
-    cores by default), shared, so batches from many threads at once (a tf.data map) never start more."""
+    cores by default), shared, so batches from many threads at once (a tf.data map) never start more. Nothing
+    these threads run may start a batch of its own: it would wait for workers that are waiting for it."""
     with _WORKERS_LOCK:
         if not _WORKERS:
             _WORKERS.append(ThreadPoolExecutor(max_workers=numba.config.NUMBA_NUM_THREADS,
