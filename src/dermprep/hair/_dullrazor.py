@@ -481,7 +481,8 @@ def remove_hair(
     ----------
     image : ndarray, shape (H, W, 3) or (N, H, W, 3)
         RGB, uint8 in [0, 255] or float32 in [0, 1], any memory layout, never
-        modified. A batch is processed in parallel on all cores.
+        modified. A batch runs one image at a time on each of numba's threads
+        (all cores by default; ``NUMBA_NUM_THREADS``, `numba.set_num_threads()`).
     method : {"dullrazor", "opencv"}
         ``"opencv"``: the black-hat + ``cv2.inpaint`` recipe (uint8 inside; slow).
     return_mask : bool
