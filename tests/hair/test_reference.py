@@ -37,6 +37,12 @@ def verification(shape: tuple[int, int]) -> tuple[np.ndarray, int, int, int]:
             _kernels._pooled_max_width(p))
 
 
+def at_each_edge(mask: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """A square mask drawn at its top edge, turned so that it lies at each of the four edges (contiguous)."""
+    turned = {"top": mask, "left": mask.T, "right": mask.T[:, ::-1], "bottom": mask[::-1]}
+    return [(edge, np.ascontiguousarray(m)) for edge, m in turned.items()]
+
+
 def verify_both(candidate: np.ndarray, settings: tuple[np.ndarray, int, int, int],
                 darkened: tuple[int, int, int] = (110, 90, 90), max_width: int | None = None) -> tuple[np.ndarray, ...]:
     """`_verify()` of the kernels and of the reference on one candidate mask (hair-like backgrounds, least
@@ -211,9 +217,8 @@ def test_stubs_cut_by_the_border_are_verified_and_rings_are_not(shape):
             candidate = np.zeros((size, size), bool)
             for t in range(length):  # from the top row into the image
                 candidate[offsets[j, t, 0], size // 2 + offsets[j, t, 1]] = True
-            for edge, mask in (("top", candidate), ("left", candidate.T), ("right", candidate.T[:, ::-1]),
-                               ("bottom", candidate[::-1])):
-                assert verify(np.ascontiguousarray(mask)).any() == kept, f"{edge}, orientation {j}, length {length}"
+            for edge, mask in at_each_edge(candidate):
+                assert verify(mask).any() == kept, f"{edge}, orientation {j}, length {length}"
     for radius in range(2, 6):  # rings centred on the top edge and inside it
         for centre in (0, radius // 2):
             ring = np.zeros((size, size), np.uint8)
@@ -233,9 +238,8 @@ def test_stubs_cut_by_the_border_are_verified_and_rings_are_not(shape):
     # border) it is not a stub, though thin enough in steeper orientations too.
     along_edge = np.zeros((size, size), bool)
     along_edge[0, 5 : 5 + min_length - 3] = True
-    for edge, mask in (("top", along_edge), ("left", along_edge.T), ("bottom", along_edge[::-1]),
-                       ("right", along_edge.T[:, ::-1])):
-        assert not verify(np.ascontiguousarray(mask)).any(), edge
+    for edge, mask in at_each_edge(along_edge):
+        assert not verify(mask).any(), edge
     # At most max_width wide, even where half its length is more: 3 cells wide, 6 long, with max_width 2 and 3
     # (18 cells, within min_length x max_width for both).
     wide = np.zeros((size, size), bool)

@@ -319,12 +319,20 @@ def _run(image: np.ndarray, params: DullRazorParams, replace_hair: bool,
     out = np.empty_like(batch) if replace_hair else np.empty((batch.shape[0], 0, 0, 3), batch.dtype)
     p = kernel_params(params, replace_hair=replace_hair, rounding=rounding)
     if batch.shape[0] == 1:  # in the calling thread (tf.data calls it from several threads at once)
-        _kernels.process_serial(p, detect, batch, offsets, lesion_grids(detect, params, protect), masks, out)
+        _run_images(p, (detect, batch, masks, out), offsets, params, protect, slice(0, 1))
     else:
         _run_batch(p, (detect, batch, masks, out), offsets, params, protect)
     if image.ndim == 3:
         return out[0], masks[0]
     return out, masks
+
+
+def _run_images(p: Any, arrays: tuple[np.ndarray, ...], offsets: np.ndarray, params: DullRazorParams,
+                protect: np.ndarray | None, images: slice) -> None:
+    """The lesion estimate and the serial kernel on ``images`` of the batch, in the calling thread."""
+    detect, batch, masks, out = arrays
+    lesions = lesion_grids(detect[images], params, None if protect is None else protect[images])
+    _kernels.process_serial(p, detect[images], batch[images], offsets, lesions, masks[images], out[images])
 
 
 def _run_batch(p: Any, arrays: tuple[np.ndarray, ...], offsets: np.ndarray, params: DullRazorParams,
@@ -337,8 +345,7 @@ def _run_batch(p: Any, arrays: tuple[np.ndarray, ...], offsets: np.ndarray, para
     did (a fifth of two cores idle, `docs/hair-removal.md`). After an error or Ctrl-C no worker starts another
     image of this batch.
     """
-    detect, batch, masks, out = arrays
-    count = detect.shape[0]
+    count = arrays[0].shape[0]
     next_image = itertools.count()  # next() on it is one C call: atomic under the GIL
     stop = threading.Event()
     errors: list[BaseException] = []  # in the order they were raised
@@ -348,17 +355,16 @@ def _run_batch(p: Any, arrays: tuple[np.ndarray, ...], offsets: np.ndarray, para
             n = next(next_image)
             if n >= count:
                 return
-            image = slice(n, n + 1)
             try:
-                lesions = lesion_grids(detect[image], params, None if protect is None else protect[image])
-                _kernels.process_serial(p, detect[image], batch[image], offsets, lesions, masks[image], out[image])
+                _run_images(p, arrays, offsets, params, protect, slice(n, n + 1))
             except BaseException as error:  # raised in the caller's thread below
                 errors.append(error)
                 stop.set()
                 return
 
     try:
-        tasks = [_batch_workers().submit(work) for _ in range(min(numba.get_num_threads(), count))]
+        workers = _batch_workers()
+        tasks = [workers.submit(work) for _ in range(min(numba.get_num_threads(), count))]
         for task in tasks:
             task.result()
     except BaseException:  # Ctrl-C while waiting: no worker starts another image of this batch
