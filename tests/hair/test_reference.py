@@ -321,3 +321,31 @@ def test_generalized_closing_and_opening_match_reference_whatever_the_padding_ho
                 scratch = rng.integers(0, 256, (2, hp * wp)).astype(np.uint8)
                 _generalized(plane, hp, wp, pad, k, closing, first, second, out, scratch)
                 np.testing.assert_array_equal(out.reshape(hp, wp)[pad : pad + hc, pad : pad + wc], expected)
+
+
+@pytest.mark.parametrize("pool", [1, 2, 3])
+def test_pooling_gives_block_minima_and_maxima_with_partial_blocks(pool):
+    # `_pool()` (and its pool-2 path, `_pool_by_2()`) against NumPy block minima and maxima per channel; a
+    # partial block at the bottom or right edge pools the pixels it has. The padding is left as it was.
+    from dermprep.hair._kernels import _pool
+
+    rng = np.random.default_rng(pool)
+    for height, width in [(1, 1), (2, 3), (3, 2), (5, 7), (8, 6), (31, 45), (300, 401), (301, 400)]:
+        image = rng.integers(0, 256, (height, width, 3)).astype(np.uint8)
+        hc, wc, pad = -(-height // pool), -(-width // pool), 3
+        hp, wp = hc + 2 * pad, wc + 2 * pad
+        low, high = (rng.integers(0, 256, (3, hp * wp)).astype(np.uint8) for _ in range(2))
+        before_low, before_high = low.copy(), high.copy()
+        _pool(image, pool, hp, wp, pad, low, high)
+        blocks = np.full((hc * pool, wc * pool, 3), 255, np.uint8)
+        blocks[:height, :width] = image
+        expected_low = blocks.reshape(hc, pool, wc, pool, 3).min(axis=(1, 3)).transpose(2, 0, 1)
+        blocks[height:] = 0
+        blocks[:, width:] = 0
+        expected_high = blocks.reshape(hc, pool, wc, pool, 3).max(axis=(1, 3)).transpose(2, 0, 1)
+        interior = np.zeros((hp, wp), bool)
+        interior[pad : pad + hc, pad : pad + wc] = True
+        for got, expected, before in ((low, expected_low, before_low), (high, expected_high, before_high)):
+            planes = got.reshape(3, hp, wp)
+            np.testing.assert_array_equal(planes[:, pad : pad + hc, pad : pad + wc], expected)
+            np.testing.assert_array_equal(planes[:, ~interior], before.reshape(3, hp, wp)[:, ~interior])
