@@ -43,7 +43,9 @@ def _long_thick_components(image: np.ndarray) -> list[dict[str, float]]:
     from dermprep import dull_razor_params
     from dermprep.hair import _kernels as kern
     from dermprep.hair._dullrazor import kernel_params, lesion_grids, line_offsets, orientations
+    from dermprep.hair._workspace import HEADER
 
+    work = np.zeros(HEADER, np.uint8)  # a workspace with no room: every working array allocated afresh
     params = dull_razor_params(image.shape)
     p = kernel_params(params, replace_hair=True, rounding=0.5)
     lesion = lesion_grids(image[None], params, None)[0]
@@ -52,16 +54,16 @@ def _long_thick_components(image: np.ndarray) -> list[dict[str, float]]:
     closed, opened, minpooled = (np.empty((3, hc, wc), np.uint8) for _ in range(3))
     k, min_length, max_width = kern._half_length(p), kern._pooled_min_length(p), kern._pooled_max_width(p)
     dark, bright = np.empty((hc, wc), np.uint8), np.empty((hc, wc), np.uint8)
-    kern._residues(image, p.pool, k, p.detect_light, closed, opened, dark, bright, minpooled)
+    kern._residues(image, p.pool, k, p.detect_light, closed, opened, dark, bright, minpooled, work)
     candidate, weak, keep = (np.empty((hc, wc), np.bool_) for _ in range(3))
     kern._threshold_residues(dark, bright, lesion, p, candidate, weak)
     along = np.full((hc, wc), np.int8(-1), np.int8)
     kern._verify(candidate, offsets, min_length, kern._pooled_edge_min_length(p), max_width, closed, minpooled, p.threshold,
-                 keep, along)
+                 keep, along, work)
     thicket = np.zeros((hc, wc), np.uint8)
-    if p.detect_thickets and kern._thickets(candidate, lesion, min_length, p.thicket_density, thicket):
-        kern._lift_thickets(closed, minpooled, thicket, k, p, dark, keep, weak)
-    kern._grow(keep, weak, p.grow)
+    if p.detect_thickets and kern._thickets(candidate, lesion, min_length, p.thicket_density, thicket, work):
+        kern._lift_thickets(closed, minpooled, thicket, k, p, dark, keep, weak, work)
+    kern._grow(keep, weak, p.grow, work)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(keep.astype(np.uint8), connectivity=8)
     found = []
     for c in range(1, count):

@@ -44,12 +44,18 @@ def _load(args: argparse.Namespace) -> np.ndarray:
     return make_batch(args.images, (450, 600), seed=0)[0]
 
 
+# The stages' working arrays come from one workspace, as in `remove_hair` (`dermprep.hair._workspace`); 32 MB
+# holds a 600x450 image's (8.7 MB) with room to spare.
+_WORK = np.zeros(32 << 20, np.uint8)
+
+
 def _stages(image: np.ndarray, times: dict[str, float]) -> None:
     """One image through every stage, adding each stage's seconds to ``times``."""
     from dermprep import dull_razor_params
     from dermprep.hair import _kernels as kern
     from dermprep.hair import _pushpull as pp
     from dermprep.hair._dullrazor import kernel_params, lesion_grids, line_offsets, orientations
+    from dermprep.hair._workspace import start_image
 
     def timed(name, fn, *args):  # type: ignore[no-untyped-def]
         start = time.thread_time()
@@ -59,6 +65,7 @@ def _stages(image: np.ndarray, times: dict[str, float]) -> None:
 
     params = dull_razor_params(image.shape)
     p = kernel_params(params, replace_hair=True, rounding=0.5)
+    start_image(_WORK)
     lesion = timed("lesion estimate (Python)", lesion_grids, image[None], params, None)[0]
     offsets = line_offsets(orientations(params), max(params.min_length, params.max_width) + 2)
     height, width = image.shape[:2]
@@ -70,33 +77,33 @@ def _stages(image: np.ndarray, times: dict[str, float]) -> None:
     dark, bright, minpooled = (np.empty((hc, wc), np.uint8), np.empty((hc, wc), np.uint8),
                                np.empty((3, hc, wc), np.uint8))
     timed("residues (pool + closings + openings)", kern._residues, image, p.pool, k, p.detect_light, closed,
-          opened, dark, bright, minpooled)
+          opened, dark, bright, minpooled, _WORK)
     candidate, weak, keep = (np.empty((hc, wc), np.bool_) for _ in range(3))
     timed("threshold", kern._threshold_residues, dark, bright, lesion, p, candidate, weak)
     along = np.full((hc, wc), np.int8(-1), np.int8)
     timed("verify", kern._verify, candidate, offsets, min_length, kern._pooled_edge_min_length(p), max_width, closed,
-          minpooled, p.threshold, keep, along)
+          minpooled, p.threshold, keep, along, _WORK)
     kern._fill(thicket, np.uint8(0))
-    if timed("thickets", kern._thickets, candidate, lesion, min_length, p.thicket_density, thicket):
-        timed("lift thickets", kern._lift_thickets, closed, minpooled, thicket, k, p, dark, keep, weak)
-    timed("grow", kern._grow, keep, weak, p.grow)
+    if timed("thickets", kern._thickets, candidate, lesion, min_length, p.thicket_density, thicket, _WORK):
+        timed("lift thickets", kern._lift_thickets, closed, minpooled, thicket, k, p, dark, keep, weak, _WORK)
+    timed("grow", kern._grow, keep, weak, p.grow, _WORK)
     timed("filter components", kern._filter_components, keep, dark, bright, p.light_threshold,
-          p.thick_hair_threshold, lesion, min_length, max_width)
-    timed("extend along", kern._extend_along, keep, weak, along, offsets, min_length)
+          p.thick_hair_threshold, lesion, min_length, max_width, _WORK)
+    timed("extend along", kern._extend_along, keep, weak, along, offsets, min_length, _WORK)
     dark_peak, light_peak = np.empty((hc, wc), np.uint8), np.empty((hc, wc), np.uint8)
-    timed("local peaks", kern._local_peaks, dark, bright, keep, dark_peak, light_peak)
+    timed("local peaks", kern._local_peaks, dark, bright, keep, dark_peak, light_peak, _WORK)
     timed("full-resolution mask", kern._full_resolution_mask, image, p, closed, opened, thicket, lesion,
           dark_peak, light_peak, mask)
     region = np.empty_like(mask)
-    timed("dilate", kern._dilate, mask, p.dilation, region)
+    timed("dilate", kern._dilate, mask, p.dilation, region, _WORK)
     timed("faint edges", kern._grow_faint, region, image, closed, opened, p.pool, p.detect_light,
-          p.edge_threshold, p.edge_radius, lesion, thicket)
+          p.edge_threshold, p.edge_radius, lesion, thicket, _WORK)
     timed("thicket region", kern._thicket_region, region, image, closed, thicket, p.pool, p.edge_threshold)
     out = np.empty_like(image)
     timed("copy", kern._copy, image, out)
     sums = np.empty((3, (height + 1) // 2, (width + 1) // 2), np.float32)
     timed("block sums", pp.block_sums, image, sums)
-    timed("push-pull fill", pp.push_pull_fill, image, sums, region, p.rounding, out)
+    timed("push-pull fill", pp.push_pull_fill, image, sums, region, p.rounding, out, _WORK)
 
 
 def main() -> None:

@@ -40,7 +40,7 @@ def test_pixels_far_from_hair_are_unchanged(sample):
     params = dull_razor_params(sample.image.shape)
     near = np.empty_like(mask)
     # the replaced region: the mask dilated, grown along faint edges and tips, plus the smoothing window
-    _dilate(mask, params.dilation + params.edge_radius + 1, near)
+    _dilate(mask, params.dilation + params.edge_radius + 1, near, np.zeros(0, np.uint8))
     np.testing.assert_array_equal(restored[~near], sample.image[~near])
 
 
@@ -154,7 +154,7 @@ def test_float32_matches_uint8(sample):
 
     params = dull_razor_params(sample.image.shape)
     near = np.empty_like(mask_u)
-    _dilate(mask_u, params.dilation + params.edge_radius + 1, near)
+    _dilate(mask_u, params.dilation + params.edge_radius + 1, near, np.zeros(0, np.uint8))
     np.testing.assert_array_equal(restored_f[~near], as_float[~near])  # bit-identical away from hair
 
 
@@ -431,3 +431,51 @@ def test_a_thin_hair_between_two_of_sixteen_orientations_is_found(monkeypatch):
     assert (hair_mask(image) & strand).sum() / strand.sum() > 0.99
     monkeypatch.setattr(dullrazor, "orientations", lambda params: 16)
     assert (hair_mask(image) & strand).sum() / strand.sum() < 0.6
+
+
+def test_leftovers_in_the_workspace_change_nothing():
+    # Each thread reuses one workspace for the kernels' working arrays (`dermprep.hair._workspace`): whatever an
+    # earlier image left there must not reach the next one. A 600x450 image (the 2x2 pooled level, thickets),
+    # then the same image with the workspace filled with 0, 255 and noise; and a batch after a batch of other
+    # images (the batch workers' own workspaces hold the first batch's leftovers), against single calls.
+    from dermprep.hair import _dullrazor, _workspace
+    from dermprep.synthetic import simulate_hair
+
+    image, _ = simulate_hair(make_sample((450, 600), rng=3, hair=False).image, rng=3, density="dense")
+    expected, expected_mask = remove_hair(image, return_mask=True)
+    work = _dullrazor._thread_workspace()
+    assert work.size > 4 << 20  # grown to what the first image measured it needed
+    noise = np.random.default_rng(0).integers(0, 256, work.size - _workspace.HEADER).astype(np.uint8)
+    for leftovers in (0, 255, noise):
+        work[_workspace.HEADER :] = leftovers
+        restored, mask = remove_hair(image, return_mask=True)
+        np.testing.assert_array_equal(mask, expected_mask)
+        np.testing.assert_array_equal(restored, expected)
+    others = np.stack([make_sample((450, 600), rng=seed, num_hairs=(10, 20)).image for seed in range(4)])
+    batch = np.stack([image, others[0], image, others[1]])
+    remove_hair(others)
+    restored, mask = remove_hair(batch, return_mask=True)
+    for n, single in enumerate(batch):
+        single_restored, single_mask = remove_hair(single, return_mask=True)
+        np.testing.assert_array_equal(mask[n], single_mask)
+        np.testing.assert_array_equal(restored[n], single_restored)
+
+
+def test_a_workspace_too_small_allocates_and_measures_what_it_lacked(monkeypatch):
+    # `take()` past the end of the workspace allocates afresh and records the need; an image whose need is over
+    # the limit a thread keeps leaves the workspace as it was, with the same result.
+    from dermprep.hair import _dullrazor, _workspace
+
+    work = np.zeros(_workspace.HEADER + 100, np.uint8)
+    _workspace.start_image(work)
+    inside = _workspace.take_u8(work, 100)
+    assert np.shares_memory(inside, work)
+    outside = _workspace.take_f32(work, 10)
+    assert not np.shares_memory(outside, work) and outside.shape == (10,) and outside.dtype == np.float32
+    assert _workspace.needed(work) == _workspace.HEADER + 128 + 40  # the second array starts at a 64-byte boundary
+    sample = make_sample((150, 200), rng=4)
+    expected = remove_hair(sample.image)
+    monkeypatch.setattr(_dullrazor, "_WORKSPACES", type(_dullrazor._WORKSPACES)())  # this thread's: none yet
+    monkeypatch.setattr(_dullrazor, "_WORKSPACE_LIMIT", 1000)
+    np.testing.assert_array_equal(remove_hair(sample.image), expected)
+    assert _dullrazor._thread_workspace().size == _workspace.HEADER  # not kept: over the limit

@@ -47,7 +47,7 @@ def verify_both(candidate: np.ndarray, settings: tuple[np.ndarray, int, int, int
                 darkened: tuple[int, int, int] = (110, 90, 90), max_width: int | None = None) -> tuple[np.ndarray, ...]:
     """`_verify()` of the kernels and of the reference on one candidate mask (hair-like backgrounds, least
     darkening 20); asserts they agree and returns the kernel's kept pixels and orientations."""
-    from dermprep.hair import _kernels
+    from dermprep.hair import _kernels, _workspace
     from dermprep.hair._reference import _verify as reference_verify
 
     offsets, min_length, edge_min_length, default_width = settings
@@ -55,7 +55,10 @@ def verify_both(candidate: np.ndarray, settings: tuple[np.ndarray, int, int, int
     backgrounds = hair_like(candidate, darkened)
     keep = np.empty_like(candidate)
     along = np.full(candidate.shape, -1, np.int8)
-    _kernels._verify(candidate, offsets, min_length, edge_min_length, width, *backgrounds, 20, keep, along)
+    # a workspace of leftovers: the kernel must not read what it has not written
+    work = np.random.default_rng(candidate.size).integers(0, 256, 4 << 20).astype(np.uint8)
+    _workspace.start_image(work)
+    _kernels._verify(candidate, offsets, min_length, edge_min_length, width, *backgrounds, 20, keep, along, work)
     expected_keep, expected_along = reference_verify(candidate, offsets, min_length, edge_min_length, width,
                                                      *backgrounds, 20)
     np.testing.assert_array_equal(keep, expected_keep)

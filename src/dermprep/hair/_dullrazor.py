@@ -24,7 +24,7 @@ from ..validation import (
     check_positive_int,
     is_integer,
 )
-from . import _kernels
+from . import _kernels, _workspace
 from ._lesion import LESION_MARGIN, lesion_grid
 from ._opencv import opencv_hair_mask, opencv_remove_hair
 
@@ -332,7 +332,30 @@ def _run_images(p: Any, arrays: tuple[np.ndarray, ...], offsets: np.ndarray, par
     """The lesion estimate and the serial kernel on ``images`` of the batch, in the calling thread."""
     detect, batch, masks, out = arrays
     lesions = lesion_grids(detect[images], params, None if protect is None else protect[images])
-    _kernels.process_serial(p, detect[images], batch[images], offsets, lesions, masks[images], out[images])
+    work = _thread_workspace()
+    _kernels.process_serial(p, detect[images], batch[images], offsets, lesions, masks[images], out[images], work)
+    _keep_workspace(work)
+
+
+_WORKSPACES = threading.local()  # each thread's `._workspace` array, reused image after image
+#: The largest workspace a thread keeps between images (about 30 bytes per pixel: 600x450 needs 8 MB); larger
+#: images get their working arrays afresh, as every image did before.
+_WORKSPACE_LIMIT = 64 << 20
+
+
+def _thread_workspace() -> np.ndarray:
+    """The calling thread's workspace for the kernels (`._workspace`): empty until an image has measured its need."""
+    work = getattr(_WORKSPACES, "array", None)
+    if work is None:
+        work = _WORKSPACES.array = np.zeros(_workspace.HEADER, np.uint8)
+    return work
+
+
+def _keep_workspace(work: np.ndarray) -> None:
+    """After an image: grow the thread's workspace to what it needed, up to `_WORKSPACE_LIMIT`."""
+    need = _workspace.needed(work)
+    if work.size < need <= _WORKSPACE_LIMIT:
+        _WORKSPACES.array = np.zeros(need, np.uint8)
 
 
 def _run_batch(p: Any, arrays: tuple[np.ndarray, ...], offsets: np.ndarray, params: DullRazorParams,

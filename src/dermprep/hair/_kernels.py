@@ -40,6 +40,7 @@ import numpy as np
 from .._jit import jit
 from ._bits import set_coords
 from ._pushpull import block_sums, push_pull_fill, smooth_region
+from ._workspace import start_image, take_bool, take_f32, take_i8, take_i32, take_i64, take_u8
 
 # ----------------------------------------------------------------------------
 # Morphology on padded, flattened uint8 planes. A plane of an (h, w) image is
@@ -315,8 +316,9 @@ def _residues(
     dark_res: np.ndarray,
     light_res: np.ndarray,
     minpooled: np.ndarray,
+    work: np.ndarray,
 ) -> None:
-    """Pooled backgrounds and residues of one uint8 RGB image.
+    """Pooled backgrounds and residues of one uint8 RGB image (working arrays from ``work``, `._workspace`).
 
     ``closed``, ``opened`` and ``minpooled`` are (3, hc, wc) uint8 (the per-channel
     generalised closing of the min-pooled image, the generalised opening of
@@ -327,12 +329,12 @@ def _residues(
     hc, wc = dark_res.shape
     pad = 2 * k + 1  # `_generalized()`'s first pass runs k cells beyond the border
     hp, wp = hc + 2 * pad, wc + 2 * pad
-    low = np.empty((3, hp * wp), np.uint8)
-    high = np.empty((3, hp * wp), np.uint8)
-    first = np.empty(hp * wp, np.uint8)
-    second = np.empty(hp * wp, np.uint8)
-    best = np.empty(hp * wp, np.uint8)
-    scratch = np.empty((2, hp * wp), np.uint8)
+    low = take_u8(work, 3 * hp * wp).reshape(3, hp * wp)
+    high = take_u8(work, 3 * hp * wp).reshape(3, hp * wp)
+    first = take_u8(work, hp * wp)
+    second = take_u8(work, hp * wp)
+    best = take_u8(work, hp * wp)
+    scratch = take_u8(work, 2 * hp * wp).reshape(2, hp * wp)
     _pool(image, pool, hp, wp, pad, low, high)
     _fill(dark_res, np.uint8(0))
     _fill(light_res, np.uint8(0))
@@ -409,13 +411,14 @@ def _flat_run_length(padded: np.ndarray, i: int, steps: np.ndarray, j: int, sign
 
 
 @jit()
-def _padded_flat(mask: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
+def _padded_flat(mask: np.ndarray, offsets: np.ndarray, work: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
     """``mask`` in a flat array with ``offsets.shape[1]`` unset cells of padding on every side, the flat steps of
     ``offsets`` in it, its row length and its padding."""
     height, width = mask.shape
     pad = offsets.shape[1]
     wp = width + 2 * pad
-    padded = np.zeros((height + 2 * pad) * wp, np.bool_)
+    padded = take_bool(work, (height + 2 * pad) * wp)
+    _fill(padded, False)
     for y in range(height):
         row = mask[y]
         base = (y + pad) * wp + pad
@@ -426,6 +429,38 @@ def _padded_flat(mask: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.
         for t in range(offsets.shape[1]):
             steps[j, t] = offsets[j, t, 0] * wp + offsets[j, t, 1]
     return padded, steps, wp, pad
+
+
+@jit()
+def _first_steps(offsets: np.ndarray, first: int) -> np.ndarray:
+    """(orientations, 2) int64: the bits (of `_neighbourhood()`'s 7x7 window) of the first ``first`` (<= 3) steps
+    of each orientation, forward and backward.
+
+    A straight run of at least ``min_length`` cells through a pixel has at least ``min_length // 2`` of them
+    ahead of it or behind it (else it has at most ``2 (min_length // 2 - 1) + 1 < min_length``), so with
+    ``first`` at most ``min_length // 2``, a pixel whose window lacks a step of each set has no such run in that
+    orientation, and its walks can be skipped: the same result, for a few operations.
+    """
+    needs = np.zeros((offsets.shape[0], 2), np.int64)
+    for j in range(offsets.shape[0]):
+        for t in range(1, first + 1):
+            for side in range(2):
+                sign = 1 - 2 * side
+                bit = (sign * offsets[j, t, 0] + 3) * 7 + sign * offsets[j, t, 1] + 3
+                needs[j, side] |= np.int64(1) << bit
+    return needs
+
+
+@jit()
+def _neighbourhood(padded: np.ndarray, i: int, wp: int) -> np.int64:
+    """The 7x7 window around flat index ``i`` of a padded flat mask (`_padded_flat()`) as 49 bits, row by row."""
+    bits = np.int64(0)
+    for dy in range(-3, 4):
+        row = i + dy * wp
+        for dx in range(-3, 4):
+            if padded[row + dx]:
+                bits |= np.int64(1) << ((dy + 3) * 7 + dx + 3)
+    return bits
 
 
 @jit()
@@ -522,7 +557,7 @@ def _darkens_as_hair(members: np.ndarray, width: int, closed: np.ndarray, minpoo
 @jit()
 def _long_enough(candidate: np.ndarray, extent: int, out: np.ndarray, edge_extent: int, stub_length: int,
                  max_width: int, limit: int, ndir: int, closed: np.ndarray, minpooled: np.ndarray,
-                 least: int, keep: np.ndarray, along_kept: np.ndarray) -> None:
+                 least: int, keep: np.ndarray, along_kept: np.ndarray, work: np.ndarray) -> None:
     """``out``: the candidate pixels whose 8-connected component's bounding box has a side of at least
     ``extent``. A straight run of candidates lies in one component (its steps are 8-adjacent), so a pixel
     of a smaller component has no long run: most of the skin's texture is small blobs, tried in every
@@ -537,8 +572,9 @@ def _long_enough(candidate: np.ndarray, extent: int, out: np.ndarray, edge_exten
     flat = candidate.reshape(height * width)
     marked = out.reshape(height * width)
     _copy(flat, marked)  # True: a candidate not yet visited, or one of a long-enough component
-    seen = np.zeros(height * width, np.bool_)
-    members = np.empty(height * width, np.int32)
+    seen = take_bool(work, height * width)
+    _fill(seen, False)
+    members = take_i32(work, height * width)
     for sy in range(height):
         row = sy * width
         for sx in range(width):
@@ -582,7 +618,8 @@ def _long_enough(candidate: np.ndarray, extent: int, out: np.ndarray, edge_exten
 
 @jit()
 def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, edge_min_length: int, max_width: int,
-            closed: np.ndarray, minpooled: np.ndarray, least: int, keep: np.ndarray, along_kept: np.ndarray) -> None:
+            closed: np.ndarray, minpooled: np.ndarray, least: int, keep: np.ndarray, along_kept: np.ndarray,
+            work: np.ndarray) -> None:
     """Keep candidate pixels on long, thin structures.
 
     A pixel is kept when, for one of the orientations in ``offsets``, the
@@ -606,26 +643,32 @@ def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, edge_mi
     half = ndir // 2
     last = 0
     _fill(keep, False)
-    tried = np.empty((height, width), np.bool_)
+    tried = take_bool(work, height * width).reshape(height, width)
     _long_enough(candidate, _shortest_run_extent(offsets, min_length), tried,
                  _shortest_run_extent(offsets, edge_min_length), edge_min_length if edge_min_length < min_length else 0,
-                 max_width, min_length * max_width, ndir, closed, minpooled, least, keep, along_kept)
+                 max_width, min_length * max_width, ndir, closed, minpooled, least, keep, along_kept, work)
     # A long run found through one pixel is long for every pixel on it: remember
     # its orientation so those pixels only need the (short) thinness test.
-    along = np.full((height, width), np.int8(-1), np.int8)
+    along = take_i8(work, height * width).reshape(height, width)
+    _fill(along, np.int8(-1))
     # Runs are walked on a padded flat copy: no bounds to check at each step (the padding ends a run as the
     # border does).
-    padded, steps, wp, pad = _padded_flat(candidate, offsets)
+    padded, steps, wp, pad = _padded_flat(candidate, offsets, work)
+    needs = _first_steps(offsets, min(3, min_length // 2))
     for y in range(height):
         for x in range(width):
             if not tried[y, x]:
                 continue
             i = (y + pad) * wp + x + pad
+            around = _neighbourhood(padded, i, wp)
             found = np.int64(along[y, x])
             start = found if found >= 0 else _neighbour_direction(keep, along_kept, y, x, last)
             for jj in range(ndir):
                 j = (start + jj) % ndir
                 if not (found >= 0 and jj == 0):
+                    ahead, behind = needs[j, 0], needs[j, 1]
+                    if around & ahead != ahead and around & behind != behind:
+                        continue  # fewer than `first` steps either way: the run cannot be long (see _first_steps)
                     forward = _flat_run_length(padded, i, steps, j, 1, min_length)
                     backward = 0
                     if 1 + forward < min_length:
@@ -653,7 +696,7 @@ def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, edge_mi
 
 @jit()
 def _extend_along(keep: np.ndarray, weak: np.ndarray, along_kept: np.ndarray, offsets: np.ndarray,
-                  steps: int) -> None:
+                  steps: int, work: np.ndarray) -> None:
     """Continue each kept structure straight on, through weak pixels, up to ``steps`` cells past its ends.
 
     Hair runs on where its contrast drops (a tapering tip, a dark lesion under semi-transparent hair);
@@ -662,7 +705,8 @@ def _extend_along(keep: np.ndarray, weak: np.ndarray, along_kept: np.ndarray, of
     it). Run after the lesion-safety filter, so only structures that passed it walk.
     """
     height, width = keep.shape
-    extended = np.zeros((height, width), np.bool_)
+    extended = take_bool(work, height * width).reshape(height, width)
+    _fill(extended, False)
     for y in range(height):
         for x in range(width):
             j = along_kept[y, x]
@@ -684,14 +728,14 @@ def _extend_along(keep: np.ndarray, weak: np.ndarray, along_kept: np.ndarray, of
 
 
 @jit()
-def _grow(mask: np.ndarray, weak: np.ndarray, iterations: int) -> None:
+def _grow(mask: np.ndarray, weak: np.ndarray, iterations: int, work: np.ndarray) -> None:
     """Add ``weak`` pixels 8-adjacent to ``mask``, ``iterations`` times (in place)."""
-    grown = np.empty_like(mask)
+    grown = take_bool(work, mask.size).reshape(mask.shape)
     flat_mask = mask.reshape(mask.size)
     flat_grown = grown.reshape(grown.size)
     flat_weak = weak.reshape(weak.size)
     for _ in range(iterations):
-        _dilate(mask, 1, grown)
+        _dilate(mask, 1, grown, work)
         for i in range(flat_mask.size):
             flat_mask[i] = flat_mask[i] | (flat_grown[i] & flat_weak[i])
 
@@ -722,9 +766,9 @@ def _dilate_once(mask: np.ndarray, out: np.ndarray, rows: np.ndarray) -> None:
 
 
 @jit()
-def _dilate(mask: np.ndarray, radius: int, out: np.ndarray) -> None:
-    """Binary dilation with a (2 radius + 1)^2 square: ``radius`` 3x3 dilations."""
-    rows = np.empty(mask.shape, np.uint8)
+def _dilate(mask: np.ndarray, radius: int, out: np.ndarray, work: np.ndarray) -> None:
+    """Binary dilation with a (2 radius + 1)^2 square: ``radius`` 3x3 dilations (working rows from ``work``)."""
+    rows = take_u8(work, mask.size).reshape(mask.shape)
     _copy(mask, out)
     for _ in range(radius):
         _dilate_once(out, out, rows)
@@ -733,7 +777,7 @@ def _dilate(mask: np.ndarray, radius: int, out: np.ndarray) -> None:
 @jit()
 def _filter_components(
     keep: np.ndarray, dark: np.ndarray, bright: np.ndarray, light_threshold: int, thick_threshold: int,
-    lesion: np.ndarray, min_length: int, max_width: int,
+    lesion: np.ndarray, min_length: int, max_width: int, work: np.ndarray,
 ) -> None:
     """Drop verified structures that look like the lesion's own texture, not hair (in place).
 
@@ -749,9 +793,10 @@ def _filter_components(
     Everything else inside the lesion is left alone.
     """
     height, width = keep.shape
-    seen = np.zeros((height, width), np.bool_)
+    seen = take_bool(work, height * width).reshape(height, width)
+    _fill(seen, False)
     flat_keep, flat_seen = keep.reshape(height * width), seen.reshape(height * width)  # the scan: no division
-    members = np.empty(height * width, np.int64)
+    members = take_i64(work, height * width)
     lt = np.uint8(light_threshold)
     for start in range(height * width):
         if not flat_keep[start] or flat_seen[start]:
@@ -817,13 +862,14 @@ def _crosses_or_is_a_line(count: int, inside: int, depth: int, thick_threshold: 
 
 @jit()
 def _local_peaks(
-    dark: np.ndarray, bright: np.ndarray, keep: np.ndarray, dark_peak: np.ndarray, light_peak: np.ndarray
+    dark: np.ndarray, bright: np.ndarray, keep: np.ndarray, dark_peak: np.ndarray, light_peak: np.ndarray,
+    work: np.ndarray,
 ) -> None:
     """3x3 maxima of ``dark`` and ``bright`` over kept pixels (0 where none is kept)."""
     height, width = dark.shape
     _fill(dark_peak, np.uint8(0))
     _fill(light_peak, np.uint8(0))
-    ys, xs = set_coords(keep)
+    ys, xs = set_coords(keep, work)
     for k in range(ys.size):
         y, x = ys[k], xs[k]
         d = dark[y, x]
@@ -896,7 +942,8 @@ _MAT = np.uint8(3)
 
 
 @jit()
-def _thickets(candidate: np.ndarray, lesion: np.ndarray, radius: int, density: float, thicket: np.ndarray) -> bool:
+def _thickets(candidate: np.ndarray, lesion: np.ndarray, radius: int, density: float, thicket: np.ndarray,
+              work: np.ndarray) -> bool:
     """Cells whose (2 radius + 1)^2 neighbourhood is at least ``density`` candidates, outside the lesion.
 
     ``thicket`` receives 1 there, `_MAT` where the neighbourhood is at least 1.5 times as dense, else 0.
@@ -905,7 +952,8 @@ def _thickets(candidate: np.ndarray, lesion: np.ndarray, radius: int, density: f
     Returns whether there is any.
     """
     height, width = candidate.shape
-    integral = np.zeros((height + 1, width + 1), np.int32)
+    integral = take_i32(work, (height + 1) * (width + 1)).reshape(height + 1, width + 1)
+    _fill(integral, np.int32(0))
     for y in range(height):
         row = np.int32(0)
         for x in range(width):
@@ -950,7 +998,7 @@ def _neutral_pixel(closed: np.ndarray, cy: int, cx: int, image: np.ndarray, y: i
 
 @jit()
 def _lift_thickets(closed: np.ndarray, minpooled: np.ndarray, thicket: np.ndarray, k: int,  # type: ignore[no-untyped-def]
-                   p, dark: np.ndarray, keep: np.ndarray, weak: np.ndarray) -> None:
+                   p, dark: np.ndarray, keep: np.ndarray, weak: np.ndarray, work: np.ndarray) -> None:
     """In thicket cells, raise the background to the skin seen between the hairs; add the hair it shows.
 
     The closing cannot bridge hair denser than its elements are long. One level up (2x2 means of the
@@ -967,11 +1015,11 @@ def _lift_thickets(closed: np.ndarray, minpooled: np.ndarray, thicket: np.ndarra
     y1, x1 = min(ys.max() // 2 + 2 * k + 2, (hc + 1) // 2), min(xs.max() // 2 + 2 * k + 2, (wc + 1) // 2)
     pad = 2 * k + 1
     hp, wp = y1 - y0 + 2 * pad, x1 - x0 + 2 * pad
-    plane = np.empty(hp * wp, np.uint8)
-    first = np.empty(hp * wp, np.uint8)
-    second = np.empty(hp * wp, np.uint8)
-    best = np.empty(hp * wp, np.uint8)
-    scratch = np.empty((2, hp * wp), np.uint8)
+    plane = take_u8(work, hp * wp)
+    first = take_u8(work, hp * wp)
+    second = take_u8(work, hp * wp)
+    best = take_u8(work, hp * wp)
+    scratch = take_u8(work, 2 * hp * wp).reshape(2, hp * wp)
     for c in range(3):
         for cy in range(y0, y1):
             for cx in range(x0, x1):
@@ -1005,7 +1053,7 @@ def _lift_thickets(closed: np.ndarray, minpooled: np.ndarray, thicket: np.ndarra
 @jit()
 def _detect(  # type: ignore[no-untyped-def]
     image: np.ndarray, p, offsets: np.ndarray, lesion: np.ndarray, mask: np.ndarray, closed: np.ndarray,
-    opened: np.ndarray, thicket: np.ndarray,
+    opened: np.ndarray, thicket: np.ndarray, work: np.ndarray,
 ) -> None:
     """Hair mask of one uint8 RGB image into ``mask`` (H, W) bool; ``lesion`` (pooled size) is protected.
 
@@ -1017,27 +1065,29 @@ def _detect(  # type: ignore[no-untyped-def]
     hc, wc = thicket.shape
     min_length, max_width, k = _pooled_min_length(p), _pooled_max_width(p), _half_length(p)
     edge_min_length = _pooled_edge_min_length(p)
-    dark = np.empty((hc, wc), np.uint8)
-    bright = np.empty((hc, wc), np.uint8)
-    minpooled = np.empty((3, hc, wc), np.uint8)
-    _residues(image, p.pool, k, p.detect_light, closed, opened, dark, bright, minpooled)
-    candidate = np.empty((hc, wc), np.bool_)
-    weak = np.empty((hc, wc), np.bool_)
+    dark = take_u8(work, hc * wc).reshape(hc, wc)
+    bright = take_u8(work, hc * wc).reshape(hc, wc)
+    minpooled = take_u8(work, 3 * hc * wc).reshape(3, hc, wc)
+    _residues(image, p.pool, k, p.detect_light, closed, opened, dark, bright, minpooled, work)
+    candidate = take_bool(work, hc * wc).reshape(hc, wc)
+    weak = take_bool(work, hc * wc).reshape(hc, wc)
     _threshold_residues(dark, bright, lesion, p, candidate, weak)
-    keep = np.empty((hc, wc), np.bool_)
-    along_kept = np.full((hc, wc), np.int8(-1), np.int8)  # orientation that kept a pixel
+    keep = take_bool(work, hc * wc).reshape(hc, wc)
+    along_kept = take_i8(work, hc * wc).reshape(hc, wc)  # orientation that kept a pixel
+    _fill(along_kept, np.int8(-1))
     _verify(candidate, offsets, min_length, edge_min_length, max_width, closed, minpooled, p.threshold, keep,
-            along_kept)
+            along_kept, work)
     _fill(thicket, np.uint8(0))
-    if p.detect_thickets and _thickets(candidate, lesion, min_length, p.thicket_density, thicket):
-        _lift_thickets(closed, minpooled, thicket, k, p, dark, keep, weak)
+    if p.detect_thickets and _thickets(candidate, lesion, min_length, p.thicket_density, thicket, work):
+        _lift_thickets(closed, minpooled, thicket, k, p, dark, keep, weak, work)
     if p.grow > 0:
-        _grow(keep, weak, p.grow)
-    _filter_components(keep, dark, bright, p.light_threshold, p.thick_hair_threshold, lesion, min_length, max_width)
-    _extend_along(keep, weak, along_kept, offsets, min_length)
-    dark_peak = np.empty((hc, wc), np.uint8)
-    light_peak = np.empty((hc, wc), np.uint8)
-    _local_peaks(dark, bright, keep, dark_peak, light_peak)
+        _grow(keep, weak, p.grow, work)
+    _filter_components(keep, dark, bright, p.light_threshold, p.thick_hair_threshold, lesion, min_length, max_width,
+                       work)
+    _extend_along(keep, weak, along_kept, offsets, min_length, work)
+    dark_peak = take_u8(work, hc * wc).reshape(hc, wc)
+    light_peak = take_u8(work, hc * wc).reshape(hc, wc)
+    _local_peaks(dark, bright, keep, dark_peak, light_peak, work)
     _full_resolution_mask(image, p, closed, opened, thicket, lesion, dark_peak, light_peak, mask)
 
 
@@ -1094,7 +1144,7 @@ def _faint(image: np.ndarray, closed: np.ndarray, opened: np.ndarray, y: int, x:
 @jit()
 def _grow_faint(
     region: np.ndarray, image: np.ndarray, closed: np.ndarray, opened: np.ndarray, pool: int, light: bool,
-    edge_threshold: int, steps: int, lesion: np.ndarray, thicket: np.ndarray,
+    edge_threshold: int, steps: int, lesion: np.ndarray, thicket: np.ndarray, work: np.ndarray,
 ) -> None:
     """Grow ``region`` (in place) into the hair's faint parts: soft edges, shadow, tapering tips.
 
@@ -1104,10 +1154,11 @@ def _grow_faint(
     and a pixel found not faint is not tested again.
     """
     height, width = region.shape
-    grown = np.empty_like(region)
-    rejected = np.zeros_like(region)
+    grown = take_bool(work, region.size).reshape(height, width)
+    rejected = take_bool(work, region.size).reshape(height, width)
+    _fill(rejected, False)
     flat_rejected = rejected.reshape(rejected.size)
-    rows = np.empty((height, width), np.uint8)
+    rows = take_u8(work, region.size).reshape(height, width)
     edge = np.int32(edge_threshold)
     flat_region = region.reshape(region.size)
     flat_grown = grown.reshape(grown.size)
@@ -1178,9 +1229,9 @@ def _thicket_region(region: np.ndarray, image: np.ndarray, closed: np.ndarray, t
 @jit()
 def _process_one(  # type: ignore[no-untyped-def]
     n: int, p, detect_images: np.ndarray, images: np.ndarray, offsets: np.ndarray, lesions: np.ndarray,
-    masks: np.ndarray, out: np.ndarray,
+    masks: np.ndarray, out: np.ndarray, work: np.ndarray,
 ) -> None:
-    """Detect (and, with ``p.replace``, replace) hair in image ``n`` of the batch.
+    """Detect (and, with ``p.replace``, replace) hair in image ``n`` of the batch (working arrays from ``work``).
 
     ``p`` is the parameter record (`dermprep.hair._dullrazor.KernelParams`); ``detect_images`` the uint8
     view used for detection; ``images`` the data whose hair pixels are replaced into ``out`` (same dtype).
@@ -1188,26 +1239,28 @@ def _process_one(  # type: ignore[no-untyped-def]
     height, width = detect_images.shape[1], detect_images.shape[2]
     pool = p.pool
     hc, wc = (height + pool - 1) // pool, (width + pool - 1) // pool
-    closed = np.empty((3, hc, wc), np.uint8)
-    opened = np.empty((3, hc, wc), np.uint8)
-    thicket = np.empty((hc, wc), np.uint8)
-    _detect(detect_images[n], p, offsets, lesions[n], masks[n], closed, opened, thicket)
+    start_image(work)
+    closed = take_u8(work, 3 * hc * wc).reshape(3, hc, wc)
+    opened = take_u8(work, 3 * hc * wc).reshape(3, hc, wc)
+    thicket = take_u8(work, hc * wc).reshape(hc, wc)
+    _detect(detect_images[n], p, offsets, lesions[n], masks[n], closed, opened, thicket, work)
     if not p.replace:
         return
-    region = np.empty_like(masks[n])
+    region = take_bool(work, height * width).reshape(height, width)
     if p.dilation > 0:
-        _dilate(masks[n], p.dilation, region)
+        _dilate(masks[n], p.dilation, region, work)
     else:
         _copy(masks[n], region)
     if p.edge_radius > 0:  # the hair's soft edges, shadow and tips: replaced too
         _grow_faint(region, detect_images[n], closed, opened, pool, p.detect_light, p.edge_threshold,
-                    p.edge_radius, lesions[n], thicket)
+                    p.edge_radius, lesions[n], thicket, work)
     if p.detect_thickets:
         _thicket_region(region, detect_images[n], closed, thicket, pool, p.edge_threshold)
     _copy(images[n], out[n])
-    sums = np.empty((3, (height + 1) // 2, (width + 1) // 2), np.float32)
+    sums = take_f32(work, 3 * ((height + 1) // 2) * ((width + 1) // 2)).reshape(3, (height + 1) // 2,
+                                                                                 (width + 1) // 2)
     block_sums(images[n], sums)
-    push_pull_fill(images[n], sums, region, p.rounding, out[n])
+    push_pull_fill(images[n], sums, region, p.rounding, out[n], work)
     if p.smooth:
         smooth_region(region, out[n], p.rounding)
 
@@ -1217,8 +1270,8 @@ def _process_one(  # type: ignore[no-untyped-def]
 @jit()
 def process_serial(  # type: ignore[no-untyped-def]
     p, detect_images: np.ndarray, images: np.ndarray, offsets: np.ndarray, lesions: np.ndarray,
-    masks: np.ndarray, out: np.ndarray,
+    masks: np.ndarray, out: np.ndarray, work: np.ndarray,
 ) -> None:
     """Every image of the batch, one after the other in the calling thread (arguments as `_process_one()`)."""
     for n in range(detect_images.shape[0]):
-        _process_one(n, p, detect_images, images, offsets, lesions, masks, out)
+        _process_one(n, p, detect_images, images, offsets, lesions, masks, out, work)

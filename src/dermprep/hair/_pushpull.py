@@ -25,6 +25,7 @@ import numpy as np
 
 from .._jit import jit
 from ._bits import set_coords
+from ._workspace import take_bool, take_f32, take_u8
 
 # The prior weight of the upsampled coarser level: a quarter of a cell's pixels at every level (1 pixel of a
 # level-1 cell's 4). On the first 20 bases of experiments/hair_simulated.py, a tenth lost 0.2-1.4 dB, a whole
@@ -171,28 +172,30 @@ def _push_level(sums: np.ndarray, counts: np.ndarray, shapes: np.ndarray, field:
 
 @jit()
 def push_pull_fill(image: np.ndarray, block_sums: np.ndarray, region: np.ndarray, rounding: float,
-                   out: np.ndarray) -> None:
+                   out: np.ndarray, work: np.ndarray) -> None:
     """Write into ``out`` (same dtype as ``image``) the push-pull fill of the ``region`` pixels.
 
     The sources are the pixels outside ``region`` (with none, nothing changes); ``block_sums`` (3, ceil(H / 2),
     ceil(W / 2)) the sums of ``image``'s channels over 2x2 blocks. ``out`` must already hold ``image``
     outside the region. ``rounding`` is 0.5 for integer outputs (fill values are convex combinations of
-    inputs, so truncation after adding it rounds) and 0 for float.
+    inputs, so truncation after adding it rounds) and 0 for float. Working arrays come from ``work``
+    (`._workspace`).
     """
     height, width = region.shape
     shapes = _levels(height, width)
     top = shapes.shape[0] - 2
-    sums = np.empty((3, shapes[top + 1, 2]), np.float32)
-    counts = np.empty(shapes[top + 1, 2], np.float32)
-    field = np.empty_like(sums)
+    total = shapes[top + 1, 2]
+    sums = take_f32(work, 3 * total).reshape(3, total)
+    counts = take_f32(work, total)
+    field = take_f32(work, 3 * total).reshape(3, total)
     rows, cols = shapes[0, 0], shapes[0, 1]
-    ys, xs = set_coords(region)
+    ys, xs = set_coords(region, work)
     if ys.size == 0:  # nothing to fill
         return
     _pull_pixels(image, block_sums, ys, xs, sums, counts, cols)
     for level in range(top):
         _pull_cells(sums, counts, shapes, level)
-    needed = _needed_cells(ys, xs, rows, cols)
+    needed = _needed_cells(ys, xs, rows, cols, work)
     cell = shapes[top, 2]
     if counts[cell] == 0:  # no source anywhere: nothing to fill from, the region stays as it is
         return
@@ -212,20 +215,24 @@ def push_pull_fill(image: np.ndarray, block_sums: np.ndarray, region: np.ndarray
 
 
 @jit()
-def _needed_cells(ys: np.ndarray, xs: np.ndarray, rows: int, cols: int) -> np.ndarray:
+def _needed_cells(ys: np.ndarray, xs: np.ndarray, rows: int, cols: int, work: np.ndarray) -> np.ndarray:
     """Level-1 cells that the upsampling of a region pixel (rows ``ys``, columns ``xs``) reads: the region's
     blocks, grown by one (a 3x3 dilation, rows then columns, on bytes)."""
-    blocks = np.zeros((rows, cols), np.uint8)
+    blocks = take_u8(work, rows * cols).reshape(rows, cols)
+    for y in range(rows):
+        b = blocks[y]
+        for x in range(cols):
+            b[x] = 0
     for k in range(ys.size):
         blocks[ys[k] >> 1, xs[k] >> 1] = 1
-    across = np.empty((rows, cols), np.uint8)
+    across = take_u8(work, rows * cols).reshape(rows, cols)
     for y in range(rows):
         b, a = blocks[y], across[y]
         a[0] = b[0] | b[min(1, cols - 1)]
         for x in range(1, cols - 1):
             a[x] = b[x - 1] | b[x] | b[x + 1]
         a[cols - 1] = b[cols - 1] | b[max(cols - 2, 0)]
-    needed = np.empty((rows, cols), np.bool_)
+    needed = take_bool(work, rows * cols).reshape(rows, cols)
     for y in range(rows):
         up, mid, down = across[max(y - 1, 0)], across[y], across[min(y + 1, rows - 1)]
         n = needed[y]
