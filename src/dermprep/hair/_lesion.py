@@ -58,14 +58,16 @@ _CLOSE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
 
 
 @lru_cache(maxsize=16)
-def _field(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-    """The dermoscope's field (an ellipse inside the frame) and its outer rim, where vignettes lie."""
+def _field(h: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The dermoscope's field (an ellipse inside the frame), its outer rim, where vignettes lie, and the
+    field's flat indices (raster order)."""
     yy, xx = np.mgrid[0:h, 0:w]
     radius = np.sqrt(((yy - (h - 1) / 2) / (0.5 * h)) ** 2 + ((xx - (w - 1) / 2) / (0.5 * w)) ** 2)
     field, rim = radius <= 0.95, (radius > 0.75) & (radius <= 0.95)
-    field.setflags(write=False)
-    rim.setflags(write=False)
-    return field, rim
+    index = np.flatnonzero(field)
+    for array in (field, rim, index):
+        array.setflags(write=False)
+    return field, rim, index
 
 
 def lesion_grid(image: np.ndarray, size: tuple[int, int], margin: float = LESION_MARGIN) -> np.ndarray:
@@ -76,23 +78,25 @@ def lesion_grid(image: np.ndarray, size: tuple[int, int], margin: float = LESION
     small = cv2.resize(image, small_size, interpolation=cv2.INTER_LINEAR)
     small = cv2.morphologyEx(small, cv2.MORPH_CLOSE, _CLOSE)  # thin dark hair disappears
     lab8 = cv2.cvtColor(cv2.GaussianBlur(small, (5, 5), 0), cv2.COLOR_RGB2LAB)
-    lab = lab8.astype(np.float32)
-    h, w = lab.shape[:2]
-    field, rim = _field(h, w)  # the dermoscope's field: an ellipse inside the frame (dark vignettes stay out)
+    h, w = lab8.shape[:2]
+    # the dermoscope's field: an ellipse inside the frame (dark vignettes stay out); only its pixels are scored
+    _, rim, index = _field(h, w)
+    inside8 = lab8.reshape(h * w, 3)[index]
 
     def standard(channel: int, sign: float) -> np.ndarray:
-        values = sign * lab[..., channel]
-        return (values - sign * _median_byte(lab8[..., channel][field])) / (float(values[field].std()) + 1e-6)
+        values = sign * inside8[:, channel].astype(np.float32)
+        return (values - sign * _median_byte(inside8[:, channel])) / (float(values.std()) + 1e-6)
 
     # lesions are darker and browner (more yellow in b*) than skin; a vignette is only darker
-    score = standard(0, -1.0) + 0.5 * standard(2, 1.0)
-    inside = score[field]
+    inside = standard(0, -1.0) + 0.5 * standard(2, 1.0)
     low, high = float(inside.min()), float(inside.max())
     if high - low < 1e-3:  # flat: no lesion stands out
         return np.zeros(size, bool)
-    scaled = np.clip((score - low) * (255.0 / (high - low)), 0, 255).astype(np.uint8)
-    threshold, _ = cv2.threshold(scaled[field].reshape(-1, 1), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    dark = ((scaled > threshold) & field).astype(np.uint8)
+    scaled = np.clip((inside - low) * (255.0 / (high - low)), 0, 255).astype(np.uint8)
+    threshold, _ = cv2.threshold(scaled.reshape(-1, 1), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    dark = np.zeros(h * w, np.uint8)
+    dark[index] = scaled > threshold
+    dark = dark.reshape(h, w)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
     if count <= 1:
         return np.zeros(size, bool)
@@ -102,7 +106,7 @@ def lesion_grid(image: np.ndarray, size: tuple[int, int], margin: float = LESION
     central = on_rim <= 0.6
     if central.any():
         areas = np.where(central, areas, 0.0)
-    keep = 1 + np.flatnonzero((areas >= 0.02 * field.sum()) | (areas == areas.max()))
+    keep = 1 + np.flatnonzero((areas >= 0.02 * index.size) | (areas == areas.max()))
     kept = np.zeros(count, np.uint8)
     kept[keep] = 1
     contours, _ = cv2.findContours(kept[labels], cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
