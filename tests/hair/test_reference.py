@@ -352,3 +352,22 @@ def test_pooling_gives_block_minima_and_maxima_with_partial_blocks(pool):
             planes = got.reshape(3, hp, wp)
             np.testing.assert_array_equal(planes[:, pad : pad + hc, pad : pad + wc], expected)
             np.testing.assert_array_equal(planes[:, ~interior], before.reshape(3, hp, wp)[:, ~interior])
+
+
+def test_thicket_cells_match_reference_on_random_masks_of_any_size():
+    # `_thickets()` splits each row into the columns whose window lies whole inside the image and those at its
+    # edges; images narrower or shorter than a window (down to 1 cell) have no inner columns at all.
+    from dermprep.hair._kernels import _thickets
+    from dermprep.hair._reference import _thickets as reference_thickets
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        height, width = int(rng.integers(1, 50)), int(rng.integers(1, 50))
+        radius, density = int(rng.integers(1, 20)), float(rng.choice([0.1, 0.25, 0.4]))
+        candidate = rng.random((height, width)) < rng.random()
+        lesion = rng.random((height, width)) < 0.2
+        thicket = rng.integers(0, 256, (height, width)).astype(np.uint8)  # every cell must be written
+        found = _thickets(candidate, lesion, radius, density, thicket, np.zeros(0, np.uint8))
+        expected = reference_thickets(candidate, lesion, radius, density)
+        np.testing.assert_array_equal(thicket, expected)
+        assert found == bool(expected.any())

@@ -952,24 +952,41 @@ def _thickets(candidate: np.ndarray, lesion: np.ndarray, radius: int, density: f
     Returns whether there is any.
     """
     height, width = candidate.shape
-    integral = take_i32(work, (height + 1) * (width + 1)).reshape(height + 1, width + 1)
-    _fill(integral, np.int32(0))
+    # Per row: the candidates of each column inside the window's rows (updated as the window moves down), their
+    # running sums along the row, and each cell's window from two of those.
+    columns = take_i32(work, width)
+    _fill(columns, np.int32(0))
+    running = take_i32(work, width + 1)
+    running[0] = 0
+    for y in range(min(radius, height)):
+        _add_row(columns, candidate[y], np.int32(1))
+    found = np.uint8(0)
     for y in range(height):
-        row = np.int32(0)
+        if y + radius < height:
+            _add_row(columns, candidate[y + radius], np.int32(1))
+        if y - radius - 1 >= 0:
+            _add_row(columns, candidate[y - radius - 1], np.int32(-1))
+        total = np.int32(0)
         for x in range(width):
-            row += np.int32(candidate[y, x])
-            integral[y + 1, x + 1] = integral[y, x + 1] + row
-    found = False
-    for y in range(height):
-        y0, y1 = max(y - radius, 0), min(y + radius + 1, height)
+            total += columns[x]
+            running[x + 1] = total
+        rows = min(y + radius + 1, height) - max(y - radius, 0)
+        cells, protected = thicket[y], lesion[y]
         for x in range(width):
             x0, x1 = max(x - radius, 0), min(x + radius + 1, width)
-            inside = integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
-            area = (y1 - y0) * (x1 - x0)
-            dense = inside >= density * area and not lesion[y, x]
-            thicket[y, x] = (_MAT if inside >= 1.5 * density * area else np.uint8(1)) if dense else np.uint8(0)
-            found = found or dense
-    return found
+            inside = running[x1] - running[x0]
+            area = rows * (x1 - x0)
+            dense = inside >= density * area and not protected[x]
+            cells[x] = (_MAT if inside >= 1.5 * density * area else np.uint8(1)) if dense else np.uint8(0)
+            found |= np.uint8(dense)
+    return found != 0
+
+
+@jit()
+def _add_row(columns: np.ndarray, row: np.ndarray, sign: np.int32) -> None:
+    """``columns += sign * row`` (a bool row into int32 counts)."""
+    for x in range(columns.size):
+        columns[x] += sign * np.int32(row[x])
 
 
 @jit()
