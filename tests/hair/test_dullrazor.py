@@ -434,20 +434,20 @@ def test_a_thin_hair_between_two_of_sixteen_orientations_is_found(monkeypatch):
 
 
 def test_leftovers_in_the_workspace_change_nothing():
-    # Each thread reuses one workspace for the kernels' working arrays (`dermprep.hair._workspace`): whatever an
-    # earlier image left there must not reach the next one. A 600x450 image (the 2x2 pooled level, thickets),
-    # then the same image with the workspace filled with 0, 255 and noise; and a batch after a batch of other
-    # images (the batch workers' own workspaces hold the first batch's leftovers), against single calls.
+    # The kernels take their working arrays from workspaces lent by a pool (`dermprep.hair._workspace`):
+    # whatever an earlier image left there must not reach the next one. A 600x450 image (the 2x2 pooled level,
+    # thickets), then the same image with every kept workspace filled with 0, 255 and noise; and a batch after a
+    # batch of other images (the workers' workspaces hold the first batch's leftovers), against single calls.
     from dermprep.hair import _dullrazor, _workspace
     from dermprep.synthetic import simulate_hair
 
     image, _ = simulate_hair(make_sample((450, 600), rng=3, hair=False).image, rng=3, density="dense")
     expected, expected_mask = remove_hair(image, return_mask=True)
-    work = _dullrazor._thread_workspace()
-    assert work.size > 4 << 20  # grown to what the first image measured it needed
-    noise = np.random.default_rng(0).integers(0, 256, work.size - _workspace.HEADER).astype(np.uint8)
-    for leftovers in (0, 255, noise):
-        work[_workspace.HEADER :] = leftovers
+    assert max(work.size for work in _dullrazor._WORKSPACES) > 4 << 20  # grown to what the image needed
+    for leftovers in (0, 255, "noise"):
+        for work in _dullrazor._WORKSPACES:
+            work[_workspace.HEADER :] = (np.random.default_rng(0).integers(0, 256, work.size - _workspace.HEADER)
+                                         if leftovers == "noise" else leftovers)
         restored, mask = remove_hair(image, return_mask=True)
         np.testing.assert_array_equal(mask, expected_mask)
         np.testing.assert_array_equal(restored, expected)
@@ -461,21 +461,52 @@ def test_leftovers_in_the_workspace_change_nothing():
         np.testing.assert_array_equal(restored[n], single_restored)
 
 
+def test_a_workspace_outlives_the_thread_that_used_it(monkeypatch):
+    # tf.data calls Python from threads whose thread-local state Python drops after every call: the workspace
+    # goes back to the process' pool, and the next call, from another thread, gets the same one.
+    import threading
+
+    from dermprep.hair import _dullrazor
+
+    monkeypatch.setattr(_dullrazor, "_WORKSPACES", [])
+    image = make_sample((450, 600), rng=5).image
+
+    def in_a_thread_of_its_own() -> None:
+        thread = threading.Thread(target=remove_hair, args=(image,))
+        thread.start()
+        thread.join()
+
+    in_a_thread_of_its_own()
+    (kept,) = _dullrazor._WORKSPACES
+    assert kept.size > 4 << 20
+    in_a_thread_of_its_own()
+    assert len(_dullrazor._WORKSPACES) == 1 and _dullrazor._WORKSPACES[0] is kept
+
+
 def test_a_workspace_too_small_allocates_and_measures_what_it_lacked(monkeypatch):
-    # `take()` past the end of the workspace allocates afresh and records the need; an image whose need is over
-    # the limit a thread keeps leaves the workspace as it was, with the same result.
+    # `take()` past the end of the workspace allocates afresh and records the image's need (from its start:
+    # a larger earlier image does not count); an image whose need is over the limit kept leaves the workspace
+    # as it was, with the same result. Before `start_image()` the counters are never handed out.
     from dermprep.hair import _dullrazor, _workspace
 
     work = np.zeros(_workspace.HEADER + 100, np.uint8)
+    first = _workspace.take_u8(work, 8)  # before start_image(): past the counters all the same
+    assert np.shares_memory(first, work) and first.__array_interface__["data"][0] - work.ctypes.data >= 64
     _workspace.start_image(work)
     inside = _workspace.take_u8(work, 100)
     assert np.shares_memory(inside, work)
     outside = _workspace.take_f32(work, 10)
     assert not np.shares_memory(outside, work) and outside.shape == (10,) and outside.dtype == np.float32
     assert _workspace.needed(work) == _workspace.HEADER + 128 + 40  # the second array starts at a 64-byte boundary
+    _workspace.start_image(work)
+    _workspace.take_u8(work, 10)
+    assert _workspace.needed(work) == _workspace.HEADER + 10
     sample = make_sample((150, 200), rng=4)
     expected = remove_hair(sample.image)
-    monkeypatch.setattr(_dullrazor, "_WORKSPACES", type(_dullrazor._WORKSPACES)())  # this thread's: none yet
+    monkeypatch.setattr(_dullrazor, "_WORKSPACES", [])
     monkeypatch.setattr(_dullrazor, "_WORKSPACE_LIMIT", 1000)
     np.testing.assert_array_equal(remove_hair(sample.image), expected)
-    assert _dullrazor._thread_workspace().size == _workspace.HEADER  # not kept: over the limit
+    assert [work.size for work in _dullrazor._WORKSPACES] == [_workspace.HEADER]  # not grown: over the limit
+    monkeypatch.setattr(_dullrazor, "_WORKSPACE_LIMIT", 64 << 20)
+    remove_hair(sample.image)
+    assert _dullrazor._WORKSPACES[0].size > 1 << 20  # an image over the limit did not stop the next from growing it

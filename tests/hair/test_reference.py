@@ -24,13 +24,13 @@ def hair_like(candidate: np.ndarray, darkened: tuple[int, int, int] = (110, 90, 
     return closed, low
 
 
-def verification(shape: tuple[int, int]) -> tuple[np.ndarray, int, int, int]:
-    """The offsets and pooled lengths `_verify()` gets for images of ``shape``: offsets, min_length,
-    edge_min_length, max_width."""
+def verification(shape: tuple[int, int], **overrides: int) -> tuple[np.ndarray, int, int, int]:
+    """The offsets and pooled lengths `_verify()` gets for images of ``shape`` (and parameter ``overrides``):
+    offsets, min_length, edge_min_length, max_width."""
     from dermprep.hair import _kernels
     from dermprep.hair._dullrazor import kernel_params, line_offsets, orientations
 
-    params = dull_razor_params(shape)
+    params = dull_razor_params(shape, **overrides)
     p = kernel_params(params, replace_hair=True, rounding=0.5)
     offsets = line_offsets(orientations(params), max(params.min_length, params.max_width) + 2)
     return (offsets, _kernels._pooled_min_length(p), _kernels._pooled_edge_min_length(p),
@@ -176,12 +176,18 @@ def test_kernel_matches_reference_with_a_hair_in_a_textured_lesion():
     assert np.abs(restored.astype(int) - expected).max() <= 1
 
 
-@pytest.mark.parametrize("shape", [(450, 600), (150, 200)])  # 32 orientations on the pooled level; 16
-def test_every_shortest_straight_run_is_verified(shape):
+@pytest.mark.parametrize("shape, overrides", [
+    ((450, 600), {}), ((150, 200), {}),  # 32 orientations on the pooled level; 16
+    # short runs (2-6 cells on the pooled level): the orientations skipped for lack of their first steps
+    # (_kernels._first_steps) look at fewer steps than 3 there
+    *[((150, 200), {"min_length": length}) for length in (2, 3, 4, 5, 6)], ((450, 600), {"min_length": 9}),
+])
+def test_every_shortest_straight_run_is_verified(shape, overrides):
     # Verification skips candidate components too small to hold a run of min_length pixels
-    # (_kernels._shortest_run_extent); a run of exactly min_length, in every orientation and split around
+    # (_kernels._shortest_run_extent) and orientations without the first steps such a run has
+    # (_kernels._first_steps); a run of exactly min_length, in every orientation and split around
     # its pixel, must still keep that pixel, and the whole result must be the reference's.
-    settings = verification(shape)
+    settings = verification(shape, **overrides)
     offsets, min_length = settings[:2]
     size = 2 * min_length + 5
     for j in range(offsets.shape[0]):
@@ -371,3 +377,61 @@ def test_thicket_cells_match_reference_on_random_masks_of_any_size():
         expected = reference_thickets(candidate, lesion, radius, density)
         np.testing.assert_array_equal(thicket, expected)
         assert found == bool(expected.any())
+
+
+def reference_lesion_grid(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`estimate_lesion()`'s definition, stated plainly: every statistic over the whole small frame's field
+    (medians by `np.median`), the score for every pixel, then the field selected."""
+    import cv2
+
+    from dermprep.hair._lesion import _CLOSE, LESION_MARGIN
+
+    height, width = image.shape[:2]
+    scale = 64.0 / min(height, width)
+    small = cv2.resize(image, (max(8, round(width * scale)), max(8, round(height * scale))),
+                       interpolation=cv2.INTER_LINEAR)
+    small = cv2.morphologyEx(small, cv2.MORPH_CLOSE, _CLOSE)
+    lab8 = cv2.cvtColor(cv2.GaussianBlur(small, (5, 5), 0), cv2.COLOR_RGB2LAB)
+    lab = lab8.astype(np.float32)
+    h, w = lab.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w]
+    radius = np.sqrt(((yy - (h - 1) / 2) / (0.5 * h)) ** 2 + ((xx - (w - 1) / 2) / (0.5 * w)) ** 2)
+    field, rim = radius <= 0.95, (radius > 0.75) & (radius <= 0.95)
+    standard = [(sign * lab[..., c] - sign * float(np.median(lab8[..., c][field])))
+                / (float((sign * lab[..., c])[field].std()) + 1e-6) for c, sign in ((0, -1.0), (2, 1.0))]
+    score = standard[0] + 0.5 * standard[1]
+    low, high = float(score[field].min()), float(score[field].max())
+    if high - low < 1e-3:
+        return np.zeros(size, bool)
+    scaled = np.clip((score - low) * (255.0 / (high - low)), 0, 255).astype(np.uint8)
+    threshold, _ = cv2.threshold(scaled[field].reshape(-1, 1), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(((scaled > threshold) & field).astype(np.uint8),
+                                                                connectivity=8)
+    if count <= 1:
+        return np.zeros(size, bool)
+    areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
+    central = np.array([(labels[rim] == c).sum() for c in range(1, count)]) / areas <= 0.6
+    if central.any():
+        areas = np.where(central, areas, 0.0)
+    kept = np.isin(labels, 1 + np.flatnonzero((areas >= 0.02 * field.sum()) | (areas == areas.max())))
+    contours, _ = cv2.findContours(kept.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    region = np.zeros((h, w), np.uint8)
+    cv2.drawContours(region, [cv2.convexHull(c) for c in contours], -1, 1, thickness=cv2.FILLED)
+    grow = max(1, round(LESION_MARGIN * 64))
+    region = cv2.dilate(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    return cv2.resize(region, (size[1], size[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
+
+
+@pytest.mark.parametrize("shape", [(150, 200), (450, 600), (97, 83), (64, 64), (300, 1300)])
+def test_lesion_estimate_matches_its_plain_statement(shape):
+    # The estimate scores only the field's pixels, gathered once, with medians from histograms; the plain
+    # statement above scores the whole frame. Lesions with and without hair, a flat image, noise.
+    from dermprep.hair._lesion import lesion_grid
+
+    rng = np.random.default_rng(shape[0])
+    images = [make_sample(shape, rng=seed).image for seed in range(3)]
+    images += [make_sample(shape, rng=9, hair=False).image, np.full((*shape, 3), 128, np.uint8),
+               rng.integers(0, 256, (*shape, 3)).astype(np.uint8)]
+    for image in images:
+        for size in (shape, (-(-shape[0] // 2), -(-shape[1] // 2))):
+            np.testing.assert_array_equal(lesion_grid(image, size), reference_lesion_grid(image, size))

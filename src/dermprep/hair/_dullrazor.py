@@ -332,30 +332,53 @@ def _run_images(p: Any, arrays: tuple[np.ndarray, ...], offsets: np.ndarray, par
     """The lesion estimate and the serial kernel on ``images`` of the batch, in the calling thread."""
     detect, batch, masks, out = arrays
     lesions = lesion_grids(detect[images], params, None if protect is None else protect[images])
-    work = _thread_workspace()
-    _kernels.process_serial(p, detect[images], batch[images], offsets, lesions, masks[images], out[images], work)
-    _keep_workspace(work)
+    work = _borrow_workspace()
+    try:
+        _kernels.process_serial(p, detect[images], batch[images], offsets, lesions, masks[images], out[images],
+                                work)
+    finally:
+        _give_back_workspace(work)
 
 
-_WORKSPACES = threading.local()  # each thread's `._workspace` array, reused image after image
-#: The largest workspace a thread keeps between images (30-45 bytes per pixel: 600x450 needs 9-12 MB); larger
-#: images get their working arrays afresh, as every image did before.
+# Free workspaces for the kernels (`._workspace`), lent to one call at a time: a batch worker or a tf.data call
+# borrows one per image and gives it back. A pool rather than one per thread: tf.data runs Python in its own
+# threads, whose thread-local state Python drops after every call.
+_WORKSPACES: list[np.ndarray] = []
+_WORKSPACES_LOCK = threading.Lock()
+#: The largest workspace kept (41 bytes per pixel on the 2x2 pooled level, 86 below 300 px: 11 MB at 600x450,
+#: 2.5 MB at 200x150); a larger image's working arrays are allocated afresh, as every image's were before.
 _WORKSPACE_LIMIT = 64 << 20
+#: The most workspaces kept: as many as calls can run at once here (batch workers, tf.data's calls); more are
+#: dropped when given back.
+_WORKSPACES_KEPT = max(numba.config.NUMBA_NUM_THREADS, os.cpu_count() or 1)
 
 
-def _thread_workspace() -> np.ndarray:
-    """The calling thread's workspace for the kernels (`._workspace`): empty until an image has measured its need."""
-    work = getattr(_WORKSPACES, "array", None)
-    if work is None:
-        work = _WORKSPACES.array = np.zeros(_workspace.HEADER, np.uint8)
-    return work
+def _borrow_workspace() -> np.ndarray:
+    """A free workspace (the one given back last), or an empty one that the first image measures for."""
+    with _WORKSPACES_LOCK:
+        if _WORKSPACES:
+            return _WORKSPACES.pop()
+    return np.zeros(_workspace.HEADER, np.uint8)
 
 
-def _keep_workspace(work: np.ndarray) -> None:
-    """After an image: grow the thread's workspace to what it needed, up to `_WORKSPACE_LIMIT`."""
+def _give_back_workspace(work: np.ndarray) -> None:
+    """After an image: keep the workspace, grown to what the image needed (up to `_WORKSPACE_LIMIT`)."""
     need = _workspace.needed(work)
     if work.size < need <= _WORKSPACE_LIMIT:
-        _WORKSPACES.array = np.zeros(need, np.uint8)
+        work = np.zeros(need, np.uint8)
+    with _WORKSPACES_LOCK:
+        if len(_WORKSPACES) < _WORKSPACES_KEPT:
+            _WORKSPACES.append(work)
+
+
+def _forget_workspaces() -> None:
+    """In a forked child: a new lock (the parent's may have been held by a thread the child lacks), no workspaces."""
+    global _WORKSPACES_LOCK
+    _WORKSPACES_LOCK = threading.Lock()
+    _WORKSPACES.clear()
+
+
+os.register_at_fork(after_in_child=_forget_workspaces)
 
 
 def _run_batch(p: Any, arrays: tuple[np.ndarray, ...], offsets: np.ndarray, params: DullRazorParams,

@@ -731,11 +731,12 @@ def _extend_along(keep: np.ndarray, weak: np.ndarray, along_kept: np.ndarray, of
 def _grow(mask: np.ndarray, weak: np.ndarray, iterations: int, work: np.ndarray) -> None:
     """Add ``weak`` pixels 8-adjacent to ``mask``, ``iterations`` times (in place)."""
     grown = take_bool(work, mask.size).reshape(mask.shape)
+    rows = take_u8(work, mask.size).reshape(mask.shape)
     flat_mask = mask.reshape(mask.size)
     flat_grown = grown.reshape(grown.size)
     flat_weak = weak.reshape(weak.size)
     for _ in range(iterations):
-        _dilate(mask, 1, grown, work)
+        _dilate_once(mask, grown, rows)
         for i in range(flat_mask.size):
             flat_mask[i] = flat_mask[i] | (flat_grown[i] & flat_weak[i])
 

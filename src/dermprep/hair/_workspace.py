@@ -1,14 +1,14 @@
 """Private numba helpers: a reusable workspace for the kernels' working arrays.
 
-Removing hair from one 600x450 image uses about 9 MB of working arrays. Allocated and freed afresh for
+Removing hair from one 600x450 image uses about 11 MB of working arrays. Allocated and freed afresh for
 every image, glibc's malloc hands a worker thread's memory back to the system after each image and the
 next one faults it in again: 330 page faults and 1.3-1.7 ms of system time per image in a batch, a third
-of the image's CPU time (measured with ``resource.getrusage`` on 48 ``real600`` images). So each thread
-keeps one workspace (`dermprep.hair._dullrazor._thread_workspace`) and the kernels take their arrays from
-it, image after image.
+of the image's CPU time (measured with ``resource.getrusage`` on 48 ``real600`` images, on a loaded machine).
+So the kernels take their arrays from a workspace that a call borrows from a pool and gives back
+(`dermprep.hair._dullrazor._borrow_workspace`), image after image.
 
-A workspace is a 1-D uint8 array: bytes 0-7 hold the offset of the next free byte, 8-15 the most bytes
-an image has needed so far (its high-water mark, counting what did not fit), then the arrays, each at a
+A workspace is a 1-D uint8 array: bytes 0-7 hold the offset of the next free byte, 8-15 the bytes the
+current image has needed (its high-water mark, counting what did not fit), then the arrays, each at a
 64-byte boundary. `take()` allocates a fresh array when the workspace is too small (so any workspace,
 even an empty one, gives the same result) and the caller grows it to the high-water mark for the next
 image. Arrays taken are uninitialised, as from ``np.empty``.
@@ -26,14 +26,16 @@ HEADER = 64
 
 @jit()
 def start_image(work: np.ndarray) -> None:
-    """Free every array taken so far (call at the start of each image)."""
+    """Free every array taken so far and start counting the image's need (call at the start of each image)."""
     if work.size >= HEADER:
-        work[:16].view(np.int64)[0] = HEADER
+        counters = work[:16].view(np.int64)
+        counters[0] = HEADER
+        counters[1] = HEADER
 
 
 @jit()
 def needed(work: np.ndarray) -> int:
-    """The most bytes an image has needed from ``work`` (0 for a workspace too small to count)."""
+    """The bytes the last image needed from ``work`` (0 for a workspace too small to count)."""
     if work.size < HEADER:
         return 0
     return work[:16].view(np.int64)[1]
@@ -45,7 +47,7 @@ def take(work: np.ndarray, nbytes: int) -> np.ndarray:
     if work.size < HEADER:
         return np.empty(nbytes, np.uint8)
     counters = work[:16].view(np.int64)
-    start = (counters[0] + 63) // 64 * 64
+    start = (max(counters[0], HEADER) + 63) // 64 * 64  # never the counters, even before `start_image()`
     end = start + nbytes
     counters[0] = end
     counters[1] = max(counters[1], end)
