@@ -535,9 +535,9 @@ def remove_hair(
         RGB, uint8 in [0, 255] or float32 in [0, 1], any memory layout, never
         modified. A batch runs one image at a time on each of numba's threads
         (all cores by default; ``NUMBA_NUM_THREADS``, `numba.set_num_threads()`).
-        Each thread that has removed hair keeps its working arrays for the
-        next image (30-45 bytes per pixel: 9-12 MB at 600x450; not kept over
-        64 MB).
+        The process keeps the kernels' working arrays for the next image: one
+        set per call that ran at once, at most one per core (41 bytes per
+        pixel at 600x450, 11 MB; 86 below 300 px; none over 64 MB).
     method : {"dullrazor", "opencv"}
         ``"opencv"``: the black-hat + ``cv2.inpaint`` recipe (uint8 inside; slow).
     return_mask : bool

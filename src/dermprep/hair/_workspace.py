@@ -1,9 +1,9 @@
 """Private numba helpers: a reusable workspace for the kernels' working arrays.
 
 Removing hair from one 600x450 image uses about 11 MB of working arrays. Allocated and freed afresh for
-every image, glibc's malloc hands a worker thread's memory back to the system after each image and the
-next one faults it in again: 330 page faults and 1.3-1.7 ms of system time per image in a batch, a third
-of the image's CPU time (measured with ``resource.getrusage`` on 48 ``real600`` images, on a loaded machine).
+every image, glibc's malloc hands a batch worker thread's memory back to the system after each image and the
+next one faults it in again: 370 page faults per image in a batch, 39 with the workspace (``resource.getrusage``
+on 48 ``real600`` images, idle machine; docs/hair-removal.md, "Speed", for what it saves).
 So the kernels take their arrays from a workspace that a call borrows from a pool and gives back
 (`dermprep.hair._dullrazor._borrow_workspace`), image after image.
 
