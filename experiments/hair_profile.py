@@ -83,7 +83,7 @@ def _stages(image: np.ndarray, times: dict[str, float]) -> None:
     along = np.full((hc, wc), np.int8(-1), np.int8)
     timed("verify", kern._verify, candidate, offsets, min_length, kern._pooled_edge_min_length(p), max_width, closed,
           minpooled, p.threshold, keep, along, _WORK)
-    kern._fill(thicket, np.uint8(0))
+    kern.fill_array(thicket, np.uint8(0))
     if timed("thickets", kern._thickets, candidate, lesion, min_length, p.thicket_density, thicket, _WORK):
         timed("lift thickets", kern._lift_thickets, closed, minpooled, thicket, k, p, dark, keep, weak, _WORK)
     timed("grow", kern._grow, keep, weak, p.grow, _WORK)
@@ -100,7 +100,7 @@ def _stages(image: np.ndarray, times: dict[str, float]) -> None:
           p.edge_threshold, p.edge_radius, lesion, thicket, _WORK)
     timed("thicket region", kern._thicket_region, region, image, closed, thicket, p.pool, p.edge_threshold)
     out = np.empty_like(image)
-    timed("copy", kern._copy, image, out)
+    timed("copy", kern.copy_array, image, out)
     sums = np.empty((3, (height + 1) // 2, (width + 1) // 2), np.float32)
     timed("block sums", pp.block_sums, image, sums)
     timed("push-pull fill", pp.push_pull_fill, image, sums, region, p.rounding, out, _WORK)

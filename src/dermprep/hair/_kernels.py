@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit
-from ._bits import set_coords
+from ._bits import copy_array, fill_array, set_coords
 from ._pushpull import block_sums, push_pull_fill, smooth_region
 from ._workspace import start_image, take_bool, take_f32, take_i8, take_i32, take_i64, take_u8
 
@@ -48,25 +48,6 @@ from ._workspace import start_image, take_bool, take_f32, take_i8, take_i32, tak
 # in orientation ``o`` is a flat-index step. Working on slices lets LLVM
 # vectorise the inner loops (about 20x faster than indexed loops here).
 # ----------------------------------------------------------------------------
-
-
-# numba compiles ``a[:] = b`` into a generic element loop that is ~15x slower
-# than an explicit loop (measured here), so hot paths use these two helpers.
-@jit()
-def _copy(src: np.ndarray, dst: np.ndarray) -> None:
-    """Copy a C-contiguous array into another of the same size."""
-    s = src.reshape(src.size)
-    d = dst.reshape(dst.size)
-    for i in range(d.size):
-        d[i] = s[i]
-
-
-@jit()
-def _fill(dst: np.ndarray, value) -> None:  # type: ignore[no-untyped-def]
-    """Set every element of a C-contiguous array to ``value``."""
-    d = dst.reshape(dst.size)
-    for i in range(d.size):
-        d[i] = value
 
 
 @jit()
@@ -167,7 +148,7 @@ def _generalized(
     """
     start, stop = pad * wp, (hp - pad) * wp
     o = out[start:stop]
-    _fill(o, np.uint8(0) if closing else np.uint8(255))
+    fill_array(o, np.uint8(0) if closing else np.uint8(255))
     for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
         step = dy * wp + dx
         _extend_along_lines(plane, hp, wp, pad, dy, dx)
@@ -208,8 +189,8 @@ def _pool(image: np.ndarray, pool: int, hp: int, wp: int, pad: int, low: np.ndar
     for cy in range(hc):
         y0 = cy * pool
         first_row = image[y0].reshape(flat_width)
-        _copy(first_row, row_lo)
-        _copy(first_row, row_hi)
+        copy_array(first_row, row_lo)
+        copy_array(first_row, row_hi)
         for y in range(y0 + 1, min(y0 + pool, height)):
             r = image[y].reshape(flat_width)
             for i in range(flat_width):
@@ -223,8 +204,8 @@ def _pool(image: np.ndarray, pool: int, hp: int, wp: int, pad: int, low: np.ndar
         # stop LLVM from vectorising (12x slower, measured).
         src_lo, src_hi = row_lo, row_hi
         if pool > 1:
-            _copy(row_lo, pair_lo)
-            _copy(row_hi, pair_hi)
+            copy_array(row_lo, pair_lo)
+            copy_array(row_hi, pair_hi)
             for s in range(1, pool):
                 n = flat_width - 3 * s
                 lo_a = pair_lo[:n]
@@ -263,9 +244,8 @@ def _pool_by_2(image: np.ndarray, hp: int, wp: int, pad: int, low: np.ndarray, h
                 row_lo[i] = a if a < b else b
                 row_hi[i] = a if a > b else b
         else:
-            for i in range(flat_width):
-                row_lo[i] = top[i]
-                row_hi[i] = top[i]
+            copy_array(top, row_lo[:flat_width])
+            copy_array(top, row_hi[:flat_width])
         for i in range(flat_width, flat_width + 6):
             row_lo[i] = row_lo[i - 3]
             row_hi[i] = row_hi[i - 3]
@@ -336,8 +316,8 @@ def _residues(
     best = take_u8(work, hp * wp)
     scratch = take_u8(work, 2 * hp * wp).reshape(2, hp * wp)
     _pool(image, pool, hp, wp, pad, low, high)
-    _fill(dark_res, np.uint8(0))
-    _fill(light_res, np.uint8(0))
+    fill_array(dark_res, np.uint8(0))
+    fill_array(light_res, np.uint8(0))
     for c in range(3):
         _generalized(low[c], hp, wp, pad, k, True, first, second, best, scratch)
         _dark_channel(best, low[c], high[c], pad, wp, closed[c], minpooled[c], dark_res)
@@ -418,7 +398,7 @@ def _padded_flat(mask: np.ndarray, offsets: np.ndarray, work: np.ndarray) -> tup
     pad = offsets.shape[1]
     wp = width + 2 * pad
     padded = take_bool(work, (height + 2 * pad) * wp)
-    _fill(padded, False)
+    fill_array(padded, False)
     for y in range(height):
         row = mask[y]
         base = (y + pad) * wp + pad
@@ -571,9 +551,9 @@ def _long_enough(candidate: np.ndarray, extent: int, out: np.ndarray, edge_exten
     height, width = candidate.shape
     flat = candidate.reshape(height * width)
     marked = out.reshape(height * width)
-    _copy(flat, marked)  # True: a candidate not yet visited, or one of a long-enough component
+    copy_array(flat, marked)  # True: a candidate not yet visited, or one of a long-enough component
     seen = take_bool(work, height * width)
-    _fill(seen, False)
+    fill_array(seen, False)
     members = take_i32(work, height * width)
     for sy in range(height):
         row = sy * width
@@ -642,7 +622,7 @@ def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, edge_mi
     ndir = offsets.shape[0]
     half = ndir // 2
     last = 0
-    _fill(keep, False)
+    fill_array(keep, False)
     tried = take_bool(work, height * width).reshape(height, width)
     _long_enough(candidate, _shortest_run_extent(offsets, min_length), tried,
                  _shortest_run_extent(offsets, edge_min_length), edge_min_length if edge_min_length < min_length else 0,
@@ -650,7 +630,7 @@ def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, edge_mi
     # A long run found through one pixel is long for every pixel on it: remember
     # its orientation so those pixels only need the (short) thinness test.
     along = take_i8(work, height * width).reshape(height, width)
-    _fill(along, np.int8(-1))
+    fill_array(along, np.int8(-1))
     # Runs are walked on a padded flat copy: no bounds to check at each step (the padding ends a run as the
     # border does).
     padded, steps, wp, pad = _padded_flat(candidate, offsets, work)
@@ -706,7 +686,7 @@ def _extend_along(keep: np.ndarray, weak: np.ndarray, along_kept: np.ndarray, of
     """
     height, width = keep.shape
     extended = take_bool(work, height * width).reshape(height, width)
-    _fill(extended, False)
+    fill_array(extended, False)
     for y in range(height):
         for x in range(width):
             j = along_kept[y, x]
@@ -770,7 +750,7 @@ def _dilate_once(mask: np.ndarray, out: np.ndarray, rows: np.ndarray) -> None:
 def _dilate(mask: np.ndarray, radius: int, out: np.ndarray, work: np.ndarray) -> None:
     """Binary dilation with a (2 radius + 1)^2 square: ``radius`` 3x3 dilations (working rows from ``work``)."""
     rows = take_u8(work, mask.size).reshape(mask.shape)
-    _copy(mask, out)
+    copy_array(mask, out)
     for _ in range(radius):
         _dilate_once(out, out, rows)
 
@@ -795,7 +775,7 @@ def _filter_components(
     """
     height, width = keep.shape
     seen = take_bool(work, height * width).reshape(height, width)
-    _fill(seen, False)
+    fill_array(seen, False)
     flat_keep, flat_seen = keep.reshape(height * width), seen.reshape(height * width)  # the scan: no division
     members = take_i64(work, height * width)
     lt = np.uint8(light_threshold)
@@ -868,8 +848,8 @@ def _local_peaks(
 ) -> None:
     """3x3 maxima of ``dark`` and ``bright`` over kept pixels (0 where none is kept)."""
     height, width = dark.shape
-    _fill(dark_peak, np.uint8(0))
-    _fill(light_peak, np.uint8(0))
+    fill_array(dark_peak, np.uint8(0))
+    fill_array(light_peak, np.uint8(0))
     ys, xs = set_coords(keep, work)
     for k in range(ys.size):
         y, x = ys[k], xs[k]
@@ -956,7 +936,7 @@ def _thickets(candidate: np.ndarray, lesion: np.ndarray, radius: int, density: f
     # Per row: the candidates of each column inside the window's rows (updated as the window moves down), their
     # running sums along the row, and each cell's window from two of those.
     columns = take_i32(work, width)
-    _fill(columns, np.int32(0))
+    fill_array(columns, np.int32(0))
     running = take_i32(work, width + 1)
     running[0] = 0
     for y in range(min(radius, height)):
@@ -1092,10 +1072,10 @@ def _detect(  # type: ignore[no-untyped-def]
     _threshold_residues(dark, bright, lesion, p, candidate, weak)
     keep = take_bool(work, hc * wc).reshape(hc, wc)
     along_kept = take_i8(work, hc * wc).reshape(hc, wc)  # orientation that kept a pixel
-    _fill(along_kept, np.int8(-1))
+    fill_array(along_kept, np.int8(-1))
     _verify(candidate, offsets, min_length, edge_min_length, max_width, closed, minpooled, p.threshold, keep,
             along_kept, work)
-    _fill(thicket, np.uint8(0))
+    fill_array(thicket, np.uint8(0))
     if p.detect_thickets and _thickets(candidate, lesion, min_length, p.thicket_density, thicket, work):
         _lift_thickets(closed, minpooled, thicket, k, p, dark, keep, weak, work)
     if p.grow > 0:
@@ -1119,7 +1099,7 @@ def _full_resolution_mask(image: np.ndarray, p, closed: np.ndarray, opened: np.n
     height, width = mask.shape
     hc, wc = dark_peak.shape
     pool, low = p.pool, np.int32(p.low_threshold)
-    _fill(mask, False)
+    fill_array(mask, False)
     for cy in range(hc):
         for cx in range(wc):
             dp = np.int32(dark_peak[cy, cx])
@@ -1174,7 +1154,7 @@ def _grow_faint(
     height, width = region.shape
     grown = take_bool(work, region.size).reshape(height, width)
     rejected = take_bool(work, region.size).reshape(height, width)
-    _fill(rejected, False)
+    fill_array(rejected, False)
     flat_rejected = rejected.reshape(rejected.size)
     rows = take_u8(work, region.size).reshape(height, width)
     edge = np.int32(edge_threshold)
@@ -1207,7 +1187,7 @@ def _grow_faint(
                     faint = not lesion[cy, cx] and _faint(image, closed, opened, y, x, cy, cx, light, edge, thicket)
                     flat_grown[i] = faint
                     flat_rejected[i] = not faint
-        _copy(grown, region)
+        copy_array(grown, region)
 
 
 @jit()
@@ -1268,13 +1248,13 @@ def _process_one(  # type: ignore[no-untyped-def]
     if p.dilation > 0:
         _dilate(masks[n], p.dilation, region, work)
     else:
-        _copy(masks[n], region)
+        copy_array(masks[n], region)
     if p.edge_radius > 0:  # the hair's soft edges, shadow and tips: replaced too
         _grow_faint(region, detect_images[n], closed, opened, pool, p.detect_light, p.edge_threshold,
                     p.edge_radius, lesions[n], thicket, work)
     if p.detect_thickets:
         _thicket_region(region, detect_images[n], closed, thicket, pool, p.edge_threshold)
-    _copy(images[n], out[n])
+    copy_array(images[n], out[n])
     sums = take_f32(work, 3 * ((height + 1) // 2) * ((width + 1) // 2)).reshape(3, (height + 1) // 2,
                                                                                  (width + 1) // 2)
     block_sums(images[n], sums)

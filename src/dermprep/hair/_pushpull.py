@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit
-from ._bits import set_coords
+from ._bits import copy_array, fill_array, set_coords
 from ._workspace import take_bool, take_f32, take_u8
 
 # The prior weight of the upsampled coarser level: a quarter of a cell's pixels at every level (1 pixel of a
@@ -96,7 +96,7 @@ def _pull_pixels(image: np.ndarray, block_sums: np.ndarray, ys: np.ndarray, xs: 
         for cx in range(cols):
             counts[cy * cols + cx] = n_y * np.float32(min(2, width - 2 * cx))
     for c in range(3):
-        _copy_plane(block_sums[c].reshape(rows * cols), sums[c, : rows * cols])
+        copy_array(block_sums[c].reshape(rows * cols), sums[c, : rows * cols])
     for k in range(ys.size):
         y, x = ys[k], xs[k]
         cell = (y >> 1) * cols + (x >> 1)
@@ -108,13 +108,6 @@ def _pull_pixels(image: np.ndarray, block_sums: np.ndarray, ys: np.ndarray, xs: 
         if counts[cell] == 0:
             for c in range(3):
                 sums[c, cell] = 0.0
-
-
-@jit()
-def _copy_plane(src: np.ndarray, dst: np.ndarray) -> None:
-    """``dst[:] = src`` for two 1-D float32 arrays (an explicit loop: numba's slice assignment is slower)."""
-    for i in range(dst.size):
-        dst[i] = src[i]
 
 
 @jit()
@@ -221,10 +214,7 @@ def _needed_cells(ys: np.ndarray, xs: np.ndarray, rows: int, cols: int, work: np
     """Level-1 cells that the upsampling of a region pixel (rows ``ys``, columns ``xs``) reads: the region's
     blocks, grown by one (a 3x3 dilation, rows then columns, on bytes)."""
     blocks = take_u8(work, rows * cols).reshape(rows, cols)
-    for y in range(rows):
-        b = blocks[y]
-        for x in range(cols):
-            b[x] = 0
+    fill_array(blocks, np.uint8(0))
     for k in range(ys.size):
         blocks[ys[k] >> 1, xs[k] >> 1] = 1
     across = take_u8(work, rows * cols).reshape(rows, cols)
