@@ -101,9 +101,7 @@ def _stages(image: np.ndarray, times: dict[str, float]) -> None:
     timed("thicket region", kern._thicket_region, region, image, closed, thicket, p.pool, p.edge_threshold)
     out = np.empty_like(image)
     timed("copy", kern.copy_array, image, out)
-    sums = np.empty((3, (height + 1) // 2, (width + 1) // 2), np.float32)
-    timed("block sums", pp.block_sums, image, sums)
-    timed("push-pull fill", pp.push_pull_fill, image, sums, region, p.rounding, out, _WORK)
+    timed("push-pull fill (with block sums)", pp.push_pull_fill, image, region, p.rounding, out, _WORK)
 
 
 def main() -> None:

@@ -39,8 +39,8 @@ import numpy as np
 
 from .._jit import jit
 from ._bits import copy_array, fill_array, set_coords
-from ._pushpull import block_sums, push_pull_fill, smooth_region
-from ._workspace import start_image, take_bool, take_f32, take_i8, take_i32, take_i64, take_u8
+from ._pushpull import push_pull_fill, smooth_region
+from ._workspace import start_image, take_bool, take_i8, take_i32, take_i64, take_u8
 
 # ----------------------------------------------------------------------------
 # Morphology on padded, flattened uint8 planes. A plane of an (h, w) image is
@@ -1255,10 +1255,7 @@ def _process_one(  # type: ignore[no-untyped-def]
     if p.detect_thickets:
         _thicket_region(region, detect_images[n], closed, thicket, pool, p.edge_threshold)
     copy_array(images[n], out[n])
-    sums = take_f32(work, 3 * ((height + 1) // 2) * ((width + 1) // 2)).reshape(3, (height + 1) // 2,
-                                                                                 (width + 1) // 2)
-    block_sums(images[n], sums)
-    push_pull_fill(images[n], sums, region, p.rounding, out[n], work)
+    push_pull_fill(images[n], region, p.rounding, out[n], work)
     if p.smooth:
         smooth_region(region, out[n], p.rounding)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit
-from ._bits import copy_array, fill_array, set_coords
+from ._bits import fill_array, set_coords
 from ._workspace import take_bool, take_f32, take_u8
 
 # The prior weight of the upsampled coarser level: a quarter of a cell's pixels at every level (1 pixel of a
@@ -53,12 +53,13 @@ def _levels(height: int, width: int) -> np.ndarray:
 
 
 @jit()
-def block_sums(image: np.ndarray, out: np.ndarray) -> None:
-    """``out`` (3, ceil(H / 2), ceil(W / 2)) float32: each channel's sum over 2x2 blocks of ``image``."""
+def block_sums(image: np.ndarray, out: np.ndarray, work: np.ndarray) -> None:
+    """``out`` (3, rows * cols) float32, rows and columns ceil(H / 2), ceil(W / 2): each channel's sum over the
+    2x2 blocks of ``image``, block (cy, cx) at ``cy * cols + cx`` (a working row from ``work``)."""
     height, width = image.shape[0], image.shape[1]
-    rows, cols = out.shape[1], out.shape[2]
+    rows, cols = (height + 1) // 2, (width + 1) // 2
     flat = width * 3
-    pair = np.empty(flat, np.float32)
+    pair = take_f32(work, flat)
     for cy in range(rows):
         first = image[2 * cy].reshape(flat)
         for i in range(flat):
@@ -68,7 +69,8 @@ def block_sums(image: np.ndarray, out: np.ndarray) -> None:
             for i in range(flat):
                 pair[i] += np.float32(second[i])
         full = width // 2  # blocks with two columns; an odd width's last block has one
-        out0, out1, out2 = out[0, cy], out[1, cy], out[2, cy]
+        base = cy * cols
+        out0, out1, out2 = out[0, base: base + cols], out[1, base: base + cols], out[2, base: base + cols]
         for cx in range(full):  # no branch, a constant stride: LLVM vectorises it
             i = 6 * cx
             out0[cx] = pair[i] + pair[i + 3]
@@ -82,21 +84,24 @@ def block_sums(image: np.ndarray, out: np.ndarray) -> None:
 
 
 @jit()
-def _pull_pixels(image: np.ndarray, block_sums: np.ndarray, ys: np.ndarray, xs: np.ndarray, sums: np.ndarray,
-                 counts: np.ndarray, cols: int) -> None:
+def _pull_pixels(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, sums: np.ndarray, counts: np.ndarray,
+                 work: np.ndarray) -> None:
     """Level 1: per 2x2 block, the sum (3 channels) and count of source pixels (all but the region's).
 
-    ``block_sums`` (3, rows, cols) holds every pixel's sum per block; the region's pixels (rows ``ys``,
-    columns ``xs``) are subtracted, visiting only those.
+    Every pixel's sums per block are taken first (`block_sums()`); the region's pixels (rows ``ys``, columns
+    ``xs``) are then subtracted, visiting only those.
     """
     height, width = image.shape[0], image.shape[1]
-    rows = block_sums.shape[1]
+    rows, cols = (height + 1) // 2, (width + 1) // 2
+    block_sums(image, sums, work)
+    full_rows, full_cols = height // 2, width // 2  # blocks of two rows, of two columns
     for cy in range(rows):
-        n_y = np.float32(min(2, height - 2 * cy))
-        for cx in range(cols):
-            counts[cy * cols + cx] = n_y * np.float32(min(2, width - 2 * cx))
-    for c in range(3):
-        copy_array(block_sums[c].reshape(rows * cols), sums[c, : rows * cols])
+        n_y = np.float32(2.0) if cy < full_rows else np.float32(1.0)
+        line = counts[cy * cols: cy * cols + cols]
+        for cx in range(full_cols):
+            line[cx] = n_y * np.float32(2.0)
+        for cx in range(full_cols, cols):
+            line[cx] = n_y
     for k in range(ys.size):
         y, x = ys[k], xs[k]
         cell = (y >> 1) * cols + (x >> 1)
@@ -111,6 +116,13 @@ def _pull_pixels(image: np.ndarray, block_sums: np.ndarray, ys: np.ndarray, xs: 
 
 
 @jit()
+def _pair_sums(upper: np.ndarray, lower: np.ndarray, out: np.ndarray) -> None:
+    """``out[i] = (upper[2i] + upper[2i + 1]) + (lower[2i] + lower[2i + 1])``: a row of whole 2x2 cells."""
+    for i in range(out.size):  # no branch: LLVM vectorises it
+        out[i] = (upper[2 * i] + upper[2 * i + 1]) + (lower[2 * i] + lower[2 * i + 1])
+
+
+@jit()
 def _pull_cells(sums: np.ndarray, counts: np.ndarray, shapes: np.ndarray, level: int) -> None:
     """Level ``level + 1`` from ``level``: sums and counts of 2x2 cells (a missing row or column weighs 0)."""
     rows, cols, start = shapes[level, 0], shapes[level, 1], shapes[level, 2]
@@ -119,7 +131,16 @@ def _pull_cells(sums: np.ndarray, counts: np.ndarray, shapes: np.ndarray, level:
         y0 = 2 * cy
         y1 = min(y0 + 1, rows - 1)
         wy = np.float32(y0 + 1 < rows)
-        for cx in range(cols2):
+        first = 0
+        if y0 + 1 < rows:  # whole cells, weights 1: the expression below, without its products by 1
+            first = cols // 2
+            upper, lower, target = start + y0 * cols, start + y1 * cols, start2 + cy * cols2
+            _pair_sums(counts[upper: upper + 2 * first], counts[lower: lower + 2 * first],
+                       counts[target: target + first])
+            for c in range(3):
+                _pair_sums(sums[c, upper: upper + 2 * first], sums[c, lower: lower + 2 * first],
+                           sums[c, target: target + first])
+        for cx in range(first, cols2):
             x0 = 2 * cx
             x1 = min(x0 + 1, cols - 1)
             wx = np.float32(x0 + 1 < cols)
@@ -166,12 +187,11 @@ def _push_level(sums: np.ndarray, counts: np.ndarray, shapes: np.ndarray, field:
 
 
 @jit()
-def push_pull_fill(image: np.ndarray, block_sums: np.ndarray, region: np.ndarray, rounding: float,
-                   out: np.ndarray, work: np.ndarray) -> None:
+def push_pull_fill(image: np.ndarray, region: np.ndarray, rounding: float, out: np.ndarray,
+                   work: np.ndarray) -> None:
     """Write into ``out`` (same dtype as ``image``) the push-pull fill of the ``region`` pixels.
 
-    The sources are the pixels outside ``region`` (with none, nothing changes); ``block_sums`` (3, ceil(H / 2),
-    ceil(W / 2)) the sums of ``image``'s channels over 2x2 blocks. ``out`` must already hold ``image``
+    The sources are the pixels outside ``region`` (with none, nothing changes). ``out`` must already hold ``image``
     outside the region. ``rounding`` is 0.5 for integer outputs (fill values are convex combinations of
     inputs, so truncation after adding it rounds) and 0 for float. Working arrays come from ``work``
     (`._workspace`).
@@ -187,7 +207,7 @@ def push_pull_fill(image: np.ndarray, block_sums: np.ndarray, region: np.ndarray
     ys, xs = set_coords(region, work)
     if ys.size == 0:  # nothing to fill
         return
-    _pull_pixels(image, block_sums, ys, xs, sums, counts, cols)
+    _pull_pixels(image, ys, xs, sums, counts, work)
     for level in range(top):
         _pull_cells(sums, counts, shapes, level)
     needed = _needed_cells(ys, xs, rows, cols, work)
