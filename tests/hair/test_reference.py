@@ -435,3 +435,62 @@ def test_lesion_estimate_matches_its_plain_statement(shape):
     for image in images:
         for size in (shape, (-(-shape[0] // 2), -(-shape[1] // 2))):
             np.testing.assert_array_equal(lesion_grid(image, size), reference_lesion_grid(image, size))
+
+
+def test_set_pixels_are_found_in_raster_order_on_masks_of_any_size():
+    # `set_coords()` visits each 64-bit word's set bytes by their positions (`trailing_zeros()`); sizes that are
+    # not a multiple of 8 leave a last partial word, read byte by byte.
+    from dermprep.hair._bits import set_coords
+
+    rng = np.random.default_rng(11)
+    work = np.zeros(1 << 16, np.uint8)
+    for _ in range(300):
+        height, width = int(rng.integers(1, 40)), int(rng.integers(1, 40))
+        mask = rng.random((height, width)) < rng.choice([0.0, 0.05, 0.5, 1.0])
+        rows, cols = set_coords(mask, work)
+        expected_rows, expected_cols = np.nonzero(mask)
+        np.testing.assert_array_equal(rows, expected_rows)
+        np.testing.assert_array_equal(cols, expected_cols)
+
+
+def plain_grow_faint(region, image, closed, opened, pool, light, edge, steps, lesion, thicket):
+    """`_grow_faint()`'s definition, stated plainly: the faint test on every pixel, then ``steps`` times the
+    region's 3x3 dilation kept where the test holds."""
+    import cv2
+
+    from dermprep.hair._kernels import _neutral_pixel
+
+    height, width = region.shape
+    cy, cx = np.arange(height) // pool, np.arange(width) // pool
+    pixels = image.astype(np.int32).transpose(2, 0, 1)
+    darker = (closed[:, cy][:, :, cx].astype(np.int32) - pixels).max(axis=0) > edge
+    lighter = (pixels - opened[:, cy][:, :, cx].astype(np.int32)).max(axis=0) > edge
+    faint = (darker | (light & lighter)) & ~lesion[cy][:, cx]
+    for y, x in zip(*np.nonzero(faint & (thicket[cy][:, cx] != 0))):
+        faint[y, x] = _neutral_pixel(closed, cy[y], cx[x], image, y, x)
+    region = region.copy()
+    for _ in range(steps):
+        region |= cv2.dilate(region.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & faint
+    return region
+
+
+def test_faint_growth_matches_its_plain_statement():
+    # The kernel tests only the pixels each step's dilation reaches (found 8 at a time); sizes that are not a
+    # multiple of 8, pools 1-3, light hair on and off, lesion cells and thicket cells (the ink test).
+    from dermprep.hair._kernels import _grow_faint
+
+    rng = np.random.default_rng(12)
+    for _ in range(150):
+        height, width, pool = int(rng.integers(1, 40)), int(rng.integers(1, 40)), int(rng.integers(1, 4))
+        hc, wc = -(-height // pool), -(-width // pool)
+        image = rng.integers(0, 256, (height, width, 3)).astype(np.uint8)
+        closed = rng.integers(0, 256, (3, hc, wc)).astype(np.uint8)
+        opened = rng.integers(0, 256, (3, hc, wc)).astype(np.uint8)
+        lesion = rng.random((hc, wc)) < 0.2
+        thicket = (rng.random((hc, wc)) < 0.2).astype(np.uint8) * rng.integers(1, 4, (hc, wc)).astype(np.uint8)
+        region = rng.random((height, width)) < rng.choice([0.0, 0.05, 0.3])
+        light, edge, steps = bool(rng.integers(0, 2)), int(rng.integers(0, 60)), int(rng.integers(1, 4))
+        expected = plain_grow_faint(region, image, closed, opened, pool, light, edge, steps, lesion, thicket)
+        got = region.copy()
+        _grow_faint(got, image, closed, opened, pool, light, edge, steps, lesion, thicket, np.zeros(0, np.uint8))
+        np.testing.assert_array_equal(got, expected)

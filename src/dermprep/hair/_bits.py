@@ -4,9 +4,25 @@ sparse mask, found 8 at a time."""
 from __future__ import annotations
 
 import numpy as np
+from numba import types
+from numba.core.extending import intrinsic
 
 from .._jit import jit
 from ._workspace import take_i32
+
+
+@intrinsic
+def trailing_zeros(typingctx, word):  # type: ignore[no-untyped-def]
+    """The number of trailing zero bits of a uint64 (64 for 0): LLVM's ``cttz``, one instruction (``tzcnt``).
+
+    With bool bytes viewed as a uint64 word, ``trailing_zeros(word) >> 3`` is the first set byte."""
+    if word != types.uint64:
+        return None
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.cttz(args[0], context.get_constant(types.boolean, False))
+
+    return types.uint64(types.uint64), codegen
 
 
 # numba compiles ``a[:] = b`` into a generic element loop that is ~15x slower
@@ -34,8 +50,8 @@ def set_coords(mask: np.ndarray, work: np.ndarray) -> tuple[np.ndarray, np.ndarr
     from ``work``, `._workspace`).
 
     Hair, its replaced region and kept cells cover a few per cent of an image: 8 bytes are tested at once
-    as one 64-bit word, and only non-zero words are looked into. The row is carried along as the scan moves
-    on (no division per pixel).
+    as one 64-bit word, and only its set bytes are visited (`trailing_zeros()`). The row is carried along as
+    the scan moves on (no division per pixel).
     """
     width = mask.shape[1]
     flat = mask.reshape(mask.size)
@@ -45,17 +61,18 @@ def set_coords(mask: np.ndarray, work: np.ndarray) -> tuple[np.ndarray, np.ndarr
     count, row, row_start = 0, 0, 0
     for w in range(words.size + 1):
         if w < words.size:
-            if words[w] == 0:
-                continue
-            lo, hi = w * 8, w * 8 + 8
-        else:
-            lo, hi = words.size * 8, flat.size
-        for i in range(lo, hi):
-            if flat[i]:
-                while i >= row_start + width:
-                    row_start += width
-                    row += 1
-                rows[count] = row
-                cols[count] = i - row_start
-                count += 1
+            word = words[w]
+        else:  # the last few pixels
+            word = np.uint64(0)
+            for i in range(words.size * 8, flat.size):
+                word |= np.uint64(flat[i]) << np.uint64(8 * (i - words.size * 8))
+        while word:  # each set byte, by its position: no branch per byte (runs and gaps mispredict)
+            i = w * 8 + np.int64(trailing_zeros(word) >> np.uint64(3))
+            word &= word - np.uint64(1)
+            while i >= row_start + width:
+                row_start += width
+                row += 1
+            rows[count] = row
+            cols[count] = i - row_start
+            count += 1
     return rows[:count], cols[:count]

@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit
-from ._bits import copy_array, fill_array, set_coords
+from ._bits import copy_array, fill_array, set_coords, trailing_zeros
 from ._pushpull import push_pull_fill, smooth_region
 from ._workspace import start_image, take_bool, take_i8, take_i32, take_i64, take_u8
 
@@ -1125,21 +1125,6 @@ def _full_resolution_mask(image: np.ndarray, p, closed: np.ndarray, opened: np.n
 
 
 @jit()
-def _faint(image: np.ndarray, closed: np.ndarray, opened: np.ndarray, y: int, x: int, cy: int, cx: int,
-           light: bool, edge: np.int32, thicket: np.ndarray) -> bool:
-    """Whether hair still darkens (or lightens) pixel (y, x) by over ``edge`` against its cell's background."""
-    faint = False
-    for c in range(3):
-        if np.int32(closed[c, cy, cx]) - np.int32(image[y, x, c]) > edge:
-            faint = True
-        if light and np.int32(image[y, x, c]) - np.int32(opened[c, cy, cx]) > edge:
-            faint = True
-    if faint and thicket[cy, cx]:
-        faint = _neutral_pixel(closed, cy, cx, image, y, x)
-    return faint
-
-
-@jit()
 def _grow_faint(
     region: np.ndarray, image: np.ndarray, closed: np.ndarray, opened: np.ndarray, pool: int, light: bool,
     edge_threshold: int, steps: int, lesion: np.ndarray, thicket: np.ndarray, work: np.ndarray,
@@ -1148,18 +1133,17 @@ def _grow_faint(
 
     ``steps`` times, the region takes its 8-neighbours that hair still darkens (or, for light hair,
     lightens) by more than ``edge_threshold`` grey levels against the background (the closing or
-    opening, `_faint()`), never in the protected ``lesion`` cells. Only each step's new ring is tested,
-    and a pixel found not faint is not tested again.
+    opening of their cell), never in the protected ``lesion`` cells, and in a thicket only where the pixel
+    darkens the channels as hair does (`_neutral_pixel()`: not ink). The pixels a step's 3x3 dilation
+    reaches are found 8 at a time (a 64-bit word of bools) and visited by their set bytes' positions, with no
+    branch on each byte (a scan of every byte of the changed words mispredicted about one branch in two).
     """
     height, width = region.shape
     grown = take_bool(work, region.size).reshape(height, width)
-    rejected = take_bool(work, region.size).reshape(height, width)
-    fill_array(rejected, False)
-    flat_rejected = rejected.reshape(rejected.size)
     rows = take_u8(work, region.size).reshape(height, width)
     edge = np.int32(edge_threshold)
-    flat_region = region.reshape(region.size)
-    flat_grown = grown.reshape(grown.size)
+    flat_region = region.reshape(region.size).view(np.uint8)
+    flat_grown = grown.reshape(grown.size).view(np.uint8)
     n_words = flat_region.size // 8
     words_r = flat_region[: n_words * 8].view(np.uint64)
     words_g = flat_grown[: n_words * 8].view(np.uint64)
@@ -1169,25 +1153,30 @@ def _grow_faint(
         y, row_start = 0, 0  # the scan moves forward: the row is carried along
         for w in range(n_words + 1):
             if w < n_words:
-                if words_g[w] == words_r[w]:  # nothing new in these 8 pixels
+                new = words_g[w] & ~words_r[w]  # a byte 1 where the dilation reached a pixel outside the region
+            else:  # the last few pixels
+                new = np.uint64(0)
+                for i in range(n_words * 8, flat_region.size):
+                    new |= np.uint64(flat_grown[i] & ~flat_region[i] & 1) << np.uint64(8 * (i - n_words * 8))
+            while new:
+                i = w * 8 + np.int64(trailing_zeros(new) >> np.uint64(3))
+                new &= new - np.uint64(1)
+                while i >= row_start + width:
+                    row_start += width
+                    y += 1
+                x = i - row_start
+                cy, cx = cell_of[y], cell_of[x]
+                if lesion[cy, cx]:
                     continue
-                lo, hi = w * 8, w * 8 + 8
-            else:
-                lo, hi = n_words * 8, flat_region.size
-            for i in range(lo, hi):
-                if flat_grown[i] and not flat_region[i]:
-                    if flat_rejected[i]:
-                        flat_grown[i] = False
-                        continue
-                    while i >= row_start + width:
-                        row_start += width
-                        y += 1
-                    x = i - row_start
-                    cy, cx = cell_of[y], cell_of[x]
-                    faint = not lesion[cy, cx] and _faint(image, closed, opened, y, x, cy, cx, light, edge, thicket)
-                    flat_grown[i] = faint
-                    flat_rejected[i] = not faint
-        copy_array(grown, region)
+                v0, v1, v2 = np.int32(image[y, x, 0]), np.int32(image[y, x, 1]), np.int32(image[y, x, 2])
+                darker = max(np.int32(closed[0, cy, cx]) - v0,
+                             max(np.int32(closed[1, cy, cx]) - v1, np.int32(closed[2, cy, cx]) - v2))
+                lighter = max(v0 - np.int32(opened[0, cy, cx]),
+                              max(v1 - np.int32(opened[1, cy, cx]), v2 - np.int32(opened[2, cy, cx])))
+                faint = darker > edge or (light and lighter > edge)
+                if faint and thicket[cy, cx]:  # a thicket's pixel: hair, or ink?
+                    faint = _neutral_pixel(closed, cy, cx, image, y, x)
+                flat_region[i] = faint
 
 
 @jit()
