@@ -93,7 +93,7 @@ def _stages(image: np.ndarray, times: dict[str, float]) -> None:
     dark_peak, light_peak = np.empty((hc, wc), np.uint8), np.empty((hc, wc), np.uint8)
     timed("local peaks", kern._local_peaks, dark, bright, keep, dark_peak, light_peak, _WORK)
     timed("full-resolution mask", kern._full_resolution_mask, image, p, closed, opened, thicket, lesion,
-          dark_peak, light_peak, mask)
+          dark_peak, light_peak, mask, _WORK)
     region = np.empty_like(mask)
     timed("dilate", kern._dilate, mask, p.dilation, region, _WORK)
     timed("faint edges", kern._grow_faint, region, image, closed, opened, p.pool, p.detect_light,

@@ -857,10 +857,8 @@ def _local_peaks(
         b = bright[y, x]
         for yy in range(max(y - 1, 0), min(y + 2, height)):
             for xx in range(max(x - 1, 0), min(x + 2, width)):
-                if d > dark_peak[yy, xx]:
-                    dark_peak[yy, xx] = d
-                if b > light_peak[yy, xx]:
-                    light_peak[yy, xx] = b
+                dark_peak[yy, xx] = max(dark_peak[yy, xx], d)  # no branch on the (unpredictable) comparison
+                light_peak[yy, xx] = max(light_peak[yy, xx], b)
 
 
 @jit()
@@ -1086,13 +1084,13 @@ def _detect(  # type: ignore[no-untyped-def]
     dark_peak = take_u8(work, hc * wc).reshape(hc, wc)
     light_peak = take_u8(work, hc * wc).reshape(hc, wc)
     _local_peaks(dark, bright, keep, dark_peak, light_peak, work)
-    _full_resolution_mask(image, p, closed, opened, thicket, lesion, dark_peak, light_peak, mask)
+    _full_resolution_mask(image, p, closed, opened, thicket, lesion, dark_peak, light_peak, mask, work)
 
 
 @jit()
 def _full_resolution_mask(image: np.ndarray, p, closed: np.ndarray, opened: np.ndarray,  # type: ignore[no-untyped-def]
                           thicket: np.ndarray, lesion: np.ndarray, dark_peak: np.ndarray, light_peak: np.ndarray,
-                          mask: np.ndarray) -> None:
+                          mask: np.ndarray, work: np.ndarray) -> None:
     """A pixel near kept hair is hair when its residue against the pooled background reaches half the
     local hair contrast (and the low threshold): the mask follows the hair's real width. Dark hair must
     also darken the channels as hair does (`_neutral()`: not ink, not blood)."""
@@ -1100,28 +1098,33 @@ def _full_resolution_mask(image: np.ndarray, p, closed: np.ndarray, opened: np.n
     hc, wc = dark_peak.shape
     pool, low = p.pool, np.int32(p.low_threshold)
     fill_array(mask, False)
+    # The cells near kept hair, found 8 at a time (`set_coords()`), rather than a branch per cell.
+    active = take_bool(work, hc * wc).reshape(hc, wc)
     for cy in range(hc):
+        dark_row, light_row, out = dark_peak[cy], light_peak[cy], active[cy]
         for cx in range(wc):
-            dp = np.int32(dark_peak[cy, cx])
-            lp = np.int32(light_peak[cy, cx]) if p.detect_light else np.int32(0)
-            if dp <= low and lp <= low:
-                continue
-            for y in range(cy * pool, min(cy * pool + pool, height)):
-                for x in range(cx * pool, min(cx * pool + pool, width)):
-                    hit = False
-                    if dp > low:
-                        r = np.int32(0)
-                        for c in range(3):
-                            r = max(r, np.int32(closed[c, cy, cx]) - np.int32(image[y, x, c]))
-                        hit = 2 * r >= dp and r > low
-                        if hit and (thicket[cy, cx] or lesion[cy, cx]):  # not ink (thickets), not blood
-                            hit = _neutral_pixel(closed, cy, cx, image, y, x, thicket[cy, cx] != 0)
-                    if not hit and lp > low and not thicket[cy, cx]:  # thickets: light pixels are `_thicket_region`'s
-                        r = np.int32(0)
-                        for c in range(3):
-                            r = max(r, np.int32(image[y, x, c]) - np.int32(opened[c, cy, cx]))
-                        hit = 2 * r >= lp and r > low
-                    mask[y, x] = hit
+            out[cx] = (np.int32(dark_row[cx]) > low) | (p.detect_light & (np.int32(light_row[cx]) > low))
+    cell_rows, cell_cols = set_coords(active, work)
+    for k in range(cell_rows.size):
+        cy, cx = cell_rows[k], cell_cols[k]
+        dp = np.int32(dark_peak[cy, cx])
+        lp = np.int32(light_peak[cy, cx]) if p.detect_light else np.int32(0)
+        for y in range(cy * pool, min(cy * pool + pool, height)):
+            for x in range(cx * pool, min(cx * pool + pool, width)):
+                hit = False
+                if dp > low:
+                    r = np.int32(0)
+                    for c in range(3):
+                        r = max(r, np.int32(closed[c, cy, cx]) - np.int32(image[y, x, c]))
+                    hit = 2 * r >= dp and r > low
+                    if hit and (thicket[cy, cx] or lesion[cy, cx]):  # not ink (thickets), not blood
+                        hit = _neutral_pixel(closed, cy, cx, image, y, x, thicket[cy, cx] != 0)
+                if not hit and lp > low and not thicket[cy, cx]:  # thickets: light pixels are `_thicket_region`'s
+                    r = np.int32(0)
+                    for c in range(3):
+                        r = max(r, np.int32(image[y, x, c]) - np.int32(opened[c, cy, cx]))
+                    hit = 2 * r >= lp and r > low
+                mask[y, x] = hit
 
 
 @jit()
