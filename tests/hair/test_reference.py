@@ -466,7 +466,7 @@ def plain_grow_faint(region, image, closed, opened, pool, light, edge, steps, le
     darker = (closed[:, cy][:, :, cx].astype(np.int32) - pixels).max(axis=0) > edge
     lighter = (pixels - opened[:, cy][:, :, cx].astype(np.int32)).max(axis=0) > edge
     faint = (darker | (light & lighter)) & ~lesion[cy][:, cx]
-    for y, x in zip(*np.nonzero(faint & (thicket[cy][:, cx] != 0))):
+    for y, x in zip(*np.nonzero(faint & (thicket[cy][:, cx] != 0)), strict=True):
         faint[y, x] = _neutral_pixel(closed, cy[y], cx[x], image, y, x)
     region = region.copy()
     for _ in range(steps):
