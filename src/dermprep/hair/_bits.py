@@ -51,7 +51,8 @@ def set_coords(mask: np.ndarray, work: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
     Hair, its replaced region and kept cells cover a few per cent of an image: 8 bytes are tested at once
     as one 64-bit word, and only its set bytes are visited (`trailing_zeros()`). The row is carried along as
-    the scan moves on (no division per pixel).
+    the scan moves on (no division per pixel). Each byte must be 0 or 1, as numba and NumPy store bools (a
+    bool view of other bytes would be visited once per set bit).
     """
     width = mask.shape[1]
     flat = mask.reshape(mask.size)
