@@ -1139,7 +1139,8 @@ def _grow_faint(
     opening of their cell), never in the protected ``lesion`` cells, and in a thicket only where the pixel
     darkens the channels as hair does (`_neutral_pixel()`: not ink). The pixels a step's 3x3 dilation
     reaches are found 8 at a time (a 64-bit word of bools) and visited by their set bytes' positions, with no
-    branch on each byte (a scan of every byte of the changed words mispredicted about one branch in two).
+    branch on each byte (testing every byte of the changed words branched on the hair's edges, which no
+    branch predictor guesses).
     """
     height, width = region.shape
     grown = take_bool(work, region.size).reshape(height, width)
