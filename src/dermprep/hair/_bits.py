@@ -25,6 +25,15 @@ def trailing_zeros(typingctx, word):  # type: ignore[no-untyped-def]
     return types.uint64(types.uint64), codegen
 
 
+@jit()
+def tail_word(flat: np.ndarray, start: int) -> np.uint64:
+    """The bytes ``flat[start:]`` (fewer than 8, each 0 or 1) as one uint64, as a whole word's view reads them."""
+    word = np.uint64(0)
+    for i in range(start, flat.size):
+        word |= np.uint64(flat[i]) << np.uint64(8 * (i - start))
+    return word
+
+
 # numba compiles ``a[:] = b`` into a generic element loop that is ~15x slower
 # than an explicit loop (measured here), so hot paths use these two helpers.
 @jit()
@@ -64,9 +73,7 @@ def set_coords(mask: np.ndarray, work: np.ndarray) -> tuple[np.ndarray, np.ndarr
         if w < words.size:
             word = words[w]
         else:  # the last few pixels
-            word = np.uint64(0)
-            for i in range(words.size * 8, flat.size):
-                word |= np.uint64(flat[i]) << np.uint64(8 * (i - words.size * 8))
+            word = tail_word(flat, words.size * 8)
         while word:  # each set byte, by its position: no branch per byte (runs and gaps mispredict)
             i = w * 8 + np.int64(trailing_zeros(word) >> np.uint64(3))
             word &= word - np.uint64(1)

@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit
-from ._bits import copy_array, fill_array, set_coords, trailing_zeros
+from ._bits import copy_array, fill_array, set_coords, tail_word, trailing_zeros
 from ._pushpull import push_pull_fill, smooth_region
 from ._workspace import start_image, take_bool, take_i8, take_i32, take_i64, take_u8
 
@@ -1159,9 +1159,7 @@ def _grow_faint(
             if w < n_words:
                 new = words_g[w] & ~words_r[w]  # a byte 1 where the dilation reached a pixel outside the region
             else:  # the last few pixels
-                new = np.uint64(0)
-                for i in range(n_words * 8, flat_region.size):
-                    new |= np.uint64(flat_grown[i] & ~flat_region[i] & 1) << np.uint64(8 * (i - n_words * 8))
+                new = tail_word(flat_grown, n_words * 8) & ~tail_word(flat_region, n_words * 8)
             while new:
                 i = w * 8 + np.int64(trailing_zeros(new) >> np.uint64(3))
                 new &= new - np.uint64(1)
