@@ -437,6 +437,19 @@ def test_lesion_estimate_matches_its_plain_statement(shape):
             np.testing.assert_array_equal(lesion_grid(image, size), reference_lesion_grid(image, size))
 
 
+def test_lesion_score_sums_round_as_numpy_sums():
+    # The lesion score's means and spreads are float32 sums in NumPy's pairwise order (`_pairwise_sum()`, walked
+    # with a stack), so the score, and the estimate, equal NumPy's to the last bit: every length from 1 to 300
+    # (the block of 128 and its splits), longer ones up to several levels of halving, values of mixed scale.
+    from dermprep.hair._lesion import _pairwise_sum
+
+    rng = np.random.default_rng(5)
+    lengths = [*range(1, 301), *rng.integers(300, 70_000, 60).tolist()]
+    for n in lengths:
+        values = (rng.standard_normal(n) * rng.choice([1.0, 1e3, 1e5])).astype(np.float32)
+        assert np.float32(_pairwise_sum(values)) == np.add.reduce(values), n
+
+
 def test_set_pixels_are_found_in_raster_order_on_masks_of_any_size():
     # `set_coords()` visits each 64-bit word's set bytes by their positions (`trailing_zeros()`); sizes that are
     # not a multiple of 8 leave a last partial word, read byte by byte.
