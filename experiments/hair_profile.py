@@ -99,6 +99,7 @@ def _stages(image: np.ndarray, times: dict[str, float]) -> None:
     timed("faint edges", kern._grow_faint, region, image, closed, opened, p.pool, p.detect_light,
           p.edge_threshold, p.edge_radius, lesion, thicket, _WORK)
     timed("thicket region", kern._thicket_region, region, image, closed, thicket, p.pool, p.edge_threshold)
+    timed("enclosed pixels", kern._fill_enclosed, region, thicket, p.pool, kern._ENCLOSED_STEPS, _WORK)
     out = np.empty_like(image)
     timed("copy", kern.copy_array, image, out)
     timed("push-pull fill (with block sums)", pp.push_pull_fill, image, region, p.rounding, out, _WORK)

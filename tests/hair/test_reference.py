@@ -507,3 +507,32 @@ def test_faint_growth_matches_its_plain_statement():
         got = region.copy()
         _grow_faint(got, image, closed, opened, pool, light, edge, steps, lesion, thicket, np.zeros(0, np.uint8))
         np.testing.assert_array_equal(got, expected)
+
+
+def test_enclosed_pixels_join_the_region_as_stated_plainly():
+    # `_fill_enclosed()` visits only thicket cells, in the rows that have some, with a snapshot of those rows:
+    # the same as counting every pixel's 8 neighbours in the whole region, `steps` times, all at once. Sizes
+    # down to 1 pixel (the border's neighbours are missing), pools 1-3, regions sparse to dense, a workspace of
+    # leftovers (the snapshot must be written before it is read).
+    from dermprep.hair import _workspace
+    from dermprep.hair._kernels import _ENCLOSED, _fill_enclosed
+
+    rng = np.random.default_rng(13)
+    for _ in range(300):
+        height, width, pool = int(rng.integers(1, 40)), int(rng.integers(1, 40)), int(rng.integers(1, 4))
+        hc, wc = -(-height // pool), -(-width // pool)
+        thicket = (rng.random((hc, wc)) < rng.choice([0.0, 0.1, 0.5, 1.0])).astype(np.uint8)
+        thicket *= rng.integers(1, 4, (hc, wc)).astype(np.uint8)
+        region = rng.random((height, width)) < rng.choice([0.2, 0.5, 0.8])
+        steps = int(rng.integers(1, 4))
+        expected = region.copy()
+        inside = np.repeat(np.repeat(thicket != 0, pool, 0), pool, 1)[:height, :width]
+        for _ in range(steps):
+            count = sum(np.pad(expected, 1)[dy : dy + height, dx : dx + width].astype(int)
+                        for dy in range(3) for dx in range(3))
+            expected = expected | ((count >= _ENCLOSED) & inside)
+        work = rng.integers(0, 2, 1 << 14).astype(np.uint8)
+        _workspace.start_image(work)
+        got = region.copy()
+        _fill_enclosed(got, thicket, pool, steps, work)
+        np.testing.assert_array_equal(got, expected)

@@ -40,7 +40,7 @@ import numpy as np
 from .._jit import jit
 from ._bits import copy_array, fill_array, set_coords, tail_word, trailing_zeros
 from ._pushpull import push_pull_fill, smooth_region
-from ._workspace import start_image, take_bool, take_i8, take_i32, take_i64, take_u8
+from ._workspace import mark, release, start_image, take_bool, take_i8, take_i32, take_i64, take_u8
 
 # ----------------------------------------------------------------------------
 # Morphology on padded, flattened uint8 planes. A plane of an (h, w) image is
@@ -1050,8 +1050,9 @@ def _lift_thickets(closed: np.ndarray, minpooled: np.ndarray, thicket: np.ndarra
 def _detect(  # type: ignore[no-untyped-def]
     image: np.ndarray, p, offsets: np.ndarray, lesion: np.ndarray, mask: np.ndarray, closed: np.ndarray,
     opened: np.ndarray, thicket: np.ndarray, work: np.ndarray,
-) -> None:
+) -> bool:
     """Hair mask of one uint8 RGB image into ``mask`` (H, W) bool; ``lesion`` (pooled size) is protected.
+    Returns whether it has thickets.
 
     ``p`` is the parameter record (`dermprep.hair._dullrazor.KernelParams`). ``closed`` and ``opened``
     (3, pooled H, pooled W) receive the background estimates (the per-channel generalised closing, raised
@@ -1074,7 +1075,8 @@ def _detect(  # type: ignore[no-untyped-def]
     _verify(candidate, offsets, min_length, edge_min_length, max_width, closed, minpooled, p.threshold, keep,
             along_kept, work)
     fill_array(thicket, np.uint8(0))
-    if p.detect_thickets and _thickets(candidate, lesion, min_length, p.thicket_density, thicket, work):
+    thickets = p.detect_thickets and _thickets(candidate, lesion, min_length, p.thicket_density, thicket, work)
+    if thickets:
         _lift_thickets(closed, minpooled, thicket, k, p, dark, keep, weak, work)
     if p.grow > 0:
         _grow(keep, weak, p.grow, work)
@@ -1085,6 +1087,7 @@ def _detect(  # type: ignore[no-untyped-def]
     light_peak = take_u8(work, hc * wc).reshape(hc, wc)
     _local_peaks(dark, bright, keep, dark_peak, light_peak, work)
     _full_resolution_mask(image, p, closed, opened, thicket, lesion, dark_peak, light_peak, mask, work)
+    return thickets
 
 
 @jit()
@@ -1181,6 +1184,31 @@ def _grow_faint(
                 flat_region[i] = faint
 
 
+#: A pixel with this many of its 8 neighbours in the region is enclosed by it (a hole of a few pixels, an inner
+#: corner): it joins the region whatever its contrast.
+_ENCLOSED = 5
+#: How many times the region takes its enclosed pixels (`_fill_enclosed()`): holes up to about 4 pixels across.
+_ENCLOSED_STEPS = 2
+
+
+@jit()
+def _enclosed(before: np.ndarray, y: int, x: int) -> bool:
+    """Whether at least `_ENCLOSED` of pixel (y, x)'s 8 neighbours are set in ``before`` (H, W; 0/1 bytes; the
+    pixel itself is not)."""
+    height, width = before.shape
+    if 0 < y < height - 1 and 0 < x < width - 1:  # inside: the nine bytes, no bounds
+        above, row, below = before[y - 1], before[y], before[y + 1]
+        count = (np.int32(above[x - 1]) + np.int32(above[x]) + np.int32(above[x + 1]) + np.int32(row[x - 1])
+                 + np.int32(row[x + 1]) + np.int32(below[x - 1]) + np.int32(below[x]) + np.int32(below[x + 1]))
+        return count >= _ENCLOSED
+    count = np.int32(0)
+    for yy in range(max(y - 1, 0), min(y + 2, height)):
+        line = before[yy]
+        for xx in range(max(x - 1, 0), min(x + 2, width)):
+            count += np.int32(line[xx])
+    return count >= _ENCLOSED
+
+
 @jit()
 def _thicket_region(region: np.ndarray, image: np.ndarray, closed: np.ndarray, thicket: np.ndarray, pool: int,
                     edge_threshold: int) -> None:
@@ -1195,7 +1223,8 @@ def _thicket_region(region: np.ndarray, image: np.ndarray, closed: np.ndarray, t
     """
     height, width = region.shape
     edge = np.int32(edge_threshold)
-    for cy in range(thicket.shape[0]):
+    first, stop = _thicket_rows(thicket)
+    for cy in range(first, stop):
         for cx in range(thicket.shape[1]):
             code = thicket[cy, cx]
             if not code:
@@ -1216,6 +1245,51 @@ def _thicket_region(region: np.ndarray, image: np.ndarray, closed: np.ndarray, t
 
 
 @jit()
+def _thicket_rows(thicket: np.ndarray) -> tuple[int, int]:
+    """The first row of cells with a thicket and the row after the last (equal where there is none)."""
+    first, stop = thicket.shape[0], 0
+    for cy in range(thicket.shape[0]):
+        row = thicket[cy]
+        found = False
+        for cx in range(row.size):
+            found |= row[cx] != 0
+        if found:
+            first, stop = min(first, cy), cy + 1
+    return min(first, stop), stop
+
+
+@jit()
+def _fill_enclosed(region: np.ndarray, thicket: np.ndarray, pool: int, steps: int, work: np.ndarray) -> None:
+    """In thickets, ``steps`` times, every pixel with at least `_ENCLOSED` of its 8 neighbours in ``region`` joins
+    it (all at once): specks of hair left between the hairs of a thicket (brown hair that `_neutral()` takes
+    for ink, tips), which the fill would also spread as sources, and inner corners. Thickets lie outside the
+    lesion. A pen dot under hair keeps all but such pixels, and their fill comes from the ink around them."""
+    height, width = region.shape
+    wc = thicket.shape[1]
+    first, stop = _thicket_rows(thicket)
+    if first == stop:
+        return
+    start = mark(work)  # `before` is freed at the end: the fill after this needs more, so the peak is the same
+    before = take_u8(work, region.size).reshape(height, width)
+    # the rows of the thickets and one on either side: all that the test reads
+    top, bottom = max(first * pool - 1, 0), min(stop * pool + 1, height)
+    flat_before = before.reshape(before.size)[top * width : bottom * width]
+    flat_region = region.reshape(region.size).view(np.uint8)[top * width : bottom * width]
+    for _ in range(steps):
+        copy_array(flat_region, flat_before)
+        for cy in range(first, stop):
+            codes = thicket[cy]
+            for cx in range(wc):
+                if not codes[cx]:
+                    continue
+                for y in range(cy * pool, min(cy * pool + pool, height)):
+                    for x in range(cx * pool, min(cx * pool + pool, width)):
+                        if not region[y, x] and _enclosed(before, y, x):
+                            region[y, x] = True
+    release(work, start)
+
+
+@jit()
 def _process_one(  # type: ignore[no-untyped-def]
     n: int, p, detect_images: np.ndarray, images: np.ndarray, offsets: np.ndarray, lesions: np.ndarray,
     masks: np.ndarray, out: np.ndarray, work: np.ndarray,
@@ -1232,7 +1306,7 @@ def _process_one(  # type: ignore[no-untyped-def]
     closed = take_u8(work, 3 * hc * wc).reshape(3, hc, wc)
     opened = take_u8(work, 3 * hc * wc).reshape(3, hc, wc)
     thicket = take_u8(work, hc * wc).reshape(hc, wc)
-    _detect(detect_images[n], p, offsets, lesions[n], masks[n], closed, opened, thicket, work)
+    thickets = _detect(detect_images[n], p, offsets, lesions[n], masks[n], closed, opened, thicket, work)
     if not p.replace:
         return
     region = take_bool(work, height * width).reshape(height, width)
@@ -1243,8 +1317,9 @@ def _process_one(  # type: ignore[no-untyped-def]
     if p.edge_radius > 0:  # the hair's soft edges, shadow and tips: replaced too
         _grow_faint(region, detect_images[n], closed, opened, pool, p.detect_light, p.edge_threshold,
                     p.edge_radius, lesions[n], thicket, work)
-    if p.detect_thickets:
+    if thickets:
         _thicket_region(region, detect_images[n], closed, thicket, pool, p.edge_threshold)
+        _fill_enclosed(region, thicket, pool, _ENCLOSED_STEPS, work)
     copy_array(images[n], out[n])
     push_pull_fill(images[n], region, p.rounding, out[n], work)
     if p.smooth:

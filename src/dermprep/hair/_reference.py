@@ -238,6 +238,8 @@ def _background(image: np.ndarray, params: DullRazorParams) -> tuple[np.ndarray,
 
 
 _INK, _MAT = 2, 3
+#: A pixel with at least this many of its 8 neighbours replaced is replaced too, in this many rounds.
+_ENCLOSED, _ENCLOSED_STEPS = 5, 2
 
 
 def _neutral(background: np.ndarray, values: np.ndarray, ink: np.ndarray | bool = True) -> np.ndarray:
@@ -384,6 +386,13 @@ def _region(detect: np.ndarray, mask: np.ndarray, params: DullRazorParams,
         joins = darker & ((thicket_full != _INK) | _neutral(closed_full, img))
         joins |= ~darker & (most < 0) & (least < -params.edge_threshold)
         region = region | (thicket_full == _MAT) | ((thicket_full != 0) & joins)
+        for _ in range(_ENCLOSED_STEPS):  # in thickets, holes of a few pixels and inner corners: all at once
+            neighbours = np.zeros(region.shape, np.int64)
+            padded = np.pad(region, 1)
+            for dy in range(3):
+                for dx in range(3):
+                    neighbours += padded[dy : dy + region.shape[0], dx : dx + region.shape[1]]
+            region = region | ((neighbours >= _ENCLOSED) & (thicket_full != 0))
     return region
 
 

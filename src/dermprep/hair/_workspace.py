@@ -57,6 +57,19 @@ def take(work: np.ndarray, nbytes: int) -> np.ndarray:
 
 
 @jit()
+def mark(work: np.ndarray) -> int:
+    """Where the next array would start: `release()` to it frees every array taken since."""
+    return work[:16].view(np.int64)[0] if work.size >= HEADER else 0
+
+
+@jit()
+def release(work: np.ndarray, position: int) -> None:
+    """Free the arrays taken since `mark()` returned ``position`` (the image's high-water mark keeps them)."""
+    if work.size >= HEADER:
+        work[:16].view(np.int64)[0] = position
+
+
+@jit()
 def take_u8(work: np.ndarray, count: int) -> np.ndarray:
     """``count`` uint8 elements from ``work`` (`take()`)."""
     return take(work, count)
