@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit
-from ._bits import fill_array, set_coords
+from ._bits import copy_array, fill_array, set_coords
 from ._workspace import take_bool, take_f32, take_u8
 
 # The prior weight of the upsampled coarser level: a quarter of a cell's pixels at every level (1 pixel of a
@@ -164,8 +164,8 @@ def _taps(i: int, n: int) -> tuple[int, int, np.float32]:
 @jit()
 def _push_level(sums: np.ndarray, counts: np.ndarray, shapes: np.ndarray, field: np.ndarray, level: int,
                 needed: np.ndarray) -> None:
-    """Fill values of ``level`` (the ``needed`` cells of level 0, every cell above): each cell's sources'
-    mean blended with the bilinear upsampling of the level above, ``(sum + w U) / (count + w)``."""
+    """Fill values of the ``needed`` cells (rows, cols) of ``level``: each cell's sources' mean blended with the
+    bilinear upsampling of the level above, ``(sum + w U) / (count + w)``."""
     rows, cols, start = shapes[level, 0], shapes[level, 1], shapes[level, 2]
     rows2, cols2, start2 = shapes[level + 1, 0], shapes[level + 1, 1], shapes[level + 1, 2]
     weight = _PRIOR * np.float32(4.0**level)
@@ -173,7 +173,7 @@ def _push_level(sums: np.ndarray, counts: np.ndarray, shapes: np.ndarray, field:
         ya, yb, wy = _taps(y, rows2)
         wy1 = np.float32(1.0) - wy
         for x in range(cols):
-            if level == 0 and not needed[y, x]:
+            if not needed[y, x]:
                 continue
             xa, xb, wx = _taps(x, cols2)
             wx1 = np.float32(1.0) - wx
@@ -210,14 +210,15 @@ def push_pull_fill(image: np.ndarray, region: np.ndarray, rounding: float, out: 
     _pull_pixels(image, ys, xs, sums, counts, work)
     for level in range(top):
         _pull_cells(sums, counts, shapes, level)
-    needed = _needed_cells(ys, xs, rows, cols, work)
     cell = shapes[top, 2]
     if counts[cell] == 0:  # no source anywhere: nothing to fill from, the region stays as it is
         return
+    needed = _needed_cells(ys, xs, shapes, work)
     for c in range(3):
         field[c, cell] = sums[c, cell] / counts[cell]
     for level in range(top - 1, -1, -1):
-        _push_level(sums, counts, shapes, field, level, needed)
+        rows_l, cols_l, start = shapes[level, 0], shapes[level, 1], shapes[level, 2]
+        _push_level(sums, counts, shapes, field, level, needed[start: start + rows_l * cols_l].reshape(rows_l, cols_l))
     for k in range(ys.size):
         y, x = ys[k], xs[k]
         ya, yb, wy = _taps(y, rows)
@@ -230,27 +231,66 @@ def push_pull_fill(image: np.ndarray, region: np.ndarray, rounding: float, out: 
 
 
 @jit()
-def _needed_cells(ys: np.ndarray, xs: np.ndarray, rows: int, cols: int, work: np.ndarray) -> np.ndarray:
-    """Level-1 cells that the upsampling of a region pixel (rows ``ys``, columns ``xs``) reads: the region's
-    blocks, grown by one (a 3x3 dilation, rows then columns, on bytes)."""
-    blocks = take_u8(work, rows * cols).reshape(rows, cols)
+def _needed_cells(ys: np.ndarray, xs: np.ndarray, shapes: np.ndarray, work: np.ndarray) -> np.ndarray:
+    """Per cell of every level below the top (flat, as ``sums``' cells), whether the push computes it: the cells
+    that the upsampling of a region pixel (rows ``ys``, columns ``xs``) reads, and those that the push of a needed
+    cell reads one level up. A superset is harmless (a cell's value does not depend on which others are computed),
+    so: level 0, the region's blocks grown by one; each level above, the 2x2 cells holding the level below's
+    blocks, grown by two. (The push read every cell above level 0; with the hair a few percent of the image, most
+    of level 1's were never used.)"""
+    total = shapes[shapes.shape[0] - 1, 2]
+    needed = take_bool(work, total)
+    rows, cols = shapes[0, 0], shapes[0, 1]
+    # the marked cells of the level below and of the level being made, in two buffers used in turn
+    below_flat, above_flat = take_u8(work, rows * cols), take_u8(work, rows * cols)
+    across = take_u8(work, rows * cols)
+    blocks = below_flat.reshape(rows, cols)
     fill_array(blocks, np.uint8(0))
     for k in range(ys.size):
         blocks[ys[k] >> 1, xs[k] >> 1] = 1
-    across = take_u8(work, rows * cols).reshape(rows, cols)
-    for y in range(rows):
-        b, a = blocks[y], across[y]
-        a[0] = b[0] | b[min(1, cols - 1)]
-        for x in range(1, cols - 1):
-            a[x] = b[x - 1] | b[x] | b[x + 1]
-        a[cols - 1] = b[cols - 1] | b[max(cols - 2, 0)]
-    needed = take_bool(work, rows * cols).reshape(rows, cols)
-    for y in range(rows):
-        up, mid, down = across[max(y - 1, 0)], across[y], across[min(y + 1, rows - 1)]
-        n = needed[y]
-        for x in range(cols):
-            n[x] = (up[x] | mid[x] | down[x]) != 0
+    _grow(blocks, 1, across[:rows * cols].reshape(rows, cols), needed[:rows * cols].reshape(rows, cols))
+    for level in range(1, shapes.shape[0] - 2):  # the top level is computed apart
+        rows2, cols2, start = shapes[level, 0], shapes[level, 1], shapes[level, 2]
+        upper = above_flat[:rows2 * cols2].reshape(rows2, cols2)
+        whole = cols // 2  # 2x2 cells with two columns; an odd width's last has one
+        for y in range(rows2):
+            top, bottom = blocks[2 * y], blocks[min(2 * y + 1, rows - 1)]
+            u = upper[y]
+            for x in range(whole):
+                u[x] = top[2 * x] | top[2 * x + 1] | bottom[2 * x] | bottom[2 * x + 1]
+            for x in range(whole, cols2):
+                u[x] = top[2 * x] | bottom[2 * x]
+        blocks, rows, cols = upper, rows2, cols2
+        below_flat, above_flat = above_flat, below_flat
+        _grow(blocks, 2, across[:rows * cols].reshape(rows, cols), needed[start: start + rows * cols].reshape(rows, cols))
     return needed
+
+
+@jit()
+def _grow(marks: np.ndarray, radius: int, across: np.ndarray, out: np.ndarray) -> None:
+    """``out``: ``marks`` (0/1 bytes) dilated by a (2 radius + 1)^2 square, rows then columns (``across``: working
+    rows, same shape). Each step is one shifted OR of whole rows, so LLVM vectorises it."""
+    rows, cols = marks.shape
+    for y in range(rows):
+        m, a = marks[y], across[y]
+        copy_array(m, a)
+        for r in range(1, min(radius, cols - 1) + 1):
+            n = cols - r
+            _or_into(a[:n], m[r:])
+            _or_into(a[r:], m[:n])
+    for y in range(rows):
+        o = out[y].view(np.uint8)
+        copy_array(across[y], o)
+        for dy in range(max(y - radius, 0), min(y + radius + 1, rows)):
+            if dy != y:
+                _or_into(o, across[dy])
+
+
+@jit()
+def _or_into(target: np.ndarray, source: np.ndarray) -> None:
+    """``target |= source`` for two equal-length uint8 slices."""
+    for i in range(target.size):
+        target[i] |= source[i]
 
 
 @jit()
