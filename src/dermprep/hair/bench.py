@@ -49,11 +49,30 @@ def _timed(fn, images: np.ndarray, repeats: int) -> tuple[float, Any]:  # type: 
     return best, result
 
 
+#: Set in each pool worker when it starts: the barrier every worker's warm-up waits at.
+_WARM_UP_BARRIER: Any = None
+
+
+def _keep_barrier(barrier: Any) -> None:
+    global _WARM_UP_BARRIER
+    _WARM_UP_BARRIER = barrier
+
+
+def _warm_up(images: np.ndarray) -> None:
+    """One image through the recipe, once every worker has got this far: so each worker starts and warms up
+    before the timing (a pool that spawns its workers on demand may otherwise hand both warm-up chunks to the
+    first worker up, and time the others' start-up)."""
+    _WARM_UP_BARRIER.wait(timeout=300)
+    _opencv_chunk(images)
+
+
 def opencv_pool_throughput(images: np.ndarray, workers: int, repeats: int = 1) -> ThroughputResult:
-    """The OpenCV recipe in a pool of ``workers`` spawned processes (pool start-up not timed)."""
+    """The OpenCV recipe in a pool of ``workers`` spawned processes (pool start-up not timed: every worker has
+    started and run one image before the clock starts)."""
     context = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        list(pool.map(_opencv_chunk, [images[:1]] * workers))  # start and warm every worker
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_keep_barrier,
+                                initargs=(context.Barrier(workers),)) as pool:
+        list(pool.map(_warm_up, [images[:1]] * workers))  # returns when every worker has run its image
         chunks = np.array_split(images, workers * 4)
 
         def run(_: np.ndarray) -> None:
