@@ -35,6 +35,8 @@ def measure(folder: Path, count: int) -> dict[str, float]:
     for image in images:
         remove_hair(image)
     remove_hair(np.stack(images[:32]))
+    if not _dullrazor._WORKSPACES:
+        raise SystemExit(f"no workspace was kept for {folder} (images over the 64 MB limit?): nothing to measure")
     largest = max(work.size for work in _dullrazor._WORKSPACES)
     height, width = images[0].shape[:2]
     return {"images": len(images), "height": height, "width": width, "megabytes": largest / 1e6,

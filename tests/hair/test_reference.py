@@ -450,6 +450,50 @@ def test_lesion_score_sums_round_as_numpy_sums():
         assert np.float32(_pairwise_sum(values)) == np.add.reduce(values), n
 
 
+def test_lesion_scores_and_components_equal_their_numpy_statements():
+    # The estimate's score (each field pixel's standardised darkness plus half its brownness, rescaled to bytes)
+    # and its choice of components, against the NumPy statements they replaced, to the last bit: random L*a*b*
+    # bytes of narrow and wide spread, fields below and above NumPy's 8192-element buffer, flat fields; and
+    # random labellings with components lying on the field's rim, all of them, or none.
+    from dermprep.hair._lesion import _field_scores, _kept_components
+
+    rng = np.random.default_rng(17)
+    for n in [1, 2, 7, 100, 129, 4000, 8191, 8192, 8193, 20_000]:
+        for spread in (0, 3, 40, 255):
+            lab = np.clip(128 + rng.integers(-spread, spread + 1, 3 * (n + 5)), 0, 255).astype(np.uint8)
+            field = np.sort(rng.choice(n + 5, n, replace=False)).astype(np.int64)
+            got = np.zeros(n, np.uint8)
+            flat = not _field_scores(lab, field, np.empty(2 * n, np.float32), got)
+            inside8 = lab.reshape(-1, 3)[field]
+
+            def standard(channel, sign, inside8=inside8):
+                values = sign * inside8[:, channel].astype(np.float32)
+                return (values - sign * float(np.median(inside8[:, channel]))) / (float(values.std()) + 1e-6)
+
+            inside = standard(0, -1.0) + 0.5 * standard(2, 1.0)
+            low, high = float(inside.min()), float(inside.max())
+            assert flat == (high - low < 1e-3), (n, spread)
+            if not flat:
+                expected = np.clip((inside - low) * (255.0 / (high - low)), 0, 255).astype(np.uint8)
+                np.testing.assert_array_equal(got, expected, err_msg=f"{n} {spread}")
+    for _ in range(300):
+        count = int(rng.integers(2, 12))
+        size = count + int(rng.integers(0, 400))
+        # every label present (as OpenCV's components are), 0 the background
+        labels = rng.permutation(np.concatenate([np.arange(count), rng.integers(0, count, size - count)]))
+        labels = labels.astype(np.int32)
+        areas = np.bincount(labels, minlength=count).astype(np.int32)
+        rim = np.flatnonzero(rng.random(size) < rng.choice([0.0, 0.3, 0.9, 1.0]))
+        field_size = int(rng.integers(1, 2 * size))
+        area = areas[1:].astype(np.float64)
+        central = np.bincount(labels[rim], minlength=count)[1:] / area <= 0.6
+        if central.any():
+            area = np.where(central, area, 0.0)
+        kept = np.zeros(count, np.uint8)
+        kept[1 + np.flatnonzero((area >= 0.02 * field_size) | (area == area.max()))] = 1
+        np.testing.assert_array_equal(_kept_components(labels, areas, rim, field_size), kept[labels])
+
+
 def test_set_pixels_are_found_in_raster_order_on_masks_of_any_size():
     # `set_coords()` visits each 64-bit word's set bytes by their positions (`trailing_zeros()`); sizes that are
     # not a multiple of 8 leave a last partial word, read byte by byte.

@@ -1194,14 +1194,14 @@ _ENCLOSED_STEPS = 2
 @jit()
 def _enclosed(before: np.ndarray, y: int, x: int) -> bool:
     """Whether at least `_ENCLOSED` of pixel (y, x)'s 8 neighbours are set in ``before`` (H, W; 0/1 bytes; the
-    pixel itself is not)."""
+    pixel itself is not counted)."""
     height, width = before.shape
     if 0 < y < height - 1 and 0 < x < width - 1:  # inside: the nine bytes, no bounds
         above, row, below = before[y - 1], before[y], before[y + 1]
         count = (np.int32(above[x - 1]) + np.int32(above[x]) + np.int32(above[x + 1]) + np.int32(row[x - 1])
                  + np.int32(row[x + 1]) + np.int32(below[x - 1]) + np.int32(below[x]) + np.int32(below[x + 1]))
         return count >= _ENCLOSED
-    count = np.int32(0)
+    count = -np.int32(before[y, x])  # at the border: the window's bytes but the pixel's own
     for yy in range(max(y - 1, 0), min(y + 2, height)):
         line = before[yy]
         for xx in range(max(x - 1, 0), min(x + 2, width)):
