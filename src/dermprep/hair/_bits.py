@@ -1,5 +1,5 @@
-"""Private numba helpers shared by the hair kernels: explicit copy and fill loops, and the set pixels of a
-sparse mask, found 8 at a time."""
+"""Private numba helpers shared by the hair kernels: explicit copy and fill loops, the set pixels of a
+sparse mask, found 8 at a time, and a 3x3 dilation on bytes."""
 
 from __future__ import annotations
 
@@ -84,3 +84,29 @@ def set_coords(mask: np.ndarray, work: np.ndarray) -> tuple[np.ndarray, np.ndarr
             cols[count] = i - row_start
             count += 1
     return rows[:count], cols[:count]
+
+
+@jit()
+def dilate_once(mask: np.ndarray, out: np.ndarray, rows: np.ndarray) -> None:
+    """3x3 binary dilation of ``mask`` into ``out`` (on bytes, 0 or 1; ``rows`` is (H, W) uint8 working space;
+    ``out`` may be ``mask``)."""
+    height, width = mask.shape
+    src = mask.view(np.uint8)
+    for y in range(height):
+        s = src[y]
+        r = rows[y]
+        if width == 1:
+            r[0] = s[0]
+            continue
+        r[0] = s[0] | s[1]
+        for x in range(1, width - 1):
+            r[x] = s[x - 1] | s[x] | s[x + 1]
+        r[width - 1] = s[width - 2] | s[width - 1]
+    dst = out.view(np.uint8)
+    for y in range(height):
+        d = dst[y]
+        b = rows[y]
+        a = rows[y - 1] if y > 0 else b
+        c = rows[y + 1] if y + 1 < height else b
+        for x in range(width):
+            d[x] = a[x] | b[x] | c[x]

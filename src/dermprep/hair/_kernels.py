@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit
-from ._bits import copy_array, fill_array, set_coords, tail_word, trailing_zeros
+from ._bits import copy_array, dilate_once, fill_array, set_coords, tail_word, trailing_zeros
 from ._pushpull import push_pull_fill, smooth_region
 from ._workspace import mark, release, start_image, take_bool, take_i8, take_i32, take_i64, take_u8
 
@@ -716,34 +716,9 @@ def _grow(mask: np.ndarray, weak: np.ndarray, iterations: int, work: np.ndarray)
     flat_grown = grown.reshape(grown.size)
     flat_weak = weak.reshape(weak.size)
     for _ in range(iterations):
-        _dilate_once(mask, grown, rows)
+        dilate_once(mask, grown, rows)
         for i in range(flat_mask.size):
             flat_mask[i] = flat_mask[i] | (flat_grown[i] & flat_weak[i])
-
-
-@jit()
-def _dilate_once(mask: np.ndarray, out: np.ndarray, rows: np.ndarray) -> None:
-    """3x3 binary dilation of ``mask`` into ``out`` (on bytes; ``rows`` is (H, W) uint8 working space)."""
-    height, width = mask.shape
-    src = mask.view(np.uint8)
-    for y in range(height):
-        s = src[y]
-        r = rows[y]
-        if width == 1:
-            r[0] = s[0]
-            continue
-        r[0] = s[0] | s[1]
-        for x in range(1, width - 1):
-            r[x] = s[x - 1] | s[x] | s[x + 1]
-        r[width - 1] = s[width - 2] | s[width - 1]
-    dst = out.view(np.uint8)
-    for y in range(height):
-        d = dst[y]
-        b = rows[y]
-        a = rows[y - 1] if y > 0 else b
-        c = rows[y + 1] if y + 1 < height else b
-        for x in range(width):
-            d[x] = a[x] | b[x] | c[x]
 
 
 @jit()
@@ -752,7 +727,7 @@ def _dilate(mask: np.ndarray, radius: int, out: np.ndarray, work: np.ndarray) ->
     rows = take_u8(work, mask.size).reshape(mask.shape)
     copy_array(mask, out)
     for _ in range(radius):
-        _dilate_once(out, out, rows)
+        dilate_once(out, out, rows)
 
 
 @jit()
@@ -1156,7 +1131,7 @@ def _grow_faint(
     words_g = flat_grown[: n_words * 8].view(np.uint64)
     cell_of = np.arange(max(height, width)) // pool  # pixel row or column -> cell (no division per pixel)
     for _ in range(steps):
-        _dilate_once(region, grown, rows)
+        dilate_once(region, grown, rows)
         y, row_start = 0, 0  # the scan moves forward: the row is carried along
         for w in range(n_words + 1):
             if w < n_words:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit
-from ._bits import copy_array, fill_array, set_coords
+from ._bits import dilate_once, fill_array, set_coords
 from ._workspace import take_bool, take_f32, take_u8
 
 # The prior weight of the upsampled coarser level: a quarter of a cell's pixels at every level (1 pixel of a
@@ -248,7 +248,7 @@ def _needed_cells(ys: np.ndarray, xs: np.ndarray, shapes: np.ndarray, work: np.n
     fill_array(blocks, np.uint8(0))
     for k in range(ys.size):
         blocks[ys[k] >> 1, xs[k] >> 1] = 1
-    _grow(blocks, 1, across[:rows * cols].reshape(rows, cols), needed[:rows * cols].reshape(rows, cols))
+    dilate_once(blocks, needed[:rows * cols].reshape(rows, cols), across[:rows * cols].reshape(rows, cols))
     for level in range(1, shapes.shape[0] - 2):  # the top level is computed apart
         rows2, cols2, start = shapes[level, 0], shapes[level, 1], shapes[level, 2]
         upper = above_flat[:rows2 * cols2].reshape(rows2, cols2)
@@ -262,35 +262,10 @@ def _needed_cells(ys: np.ndarray, xs: np.ndarray, shapes: np.ndarray, work: np.n
                 u[x] = top[2 * x] | bottom[2 * x]
         blocks, rows, cols = upper, rows2, cols2
         below_flat, above_flat = above_flat, below_flat
-        _grow(blocks, 2, across[:rows * cols].reshape(rows, cols), needed[start: start + rows * cols].reshape(rows, cols))
+        grown, scratch = needed[start: start + rows * cols].reshape(rows, cols), across[:rows * cols].reshape(rows, cols)
+        dilate_once(blocks, grown, scratch)  # grown by two: two 3x3 dilations
+        dilate_once(grown, grown, scratch)
     return needed
-
-
-@jit()
-def _grow(marks: np.ndarray, radius: int, across: np.ndarray, out: np.ndarray) -> None:
-    """``out``: ``marks`` (0/1 bytes) dilated by a (2 radius + 1)^2 square, rows then columns (``across``: working
-    rows, same shape). Each step is one shifted OR of whole rows, so LLVM vectorises it."""
-    rows, cols = marks.shape
-    for y in range(rows):
-        m, a = marks[y], across[y]
-        copy_array(m, a)
-        for r in range(1, min(radius, cols - 1) + 1):
-            n = cols - r
-            _or_into(a[:n], m[r:])
-            _or_into(a[r:], m[:n])
-    for y in range(rows):
-        o = out[y].view(np.uint8)
-        copy_array(across[y], o)
-        for dy in range(max(y - radius, 0), min(y + radius + 1, rows)):
-            if dy != y:
-                _or_into(o, across[dy])
-
-
-@jit()
-def _or_into(target: np.ndarray, source: np.ndarray) -> None:
-    """``target |= source`` for two equal-length uint8 slices."""
-    for i in range(target.size):
-        target[i] |= source[i]
 
 
 @jit()
