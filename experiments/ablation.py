@@ -133,6 +133,12 @@ HEADLINE: list[tuple[str, int, dict[str, object]]] = [
     # 0.713). 1.4x the preset's epochs, inside the 1.5x training-time budget.
     *[("cpu preset, stretch instead of crop, 28 epochs, SWA over the last 7", seed,
        {"aspect": "stretch", "epochs": 28, "swa_epochs": 7}) for seed in (0, 1)],
+    # The peak learning rate, never ablated: with stretch and SWA 5 (the best row), training accuracy ends at 0.88
+    # (label smoothing 0.1, augmentation) and validation was still rising in the last epochs, so the model may
+    # underfit in 20 epochs. More epochs at the same rate (28) cost 1.4x; twice the peak rate (6e-4) goes further
+    # in the same time, at no cost.
+    *[("cpu preset, stretch instead of crop, SWA over the last 5 epochs, peak learning rate 6e-4", seed,
+       {"aspect": "stretch", "swa_epochs": 5, "learning_rate": 6e-4}) for seed in (0, 1)],
 ]
 
 
