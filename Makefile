@@ -37,9 +37,10 @@ $(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-demo
 	$(BIN)/dermmodels demo --out demo-output
 
-## test: the whole test suite (the command CI runs)
+## test: the whole test suite (the command CI runs), on every core up to 4 (pytest-xdist; each test module's
+## tests on one worker, so a module's fixtures are built once); `.venv/bin/python -m pytest` runs it serially
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadscope
 
 ## bench: pytest-benchmark suite (ours vs references, same run)
 bench: $(VENV)/.installed-bench
