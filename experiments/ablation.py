@@ -139,6 +139,12 @@ HEADLINE: list[tuple[str, int, dict[str, object]]] = [
     # in the same time, at no cost.
     *[("cpu preset, stretch instead of crop, SWA over the last 5 epochs, peak learning rate 6e-4", seed,
        {"aspect": "stretch", "swa_epochs": 5, "learning_rate": 6e-4}) for seed in (0, 1)],
+    # The head trained alone first, on the frozen base, for 2 epochs (never measured at full length): the 20 epochs
+    # of fine-tuning then start from a trained head instead of a random one, whose first gradients reach the
+    # ImageNet features through the whole base (the one epoch of learning-rate warm-up softens that only).
+    # A head epoch costs about half a fine-tuning epoch (no backward pass through the base): about 1.05x.
+    *[("cpu preset, stretch instead of crop, SWA over the last 5 epochs, 2 head epochs first", seed,
+       {"aspect": "stretch", "swa_epochs": 5, "head_epochs": 2}) for seed in (0, 1)],
 ]
 
 
