@@ -555,45 +555,45 @@ def _long_enough(candidate: np.ndarray, extent: int, out: np.ndarray, edge_exten
     seen = take_bool(work, height * width)
     fill_array(seen, False)
     members = take_i32(work, height * width)
-    for sy in range(height):
-        row = sy * width
-        for sx in range(width):
-            start = row + sx
-            if not flat[start] or seen[start]:
-                continue
-            seen[start] = True
-            members[0] = start
-            count, head = 1, 0
-            y0, y1, x0, x1 = sy, sy, sx, sx
-            while head < count:
-                p = members[head]
-                head += 1
-                y = p // width
-                x = p - y * width
-                y0, y1, x0, x1 = min(y0, y), max(y1, y), min(x0, x), max(x1, x)
-                for yy in range(max(y - 1, 0), min(y + 2, height)):
-                    for xx in range(max(x - 1, 0), min(x + 2, width)):
-                        q = yy * width + xx
-                        if flat[q] and not seen[q]:
-                            seen[q] = True
-                            members[count] = q
-                            count += 1
-            side = max(y1 - y0, x1 - x0) + 1
-            stub = -1
-            if stub_length > 0 and side >= edge_extent and count <= limit and (
-                    y0 == 0 or x0 == 0 or y1 == height - 1 or x1 == width - 1):
-                stub = _stub_orientation(members[:count], width, (y0, y1, x0, x1), (height, width), stub_length,
-                                         max_width, ndir)
-                if stub >= 0 and not _darkens_as_hair(members[:count], width, closed, minpooled, least):
-                    stub = -1
-            if stub >= 0:
-                for i in range(count):
-                    marked[members[i]] = False
-                    keep[members[i] // width, members[i] % width] = True
-                    along_kept[members[i] // width, members[i] % width] = stub
-            elif side < extent:
-                for i in range(count):
-                    marked[members[i]] = False
+    starts_y, starts_x = set_coords(candidate, work)  # the candidates, in raster order, found 8 at a time
+    for s in range(starts_y.size):
+        sy, sx = np.int64(starts_y[s]), np.int64(starts_x[s])
+        start = sy * width + sx
+        if seen[start]:
+            continue
+        seen[start] = True
+        members[0] = start
+        count, head = 1, 0
+        y0, y1, x0, x1 = sy, sy, sx, sx
+        while head < count:
+            p = members[head]
+            head += 1
+            y = p // width
+            x = p - y * width
+            y0, y1, x0, x1 = min(y0, y), max(y1, y), min(x0, x), max(x1, x)
+            for yy in range(max(y - 1, 0), min(y + 2, height)):
+                for xx in range(max(x - 1, 0), min(x + 2, width)):
+                    q = yy * width + xx
+                    if flat[q] and not seen[q]:
+                        seen[q] = True
+                        members[count] = q
+                        count += 1
+        side = max(y1 - y0, x1 - x0) + 1
+        stub = -1
+        if stub_length > 0 and side >= edge_extent and count <= limit and (
+                y0 == 0 or x0 == 0 or y1 == height - 1 or x1 == width - 1):
+            stub = _stub_orientation(members[:count], width, (y0, y1, x0, x1), (height, width), stub_length,
+                                     max_width, ndir)
+            if stub >= 0 and not _darkens_as_hair(members[:count], width, closed, minpooled, least):
+                stub = -1
+        if stub >= 0:
+            for i in range(count):
+                marked[members[i]] = False
+                keep[members[i] // width, members[i] % width] = True
+                along_kept[members[i] // width, members[i] % width] = stub
+        elif side < extent:
+            for i in range(count):
+                marked[members[i]] = False
 
 
 @jit()
@@ -635,43 +635,42 @@ def _verify(candidate: np.ndarray, offsets: np.ndarray, min_length: int, edge_mi
     # border does).
     padded, steps, wp, pad = _padded_flat(candidate, offsets, work)
     needs = _first_steps(offsets, min(3, min_length // 2))
-    for y in range(height):
-        for x in range(width):
-            if not tried[y, x]:
-                continue
-            i = (y + pad) * wp + x + pad
-            around = _neighbourhood(padded, i, wp)
-            found = np.int64(along[y, x])
-            start = found if found >= 0 else _neighbour_direction(keep, along_kept, y, x, last)
-            for jj in range(ndir):
-                j = (start + jj) % ndir
-                if not (found >= 0 and jj == 0):
-                    ahead, behind = needs[j, 0], needs[j, 1]
-                    if around & ahead != ahead and around & behind != behind:
-                        continue  # fewer than `first` steps either way: the run cannot be long (see _first_steps)
-                    forward = _flat_run_length(padded, i, steps, j, 1, min_length)
-                    backward = 0
-                    if 1 + forward < min_length:
-                        backward = _flat_run_length(padded, i, steps, j, -1, min_length - 1 - forward)
-                    if 1 + forward + backward < min_length:
-                        continue
-                    for t in range(1, forward + 1):
-                        along[y + offsets[j, t, 0], x + offsets[j, t, 1]] = j
-                thin = False
-                eighth = ndir // 8
-                for dj in (0, -eighth, eighth):  # across, and 22.5 degrees either side
-                    p = (j + half + dj) % ndir
-                    across = 1 + _flat_run_length(padded, i, steps, p, 1, max_width)
-                    if across <= max_width:
-                        across += _flat_run_length(padded, i, steps, p, -1, max_width)
-                    if across <= max_width:
-                        thin = True
-                        break
-                if thin:
-                    keep[y, x] = True
-                    along_kept[y, x] = j
-                    last = j
+    ys, xs = set_coords(tried, work)  # the pixels to try, in raster order, found 8 at a time
+    for k in range(ys.size):
+        y, x = np.int64(ys[k]), np.int64(xs[k])
+        i = (y + pad) * wp + x + pad
+        around = _neighbourhood(padded, i, wp)
+        found = np.int64(along[y, x])
+        start = found if found >= 0 else _neighbour_direction(keep, along_kept, y, x, last)
+        for jj in range(ndir):
+            j = (start + jj) % ndir
+            if not (found >= 0 and jj == 0):
+                ahead, behind = needs[j, 0], needs[j, 1]
+                if around & ahead != ahead and around & behind != behind:
+                    continue  # fewer than `first` steps either way: the run cannot be long (see _first_steps)
+                forward = _flat_run_length(padded, i, steps, j, 1, min_length)
+                backward = 0
+                if 1 + forward < min_length:
+                    backward = _flat_run_length(padded, i, steps, j, -1, min_length - 1 - forward)
+                if 1 + forward + backward < min_length:
+                    continue
+                for t in range(1, forward + 1):
+                    along[y + offsets[j, t, 0], x + offsets[j, t, 1]] = j
+            thin = False
+            eighth = ndir // 8
+            for dj in (0, -eighth, eighth):  # across, and 22.5 degrees either side
+                p = (j + half + dj) % ndir
+                across = 1 + _flat_run_length(padded, i, steps, p, 1, max_width)
+                if across <= max_width:
+                    across += _flat_run_length(padded, i, steps, p, -1, max_width)
+                if across <= max_width:
+                    thin = True
                     break
+            if thin:
+                keep[y, x] = True
+                along_kept[y, x] = j
+                last = j
+                break
 
 
 @jit()
@@ -687,20 +686,21 @@ def _extend_along(keep: np.ndarray, weak: np.ndarray, along_kept: np.ndarray, of
     height, width = keep.shape
     extended = take_bool(work, height * width).reshape(height, width)
     fill_array(extended, False)
-    for y in range(height):
-        for x in range(width):
-            j = along_kept[y, x]
-            if not keep[y, x] or j < 0:
-                continue
-            for sign in (1, -1):
-                ny, nx = y + sign * offsets[j, 1, 0], x + sign * offsets[j, 1, 1]
-                if 0 <= ny < height and 0 <= nx < width and keep[ny, nx] and along_kept[ny, nx] >= 0:
-                    continue  # not an end in this direction
-                for t in range(1, min(steps, offsets.shape[1] - 1) + 1):
-                    yy, xx = y + sign * offsets[j, t, 0], x + sign * offsets[j, t, 1]
-                    if yy < 0 or yy >= height or xx < 0 or xx >= width or not weak[yy, xx]:
-                        break
-                    extended[yy, xx] = True
+    ys, xs = set_coords(keep, work)  # the kept pixels, found 8 at a time
+    for k in range(ys.size):
+        y, x = np.int64(ys[k]), np.int64(xs[k])
+        j = along_kept[y, x]
+        if j < 0:
+            continue
+        for sign in (1, -1):
+            ny, nx = y + sign * offsets[j, 1, 0], x + sign * offsets[j, 1, 1]
+            if 0 <= ny < height and 0 <= nx < width and keep[ny, nx] and along_kept[ny, nx] >= 0:
+                continue  # not an end in this direction
+            for t in range(1, min(steps, offsets.shape[1] - 1) + 1):
+                yy, xx = y + sign * offsets[j, t, 0], x + sign * offsets[j, t, 1]
+                if yy < 0 or yy >= height or xx < 0 or xx >= width or not weak[yy, xx]:
+                    break
+                extended[yy, xx] = True
     flat_keep = keep.reshape(keep.size)
     flat_extended = extended.reshape(extended.size)
     for i in range(flat_keep.size):
@@ -751,15 +751,16 @@ def _filter_components(
     height, width = keep.shape
     seen = take_bool(work, height * width).reshape(height, width)
     fill_array(seen, False)
-    flat_keep, flat_seen = keep.reshape(height * width), seen.reshape(height * width)  # the scan: no division
+    flat_seen = seen.reshape(height * width)
     members = take_i64(work, height * width)
     lt = np.uint8(light_threshold)
-    for start in range(height * width):
-        if not flat_keep[start] or flat_seen[start]:
+    starts_y, starts_x = set_coords(keep, work)  # the kept pixels, in raster order (a dropped one is seen)
+    for s in range(starts_y.size):
+        sy, sx = np.int64(starts_y[s]), np.int64(starts_x[s])
+        start = sy * width + sx
+        if flat_seen[start]:
             continue
         flat_seen[start] = True
-        sy = start // width
-        sx = start - sy * width
         members[0] = start
         count, head = 1, 0
         inside, light, depth = 0, 0, 0
@@ -1037,31 +1038,42 @@ def _detect(  # type: ignore[no-untyped-def]
     hc, wc = thicket.shape
     min_length, max_width, k = _pooled_min_length(p), _pooled_max_width(p), _half_length(p)
     edge_min_length = _pooled_edge_min_length(p)
+    start = mark(work)  # every array taken here is freed at the end
     dark = take_u8(work, hc * wc).reshape(hc, wc)
     bright = take_u8(work, hc * wc).reshape(hc, wc)
     minpooled = take_u8(work, 3 * hc * wc).reshape(3, hc, wc)
-    _residues(image, p.pool, k, p.detect_light, closed, opened, dark, bright, minpooled, work)
     candidate = take_bool(work, hc * wc).reshape(hc, wc)
     weak = take_bool(work, hc * wc).reshape(hc, wc)
-    _threshold_residues(dark, bright, lesion, p, candidate, weak)
     keep = take_bool(work, hc * wc).reshape(hc, wc)
     along_kept = take_i8(work, hc * wc).reshape(hc, wc)  # orientation that kept a pixel
+    dark_peak = take_u8(work, hc * wc).reshape(hc, wc)
+    light_peak = take_u8(work, hc * wc).reshape(hc, wc)
+    stage = mark(work)  # each stage's own working arrays are freed after it, so the next reuses them (in cache)
+    _residues(image, p.pool, k, p.detect_light, closed, opened, dark, bright, minpooled, work)
+    release(work, stage)
+    _threshold_residues(dark, bright, lesion, p, candidate, weak)
     fill_array(along_kept, np.int8(-1))
     _verify(candidate, offsets, min_length, edge_min_length, max_width, closed, minpooled, p.threshold, keep,
             along_kept, work)
+    release(work, stage)
     fill_array(thicket, np.uint8(0))
     thickets = p.detect_thickets and _thickets(candidate, lesion, min_length, p.thicket_density, thicket, work)
+    release(work, stage)
     if thickets:
         _lift_thickets(closed, minpooled, thicket, k, p, dark, keep, weak, work)
+        release(work, stage)
     if p.grow > 0:
         _grow(keep, weak, p.grow, work)
+        release(work, stage)
     _filter_components(keep, dark, bright, p.light_threshold, p.thick_hair_threshold, lesion, min_length, max_width,
                        work)
+    release(work, stage)
     _extend_along(keep, weak, along_kept, offsets, min_length, work)
-    dark_peak = take_u8(work, hc * wc).reshape(hc, wc)
-    light_peak = take_u8(work, hc * wc).reshape(hc, wc)
+    release(work, stage)
     _local_peaks(dark, bright, keep, dark_peak, light_peak, work)
+    release(work, stage)
     _full_resolution_mask(image, p, closed, opened, thicket, lesion, dark_peak, light_peak, mask, work)
+    release(work, start)
     return thickets
 
 
@@ -1285,13 +1297,16 @@ def _process_one(  # type: ignore[no-untyped-def]
     if not p.replace:
         return
     region = take_bool(work, height * width).reshape(height, width)
+    stage = mark(work)  # each stage's working arrays are freed after it, as in `_detect()`
     if p.dilation > 0:
         _dilate(masks[n], p.dilation, region, work)
+        release(work, stage)
     else:
         copy_array(masks[n], region)
     if p.edge_radius > 0:  # the hair's soft edges, shadow and tips: replaced too
         _grow_faint(region, detect_images[n], closed, opened, pool, p.detect_light, p.edge_threshold,
                     p.edge_radius, lesions[n], thicket, work)
+        release(work, stage)
     if thickets:
         _thicket_region(region, detect_images[n], closed, thicket, pool, p.edge_threshold)
         _fill_enclosed(region, thicket, pool, _ENCLOSED_STEPS, work)
