@@ -147,7 +147,7 @@ HEADLINE: list[tuple[str, int, dict[str, object]]] = [
        {"aspect": "stretch", "swa_epochs": 5, "head_epochs": 2}) for seed in (0, 1)],
     # Two independently trained members (seeds s and s + 1000) of 14 epochs each, their TTA probabilities averaged:
     # 28 epochs in all, the 1.4x of the 28-epoch rows, inside the 1.5x training-time budget. Averaging two full
-    # cpu runs gained 0.018 on their mean (0.740 against 0.722) at 2x; this asks whether two shorter members of
+    # cpu runs gained 0.020 on their members' mean (0.740 against 0.712 / 0.728) at 2x; this asks whether two shorter members of
     # the best single row (stretch with SWA over the last quarter of the epochs: 4 of 14) keep that gain at 1.4x.
     *[("cpu preset, stretch instead of crop, 2 members x 14 epochs, SWA over the last 4", seed,
        {"aspect": "stretch", "members": 2, "epochs": 14, "swa_epochs": 4}) for seed in (0, 1)],

@@ -432,8 +432,9 @@ def _export(args: argparse.Namespace, log: Any) -> int:
         raise UsageError("--quantize goes with --tflite")
     run = Run(args.run_dir)
     if run.members:  # evaluate and predict average them; a phone runs one model
-        log(f"note: this run averages {len(run.members) + 1} models (members or snapshots); the export holds the "
-            "first one only, so its checks below are that model's, with the ensemble's calibration")
+        which = "the last snapshot" if run.recipe.restarts > 1 else "the first member"
+        log(f"note: this run averages {len(run.members) + 1} models; the export holds one of them ({which}), so "
+            "its checks below are that model's, with the ensemble's calibration")
     if args.saved_model:
         log(f"SavedModel: {export_saved_model(run.model, run.path / 'saved_model')}")
     if not args.tflite:

@@ -20,10 +20,12 @@ Presets
 ``cpu-ensemble``
     Two models averaged, each the ``cpu`` recipe on the whole image
     (``aspect="stretch"``) for 14 epochs with SWA over the last 4: 1.4x
-    the ``cpu`` preset's epochs and training time, the best balanced
-    accuracy measured here (test 0.750 / 0.764, validation 0.719 / 0.725 on
-    seeds 0 / 1). A phone runs one model: ``dermmodels export`` ships the
-    first member (and says so); train ``cpu`` for the model you export.
+    the ``cpu`` preset's epochs (1.42-1.46x the training time of that
+    single-model row), the best balanced accuracy measured here (test
+    0.750 / 0.764, validation 0.719 / 0.725 on seeds 0 / 1). A phone runs
+    one model: ``dermmodels export`` ships the first member, with the
+    ensemble's calibration (and says so); train ``cpu`` for the model you
+    export.
 ``gpu``
     The same recipe at full scale for one GPU: alpha 1.0, 224x224, more
     epochs (expected cost in ``docs/training-recipe.md``).
