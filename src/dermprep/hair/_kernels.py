@@ -99,23 +99,31 @@ def _extend_along_lines(buf: np.ndarray, hp: int, wp: int, pad: int, dy: int, dx
     vectorises.
     """
     top, bottom, left, right = pad, hp - pad - 1, pad, wp - pad - 1
+    width = right - left + 1
+    # Through slices: an index that is a sum of variables (target + x) is checked for wrapping around below 0,
+    # which kept LLVM from vectorising the copies (this function took longer than the closing's passes).
     for sign in (1, -1):
         sy, sx = sign * dy, sign * dx
         if sy != 0:  # the whole top or bottom row leaves through it
             row = top if sy < 0 else bottom
-            source = row * wp
+            source = buf[row * wp + left: row * wp + left + width]
             for s in range(1, pad + 1):
-                target = (row + s * sy) * wp + s * sx
-                for x in range(left, right + 1):
-                    buf[target + x] = buf[source + x]
+                target = (row + s * sy) * wp + s * sx + left
+                copy_array(source, buf[target: target + width])
         if sx != 0:  # the left or right column, but for the corner the row above already took
             column = left if sx < 0 else right
             first = top + 1 if sy < 0 else top
             last = bottom - 1 if sy > 0 else bottom
+            step = sy * wp + sx  # from a pixel to the next along the line, outwards
             for y in range(first, last + 1):
-                v = buf[y * wp + column]
-                for s in range(1, pad + 1):
-                    buf[(y + s * sy) * wp + column + s * sx] = v
+                start = y * wp + column
+                v = buf[start]
+                # the line's pad elements beyond the column, lowest index first (all take one value)
+                nearest_low = start + step if step > 0 else start + pad * step
+                stride = abs(step)
+                beyond = buf[nearest_low: nearest_low + pad * stride: stride]
+                for s in range(pad):
+                    beyond[s] = v
 
 
 @jit()
@@ -399,11 +407,9 @@ def _padded_flat(mask: np.ndarray, offsets: np.ndarray, work: np.ndarray) -> tup
     wp = width + 2 * pad
     padded = take_bool(work, (height + 2 * pad) * wp)
     fill_array(padded, False)
-    for y in range(height):
-        row = mask[y]
+    for y in range(height):  # into a slice: an index base + x would be checked for wrapping around, not vectorised
         base = (y + pad) * wp + pad
-        for x in range(width):
-            padded[base + x] = row[x]
+        copy_array(mask[y], padded[base: base + width])
     steps = np.empty((offsets.shape[0], offsets.shape[1]), np.int64)
     for j in range(offsets.shape[0]):
         for t in range(offsets.shape[1]):
@@ -927,14 +933,42 @@ def _thickets(candidate: np.ndarray, lesion: np.ndarray, radius: int, density: f
             running[x + 1] = total
         rows = min(y + radius + 1, height) - max(y - radius, 0)
         cells, protected = thicket[y], lesion[y]
-        for x in range(width):
-            x0, x1 = max(x - radius, 0), min(x + radius + 1, width)
-            inside = running[x1] - running[x0]
-            area = rows * (x1 - x0)
-            dense = inside >= density * area and not protected[x]
-            cells[x] = (_MAT if inside >= 1.5 * density * area else np.uint8(1)) if dense else np.uint8(0)
-            found |= np.uint8(dense)
+        # The cells whose window lies inside the row (radius .. width - radius - 1) have one area, so one least
+        # whole count reaching each density (count >= density * area, a float, exactly when count >= its
+        # ceiling). Read through slices, so that no index is a sum numba must check for wrapping around: a loop
+        # without branches, which LLVM vectorises (the loop below, per cell, took 2 ns a cell).
+        span = 2 * radius + 1
+        inner = max(width - span + 1, 0)
+        whole = rows * span
+        at_least, at_least_mat = np.int32(np.ceil(density * whole)), np.int32(np.ceil(1.5 * density * whole))
+        ends, starts = running[span: span + inner], running[:inner]
+        free, out = protected[radius: radius + inner].view(np.uint8), cells[radius: radius + inner]
+        found_inner = np.uint8(0)
+        for j in range(inner):
+            inside = ends[j] - starts[j]
+            dense = np.uint8(inside >= at_least) & (np.uint8(1) - free[j])
+            out[j] = dense * (np.uint8(1) + np.uint8(inside >= at_least_mat) * (_MAT - np.uint8(1)))
+            found_inner |= dense
+        found |= found_inner
+        left_end = radius if inner > 0 else width  # the cells whose window a row end cuts, on either side
+        for x in range(left_end):
+            found |= _thicket_cell(running, protected, rows, radius, density, x, cells)
+        for x in range(radius + inner if inner > 0 else width, width):
+            found |= _thicket_cell(running, protected, rows, radius, density, x, cells)
     return found != 0
+
+
+@jit()
+def _thicket_cell(running: np.ndarray, protected: np.ndarray, rows: int, radius: int, density: float, x: int,
+                  cells: np.ndarray) -> np.uint8:
+    """`_thickets()` of one cell of a row, whose window the row's ends may cut; returns 1 where it is dense."""
+    width = cells.size
+    x0, x1 = max(x - radius, 0), min(x + radius + 1, width)
+    inside = running[x1] - running[x0]
+    area = rows * (x1 - x0)
+    dense = inside >= density * area and not protected[x]
+    cells[x] = (_MAT if inside >= 1.5 * density * area else np.uint8(1)) if dense else np.uint8(0)
+    return np.uint8(dense)
 
 
 @jit()

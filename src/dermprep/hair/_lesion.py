@@ -77,7 +77,7 @@ def lesion_grid(image: np.ndarray, size: tuple[int, int], margin: float = LESION
     small_size = (max(8, round(width * scale)), max(8, round(height * scale)))
     small = cv2.resize(image, small_size, interpolation=cv2.INTER_LINEAR)
     small = cv2.morphologyEx(small, cv2.MORPH_CLOSE, _CLOSE)  # thin dark hair disappears
-    lab8 = cv2.cvtColor(cv2.GaussianBlur(small, (5, 5), 0), cv2.COLOR_RGB2LAB)
+    lab8 = cv2.cvtColor(_gaussian_blur_5x5(small), cv2.COLOR_RGB2LAB)
     h, w = lab8.shape[:2]
     # the dermoscope's field: an ellipse inside the frame (dark vignettes stay out); only its pixels are scored
     field, rim = _field(h, w)
@@ -85,12 +85,13 @@ def lesion_grid(image: np.ndarray, size: tuple[int, int], margin: float = LESION
     if not _field_scores(lab8.reshape(-1), field, np.empty(2 * field.size, np.float32), scores):
         return np.zeros(size, bool)  # flat: no lesion stands out
     threshold, _ = cv2.threshold(scores.reshape(-1, 1), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    dark = np.zeros((h, w), np.uint8)
-    _mark_above(scores, field, int(threshold), dark.reshape(-1))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
-    if count <= 1:
+    dark = np.zeros(h * w, np.uint8)
+    _mark_above(scores, field, int(threshold), dark)
+    labels = np.empty(h * w, np.int32)
+    areas = _label_components(dark, h, w, labels)
+    if areas.size <= 1:
         return np.zeros(size, bool)
-    kept = _kept_components(labels.reshape(-1), stats[:, cv2.CC_STAT_AREA], rim, field.size).reshape(h, w)
+    kept = _kept_components(labels, areas, rim, field.size).reshape(h, w)
     contours, _ = cv2.findContours(kept, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     region = np.zeros((h, w), np.uint8)
     # convex hulls: holes and bays filled (light regression, scale and crust inside a lesion are lesion too)
@@ -239,6 +240,106 @@ def _mark_above(scores: np.ndarray, field: np.ndarray, threshold: int, dark: np.
     """``dark[field] = scores > threshold``."""
     for k in range(field.size):
         dark[field[k]] = 1 if scores[k] > threshold else 0
+
+
+def _gaussian_blur_5x5(image: np.ndarray) -> np.ndarray:
+    """``cv2.GaussianBlur(image, (5, 5), 0)`` of a C-contiguous uint8 RGB image of at least 3 x 3, to the last bit,
+    in the calling thread (`_blur_rows_columns()`)."""
+    out = np.empty_like(image)
+    height, width = image.shape[:2]
+    _blur_rows_columns(image.reshape(height, 3 * width), np.empty((height, 3 * width), np.uint16),
+                       out.reshape(height, 3 * width))
+    return out
+
+
+@jit()
+def _reflect_101(i: int, n: int) -> int:
+    """OpenCV's default border: ``dcb|abcd|cba``."""
+    if i < 0:
+        return -i
+    if i >= n:
+        return 2 * n - 2 - i
+    return i
+
+
+@jit()
+def _blur_rows_columns(image: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:
+    """``cv2.GaussianBlur(image, (5, 5), 0)`` of an RGB image given as (H, 3 W) rows: OpenCV's bit-exact 8-bit
+    Gaussian of 5 taps, (1 4 6 4 1) / 16 along rows, then columns, in exact integers (at most 256 x 255: uint16
+    holds them), rounded half up once at the end; borders reflected (101).
+
+    OpenCV blurs in parallel wherever it may use more than one thread, even an image 64 pixels high, so it
+    woke its thread pool for every image, whose waiting took CPU from the batch's own workers
+    (docs/hair-removal.md)."""
+    height, flat = image.shape
+    width = flat // 3
+    for y in range(height):
+        src, row = image[y], rows[y]
+        # the interior: neighbours of a channel are 3 bytes apart. Indexed from j >= 0 up: an index numba cannot
+        # prove non-negative (i - 6) is checked for wrapping around, which kept LLVM from vectorising (20x slower).
+        for j in range(flat - 12):
+            row[j + 6] = (np.uint16(src[j]) + np.uint16(src[j + 12]) + np.uint16(4) * (np.uint16(src[j + 3])
+                          + np.uint16(src[j + 9])) + np.uint16(6) * np.uint16(src[j + 6]))
+        for x in (0, 1, width - 2, width - 1):  # two columns at each side, neighbours reflected
+            if x < 0 or (x >= 2 and x < width - 2):
+                continue
+            a, b = _reflect_101(x - 2, width), _reflect_101(x - 1, width)
+            d, e = _reflect_101(x + 1, width), _reflect_101(x + 2, width)
+            for c in range(3):
+                row[3 * x + c] = (np.uint16(src[3 * a + c]) + np.uint16(src[3 * e + c])
+                                  + np.uint16(4) * (np.uint16(src[3 * b + c]) + np.uint16(src[3 * d + c]))
+                                  + np.uint16(6) * np.uint16(src[3 * x + c]))
+    for y in range(height):
+        ra, rb = rows[_reflect_101(y - 2, height)], rows[_reflect_101(y - 1, height)]
+        rd, re = rows[_reflect_101(y + 1, height)], rows[_reflect_101(y + 2, height)]
+        rc, dst = rows[y], out[y]
+        for i in range(flat):
+            dst[i] = np.uint8((ra[i] + re[i] + np.uint16(4) * (rb[i] + rd[i]) + np.uint16(6) * rc[i]
+                               + np.uint16(128)) >> np.uint16(8))
+
+
+@jit()
+def _label_components(dark: np.ndarray, height: int, width: int, labels: np.ndarray) -> np.ndarray:
+    """The 8-connected components of the flat 0/1 image ``dark`` (``height`` x ``width``), labelled 1, 2, ... in
+    the raster order of their first pixels into ``labels`` (0: the background); returns each label's area, the
+    background's first. The labels and areas of ``cv2.connectedComponentsWithStats(dark, connectivity=8)``:
+    OpenCV labels in parallel wherever it may use more than one thread, and so woke its thread pool for every
+    image, whose waiting took CPU from the batch's own workers (docs/hair-removal.md)."""
+    n = height * width
+    areas = np.zeros(n + 1, np.int32)
+    stack = np.empty(n, np.int64)
+    count = 1
+    for start in range(n):
+        labels[start] = 0
+    for start in range(n):
+        if dark[start] == 0:
+            areas[0] += 1
+            continue
+        if labels[start] != 0:
+            continue
+        labels[start] = count
+        stack[0] = start
+        top = 1
+        while top:
+            top -= 1
+            i = stack[top]
+            areas[count] += 1
+            y, x = i // width, i % width
+            for dy in range(-1, 2):
+                yy = y + dy
+                if yy < 0 or yy >= height:
+                    continue
+                for dx in range(-1, 2):
+                    xx = x + dx
+                    if xx < 0 or xx >= width:
+                        continue
+                    j = yy * width + xx
+                    if dark[j] != 0 and labels[j] == 0:
+                        labels[j] = count
+                        stack[top] = j
+                        top += 1
+        count += 1
+    return areas[:count]
 
 
 @jit()
