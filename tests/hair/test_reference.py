@@ -495,14 +495,15 @@ def test_lesion_scores_and_components_equal_their_numpy_statements():
 
 
 def test_set_pixels_are_found_in_raster_order_on_masks_of_any_size():
-    # `set_coords()` visits each 64-bit word's set bytes by their positions (`trailing_zeros()`); sizes that are
-    # not a multiple of 8 leave a last partial word, read byte by byte.
+    # `set_coords()` writes all 8 pixels of a 64-bit word within one row and counts only the set ones; a word
+    # across a row's end (widths not a multiple of 8, and under 8 across several) is visited by its set bytes'
+    # positions (`trailing_zeros()`); sizes that are not a multiple of 8 leave a last partial word.
     from dermprep.hair._bits import set_coords
 
     rng = np.random.default_rng(11)
     work = np.zeros(1 << 16, np.uint8)
     for _ in range(300):
-        height, width = int(rng.integers(1, 40)), int(rng.integers(1, 40))
+        height, width = int(rng.integers(1, 40)), int(rng.integers(1, 90))
         mask = rng.random((height, width)) < rng.choice([0.0, 0.05, 0.5, 1.0])
         rows, cols = set_coords(mask, work)
         expected_rows, expected_cols = np.nonzero(mask)

@@ -59,23 +59,38 @@ def set_coords(mask: np.ndarray, work: np.ndarray) -> tuple[np.ndarray, np.ndarr
     from ``work``, `._workspace`).
 
     Hair, its replaced region and kept cells cover a few per cent of an image: 8 bytes are tested at once
-    as one 64-bit word, and only its set bytes are visited (`trailing_zeros()`). The row is carried along as
-    the scan moves on (no division per pixel). Each byte must be 0 or 1, as numba and NumPy store bools (a
-    bool view of other bytes would be visited once per set bit).
+    as one 64-bit word, and only the words with a set byte are visited. A word within one row writes all of
+    its 8 pixels' coordinates and moves the count on by each byte (0 or 1), with no branch per byte (runs
+    and gaps mispredict); a word across a row's end visits its set bytes by their positions
+    (`trailing_zeros()`). The row is carried along as the scan moves on (no division per pixel). Each byte
+    must be 0 or 1, as numba and NumPy store bools.
     """
     width = mask.shape[1]
     flat = mask.reshape(mask.size)
     words = flat[: (flat.size // 8) * 8].view(np.uint64)
-    rows = take_i32(work, flat.size)
-    cols = take_i32(work, flat.size)
+    rows = take_i32(work, flat.size + 8)  # a word's 8 are written before the count moves past its set ones
+    cols = take_i32(work, flat.size + 8)
     count, row, row_start = 0, 0, 0
     for w in range(words.size + 1):
         if w < words.size:
             word = words[w]
         else:  # the last few pixels
             word = tail_word(flat, words.size * 8)
-        while word:  # each set byte, by its position: no branch per byte (runs and gaps mispredict)
-            i = w * 8 + np.int64(trailing_zeros(word) >> np.uint64(3))
+        if word == 0:
+            continue
+        base = w * 8
+        while base >= row_start + width:
+            row_start += width
+            row += 1
+        if base + 8 <= row_start + width and w < words.size:
+            column = base - row_start
+            for b in range(8):
+                rows[count] = row
+                cols[count] = column + b
+                count += np.int64((word >> np.uint64(8 * b)) & np.uint64(1))
+            continue
+        while word:  # each set byte, by its position
+            i = base + np.int64(trailing_zeros(word) >> np.uint64(3))
             word &= word - np.uint64(1)
             while i >= row_start + width:
                 row_start += width

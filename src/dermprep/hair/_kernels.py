@@ -380,16 +380,14 @@ def _dark_channel(best: np.ndarray, lo: np.ndarray, hi: np.ndarray, pad: int, wp
         res = dark_res[cy]
         cl = closed[cy]
         mp = minpooled[cy]
-        for cx in range(wc):
+        for cx in range(wc):  # stores without branches: LLVM vectorises it
             v = b[cx]
             cl[cx] = v
             mp[cx] = m[cx]
             # Signed, as an int32 difference (a closing is never below the image, so never negative).
             r = np.int32(v) - np.int32(m[cx])
-            if r > np.int32(res[cx]):
-                res[cx] = r
-            if h[cx] < v:
-                h[cx] = v
+            res[cx] = np.uint8(max(r, np.int32(res[cx])))
+            h[cx] = max(h[cx], v)
 
 
 @jit()
@@ -403,12 +401,11 @@ def _light_channel(best: np.ndarray, hi: np.ndarray, pad: int, wp: int, opened: 
         h = hi[base : base + wc]
         res = light_res[cy]
         op = opened[cy]
-        for cx in range(wc):
+        for cx in range(wc):  # stores without branches: LLVM vectorises it
             v = b[cx]
             op[cx] = v
             r = np.int32(h[cx]) - np.int32(v)
-            if r > np.int32(res[cx]):
-                res[cx] = r
+            res[cx] = np.uint8(max(r, np.int32(res[cx])))
 
 
 # ----------------------------------------------------------------------------

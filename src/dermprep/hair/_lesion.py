@@ -98,7 +98,9 @@ def lesion_grid(image: np.ndarray, size: tuple[int, int], margin: float = LESION
     cv2.drawContours(region, [cv2.convexHull(c) for c in contours], -1, 1, thickness=cv2.FILLED)
     grow = max(1, round(margin * 64))
     region = cv2.dilate(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
-    return cv2.resize(region, (size[1], size[0]), interpolation=cv2.INTER_NEAREST).view(bool)
+    grid = np.empty(size, bool)
+    _nearest_resize(region, grid)
+    return grid
 
 
 # ----------------------------------------------------------------------------
@@ -240,6 +242,24 @@ def _mark_above(scores: np.ndarray, field: np.ndarray, threshold: int, dark: np.
     """``dark[field] = scores > threshold``."""
     for k in range(field.size):
         dark[field[k]] = 1 if scores[k] > threshold else 0
+
+
+@jit()
+def _nearest_resize(region: np.ndarray, out: np.ndarray) -> None:
+    """``cv2.resize(region, out.shape[::-1], interpolation=cv2.INTER_NEAREST)`` of a 0/1 uint8 image into the
+    bool ``out``, to the last bit: output pixel (y, x) takes source pixel (floor(y / (H / h)), floor(x / (W / w))),
+    in OpenCV's doubles, clamped to the source. In the calling thread: OpenCV resizes a large output (over 2^16
+    pixels) in parallel, waking its thread pool."""
+    height, width = region.shape
+    rows, cols = out.shape
+    x_scale, y_scale = 1.0 / (cols / width), 1.0 / (rows / height)
+    source_x = np.empty(cols, np.int64)
+    for x in range(cols):
+        source_x[x] = min(np.int64(np.floor(x * x_scale)), width - 1)
+    for y in range(rows):
+        line, target = region[min(np.int64(np.floor(y * y_scale)), height - 1)], out[y]
+        for x in range(cols):
+            target[x] = line[source_x[x]] != 0
 
 
 def _gaussian_blur_5x5(image: np.ndarray) -> np.ndarray:
