@@ -568,6 +568,49 @@ def _darkens_as_hair(members: np.ndarray, width: int, closed: np.ndarray, minpoo
 
 
 @jit()
+def _padded_unvisited(mask: np.ndarray, work: np.ndarray) -> np.ndarray:
+    """A flat uint8 copy of the (H, W) bool ``mask`` with one unset cell of padding on every side, rows of
+    W + 2 (`_take_component()`'s record of the pixels not yet visited)."""
+    height, width = mask.shape
+    wp = width + 2
+    unvisited = take_u8(work, (height + 2) * wp)
+    fill_array(unvisited, np.uint8(0))
+    for y in range(height):  # into slices: LLVM vectorises the copies
+        copy_array(mask[y].view(np.uint8), unvisited[(y + 1) * wp + 1: (y + 1) * wp + 1 + width])
+    return unvisited
+
+
+@jit()
+def _take_component(unvisited: np.ndarray, width: int, sy: int, sx: int, members: np.ndarray,
+                    member_rows: np.ndarray, member_cols: np.ndarray) -> int:
+    """The 8-connected component of unvisited pixel (``sy``, ``sx``) of a `_padded_unvisited()` mask,
+    breadth-first, neighbours in raster order: its flat indices (rows of ``width``), rows and columns into
+    ``members``, ``member_rows`` and ``member_cols`` (8 more than the pixels, int32); returns its size, and
+    marks it visited.
+
+    Each neighbour is written there and counted only if it is unvisited: no branch per neighbour (a hair's
+    edges are what no branch predictor guesses), no bounds (the padding), no division per member."""
+    wp = width + 2
+    unvisited[(sy + 1) * wp + sx + 1] = 0
+    members[0], member_rows[0], member_cols[0] = sy * width + sx, sy, sx
+    count, head = 1, 0
+    while head < count:
+        y, x = np.int64(member_rows[head]), np.int64(member_cols[head])
+        head += 1
+        centre = (y + 1) * wp + x + 1
+        for dy in range(-1, 2):
+            for dx in range(-1, 2):
+                q = centre + dy * wp + dx
+                new = np.int64(unvisited[q])
+                unvisited[q] = 0
+                members[count] = (y + dy) * width + x + dx
+                member_rows[count] = y + dy
+                member_cols[count] = x + dx
+                count += new
+    return count
+
+
+@jit()
 def _long_enough(candidate: np.ndarray, extent: int, out: np.ndarray, edge_extent: int, stub_length: int,
                  max_width: int, limit: int, ndir: int, closed: np.ndarray, minpooled: np.ndarray,
                  least: int, keep: np.ndarray, along_kept: np.ndarray, work: np.ndarray) -> None:
@@ -585,32 +628,19 @@ def _long_enough(candidate: np.ndarray, extent: int, out: np.ndarray, edge_exten
     flat = candidate.reshape(height * width)
     marked = out.reshape(height * width)
     copy_array(flat, marked)  # True: a candidate not yet visited, or one of a long-enough component
-    seen = take_bool(work, height * width)
-    fill_array(seen, False)
-    members = take_i32(work, height * width)
+    unvisited = _padded_unvisited(candidate, work)
+    members = take_i32(work, height * width + 8)
+    member_rows, member_cols = take_i32(work, height * width + 8), take_i32(work, height * width + 8)
     starts_y, starts_x = set_coords(candidate, work)  # the candidates, in raster order, found 8 at a time
     for s in range(starts_y.size):
         sy, sx = np.int64(starts_y[s]), np.int64(starts_x[s])
-        start = sy * width + sx
-        if seen[start]:
+        if not unvisited[(sy + 1) * (width + 2) + sx + 1]:
             continue
-        seen[start] = True
-        members[0] = start
-        count, head = 1, 0
+        count = _take_component(unvisited, width, sy, sx, members, member_rows, member_cols)
         y0, y1, x0, x1 = sy, sy, sx, sx
-        while head < count:
-            p = members[head]
-            head += 1
-            y = p // width
-            x = p - y * width
+        for i in range(count):
+            y, x = member_rows[i], member_cols[i]
             y0, y1, x0, x1 = min(y0, y), max(y1, y), min(x0, x), max(x1, x)
-            for yy in range(max(y - 1, 0), min(y + 2, height)):
-                for xx in range(max(x - 1, 0), min(x + 2, width)):
-                    q = yy * width + xx
-                    if flat[q] and not seen[q]:
-                        seen[q] = True
-                        members[count] = q
-                        count += 1
         side = max(y1 - y0, x1 - x0) + 1
         stub = -1
         if stub_length > 0 and side >= edge_extent and count <= limit and (
@@ -622,8 +652,8 @@ def _long_enough(candidate: np.ndarray, extent: int, out: np.ndarray, edge_exten
         if stub >= 0:
             for i in range(count):
                 marked[members[i]] = False
-                keep[members[i] // width, members[i] % width] = True
-                along_kept[members[i] // width, members[i] % width] = stub
+                keep[member_rows[i], member_cols[i]] = True
+                along_kept[member_rows[i], member_cols[i]] = stub
         elif side < extent:
             for i in range(count):
                 marked[members[i]] = False
@@ -782,28 +812,21 @@ def _filter_components(
     Everything else inside the lesion is left alone.
     """
     height, width = keep.shape
-    seen = take_bool(work, height * width).reshape(height, width)
-    fill_array(seen, False)
-    flat_seen = seen.reshape(height * width)
-    members = take_i64(work, height * width)
+    unvisited = _padded_unvisited(keep, work)  # the kept pixels as they were (a dropped one was visited)
+    members = take_i32(work, height * width + 8)
+    member_rows, member_cols = take_i32(work, height * width + 8), take_i32(work, height * width + 8)
     lt = np.uint8(light_threshold)
-    starts_y, starts_x = set_coords(keep, work)  # the kept pixels, in raster order (a dropped one is seen)
+    starts_y, starts_x = set_coords(keep, work)  # the kept pixels, in raster order
     for s in range(starts_y.size):
         sy, sx = np.int64(starts_y[s]), np.int64(starts_x[s])
-        start = sy * width + sx
-        if flat_seen[start]:
+        if not unvisited[(sy + 1) * (width + 2) + sx + 1]:
             continue
-        flat_seen[start] = True
-        members[0] = start
-        count, head = 1, 0
+        count = _take_component(unvisited, width, sy, sx, members, member_rows, member_cols)
         inside, light, depth = 0, 0, 0
         y0, y1, x0, x1 = sy, sy, sx, sx
         oy0, oy1, ox0, ox1 = height, -1, width, -1  # the part outside the lesion
-        while head < count:
-            p = members[head]
-            head += 1
-            y = p // width
-            x = p - y * width
+        for i in range(count):
+            y, x = np.int64(member_rows[i]), np.int64(member_cols[i])
             if lesion[y, x]:
                 inside += 1
             else:
@@ -812,22 +835,16 @@ def _filter_components(
                 light += 1
             depth += np.int64(dark[y, x])
             y0, y1, x0, x1 = min(y0, y), max(y1, y), min(x0, x), max(x1, x)
-            for yy in range(max(y - 1, 0), min(y + 2, height)):
-                for xx in range(max(x - 1, 0), min(x + 2, width)):
-                    if keep[yy, xx] and not seen[yy, xx]:
-                        seen[yy, xx] = True
-                        members[count] = yy * width + xx
-                        count += 1
         if inside == 0:
             continue
         if 2 * light >= count:  # white lines, scale and crust sit at and in lesions: light structures never cross
             for i in range(count):
-                if lesion[members[i] // width, members[i] % width]:
-                    keep[members[i] // width, members[i] % width] = False
+                if lesion[member_rows[i], member_cols[i]]:
+                    keep[member_rows[i], member_cols[i]] = False
         elif not _crosses_or_is_a_line(count, inside, depth, thick_threshold, (oy0, oy1, ox0, ox1),
                                        (y0, y1, x0, x1), min_length, max_width):
             for i in range(count):
-                keep[members[i] // width, members[i] % width] = False
+                keep[member_rows[i], member_cols[i]] = False
 
 
 @jit()
