@@ -314,7 +314,7 @@ def test_generalized_closing_and_opening_match_reference_whatever_the_padding_ho
 
     rng = np.random.default_rng(0)
     for trial in range(120):
-        k = int(rng.integers(1, 5)) if trial % 5 else 3
+        k = int(rng.integers(1, 9)) if trial % 5 else 3  # windows of 3, 9, 27 samples and two or three of them
         hc, wc = int(rng.integers(1, 14)), int(rng.integers(1, 14))
         image = rng.integers(0, 256, (hc, wc)).astype(np.uint8)
         if trial % 3 == 0:
@@ -492,6 +492,56 @@ def test_lesion_scores_and_components_equal_their_numpy_statements():
         kept = np.zeros(count, np.uint8)
         kept[1 + np.flatnonzero((area >= 0.02 * field_size) | (area == area.max()))] = 1
         np.testing.assert_array_equal(_kept_components(labels, areas, rim, field_size), kept[labels])
+
+
+def test_local_peaks_are_the_3x3_maxima_over_kept_pixels_on_masks_of_any_size():
+    # `_local_peaks()` filters every cell (rows, then columns, through slices); stated plainly: each cell takes
+    # the largest residue of the kept pixels in its 3x3 window, 0 where none is kept. Down to 1 x 1.
+    from dermprep.hair._kernels import _local_peaks
+
+    rng = np.random.default_rng(23)
+    work = np.zeros(1 << 20, np.uint8)
+    for _ in range(200):
+        height, width = int(rng.integers(1, 30)), int(rng.integers(1, 30))
+        dark, bright = (rng.integers(0, 256, (height, width)).astype(np.uint8) for _ in range(2))
+        keep = rng.random((height, width)) < rng.choice([0.0, 0.1, 0.5, 1.0])
+        dark_peak, light_peak = np.full((height, width), 7, np.uint8), np.full((height, width), 7, np.uint8)
+        _local_peaks(dark, bright, keep, dark_peak, light_peak, work)
+        for values, got in ((dark, dark_peak), (bright, light_peak)):
+            padded = np.zeros((height + 2, width + 2), np.uint8)
+            padded[1:-1, 1:-1] = np.where(keep, values, 0)
+            expected = np.max([padded[dy: dy + height, dx: dx + width] for dy in range(3) for dx in range(3)], axis=0)
+            np.testing.assert_array_equal(got, expected)
+
+
+def test_lesion_estimate_steps_equal_opencv_in_the_calling_thread():
+    # The estimate's blur, component labelling and nearest resize run in numba (OpenCV runs them in parallel and
+    # woke its thread pool for every image): each against the OpenCV call it replaced, to the last bit, on
+    # random and two-valued images down to 3 x 3, and resizes between the sizes an estimate meets.
+    import cv2
+
+    from dermprep.hair._lesion import _gaussian_blur_5x5, _label_components, _nearest_resize
+
+    rng = np.random.default_rng(29)
+    for _ in range(150):
+        height, width = int(rng.integers(3, 70)), int(rng.integers(3, 90))
+        image = rng.integers(0, 256, (height, width, 3)).astype(np.uint8)
+        if rng.random() < 0.3:
+            image = np.where(rng.random((height, width, 3)) < 0.5, 255, 0).astype(np.uint8)
+        np.testing.assert_array_equal(_gaussian_blur_5x5(image), cv2.GaussianBlur(image, (5, 5), 0))
+        dark = (rng.random((height, width)) < rng.choice([0.0, 0.2, 0.5, 0.9])).astype(np.uint8)
+        labels = np.empty(height * width, np.int32)
+        areas = _label_components(dark.reshape(-1), height, width, labels)
+        count, expected, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+        # the same components, the same areas (labels may be numbered otherwise)
+        assert areas.size == count
+        pairs = np.unique(np.stack([labels, expected.reshape(-1)]), axis=1)
+        assert pairs.shape[1] == count
+        np.testing.assert_array_equal(areas[pairs[0]], stats[pairs[1], cv2.CC_STAT_AREA])
+        size = (int(rng.integers(1, 700)), int(rng.integers(1, 700)))
+        grid = np.empty(size, bool)
+        _nearest_resize(dark, grid)
+        np.testing.assert_array_equal(grid, cv2.resize(dark, size[::-1], interpolation=cv2.INTER_NEAREST) > 0)
 
 
 def test_set_pixels_are_found_in_raster_order_on_masks_of_any_size():
