@@ -345,8 +345,8 @@ def _run_images(p: Any, arrays: tuple[np.ndarray, ...], offsets: np.ndarray, par
 # threads, whose thread-local state Python drops after every call.
 _WORKSPACES: list[np.ndarray] = []
 _WORKSPACES_LOCK = threading.Lock()
-#: The largest workspace kept (17 bytes per pixel on the 2x2 pooled level, 42 below 300 px: 4.6 MB at 600x450,
-#: 1.3 MB at 200x150; experiments/hair_workspace.py); a larger image's working arrays are allocated afresh, as every image's were before.
+#: The largest workspace kept (17 bytes per pixel on the 2x2 pooled level, 46 below 300 px: 4.6 MB at 600x450,
+#: 1.4 MB at 200x150; experiments/hair_workspace.py); a larger image's working arrays are allocated afresh, as every image's were before.
 _WORKSPACE_LIMIT = 64 << 20
 #: The most workspaces kept: as many as calls can run at once here (batch workers, tf.data's calls); more are
 #: dropped when given back.
@@ -537,7 +537,7 @@ def remove_hair(
         (all cores by default; ``NUMBA_NUM_THREADS``, `numba.set_num_threads()`).
         The process keeps the kernels' working arrays for the next image: one
         set per call that ran at once, at most one per core (17 bytes per
-        pixel at 600x450, 4.6 MB; 42 below 300 px; none over 64 MB).
+        pixel at 600x450, 4.6 MB; 46 below 300 px; none over 64 MB).
     method : {"dullrazor", "opencv"}
         ``"opencv"``: the black-hat + ``cv2.inpaint`` recipe (uint8 inside; slow).
     return_mask : bool

@@ -514,14 +514,14 @@ def _off_the_edges(j: int, ndir: int, horizontal: bool, vertical: bool) -> bool:
 
 
 @jit()
-def _stub_orientation(members: np.ndarray, width: int, box: tuple[int, int, int, int], shape: tuple[int, int],
+def _stub_orientation(rows: np.ndarray, cols: np.ndarray, box: tuple[int, int, int, int], shape: tuple[int, int],
                       min_length: int, max_width: int, ndir: int) -> int:
     """The orientation (of ``ndir`` over 180 degrees) in which a component touching the image border is the
     stub of a hair cut by it, or -1. Its orientation is the one in which it is narrowest for its length
     (projected along and across); there it must be at least ``min_length`` long, at most half that (and
     ``max_width``) wide, and at least 11.25 degrees off each edge it touches (`_off_the_edges()`: it leaves
-    the image, rather than lies along it as the rim of a bubble cut by the border does). ``members`` are its
-    flat indices."""
+    the image, rather than lies along it as the rim of a bubble cut by the border does). ``rows`` and ``cols``
+    are its cells'."""
     y0, y1, x0, x1 = box
     best, best_ratio = -1, np.inf
     for j in range(ndir):
@@ -529,8 +529,8 @@ def _stub_orientation(members: np.ndarray, width: int, box: tuple[int, int, int,
         sine, cosine = np.sin(angle), np.cos(angle)  # the direction (dy, dx)
         along_low = across_low = np.inf
         along_high = across_high = -np.inf
-        for i in range(members.size):
-            y, x = members[i] // width, members[i] % width
+        for i in range(rows.size):
+            y, x = rows[i], cols[i]
             along, across = y * sine + x * cosine, y * cosine - x * sine
             along_low, along_high = min(along_low, along), max(along_high, along)
             across_low, across_high = min(across_low, across), max(across_high, across)
@@ -544,21 +544,21 @@ def _stub_orientation(members: np.ndarray, width: int, box: tuple[int, int, int,
 
 
 @jit()
-def _darkens_as_hair(members: np.ndarray, width: int, closed: np.ndarray, minpooled: np.ndarray,
+def _darkens_as_hair(rows: np.ndarray, cols: np.ndarray, closed: np.ndarray, minpooled: np.ndarray,
                      least: int) -> bool:
-    """Whether cells ``members`` (flat indices), taken together, darken their background ``closed`` as dark
+    """Whether cells (``rows``, ``cols``), taken together, darken their background ``closed`` as dark
     hair does: by ``least`` grey levels or more on average in the most darkened channel, and in proportion
     as hair does (the proportions `_neutral()` asks of one pixel, here in float64 on the channels' sums: not a
     red vessel, not blood, not ink; the reference's `_stubs()` computes them the same way)."""
     background = np.zeros(3, np.int64)
     value = np.zeros(3, np.int64)
-    for i in range(members.size):
-        y, x = members[i] // width, members[i] % width
+    for i in range(rows.size):
+        y, x = rows[i], cols[i]
         for c in range(3):
             background[c] += np.int64(closed[c, y, x])
             value[c] += min(np.int64(minpooled[c, y, x]), np.int64(closed[c, y, x]))
     deepest = max(background[0] - value[0], max(background[1] - value[1], background[2] - value[2]))
-    if deepest < least * members.size:
+    if deepest < least * rows.size:
         return False
     f = np.empty(3, np.float64)
     for c in range(3):
@@ -581,18 +581,17 @@ def _padded_unvisited(mask: np.ndarray, work: np.ndarray) -> np.ndarray:
 
 
 @jit()
-def _take_component(unvisited: np.ndarray, width: int, sy: int, sx: int, members: np.ndarray,
-                    member_rows: np.ndarray, member_cols: np.ndarray) -> int:
-    """The 8-connected component of unvisited pixel (``sy``, ``sx``) of a `_padded_unvisited()` mask,
-    breadth-first, neighbours in raster order: its flat indices (rows of ``width``), rows and columns into
-    ``members``, ``member_rows`` and ``member_cols`` (8 more than the pixels, int32); returns its size, and
-    marks it visited.
+def _take_component(unvisited: np.ndarray, width: int, sy: int, sx: int, member_rows: np.ndarray,
+                    member_cols: np.ndarray) -> int:
+    """The 8-connected component of unvisited pixel (``sy``, ``sx``) of a `_padded_unvisited()` mask (of an
+    image ``width`` wide), breadth-first, neighbours in raster order: its rows and columns into ``member_rows``
+    and ``member_cols`` (int32, 9 more than the pixels); returns its size, and marks it visited.
 
     Each neighbour is written there and counted only if it is unvisited: no branch per neighbour (a hair's
     edges are what no branch predictor guesses), no bounds (the padding), no division per member."""
     wp = width + 2
     unvisited[(sy + 1) * wp + sx + 1] = 0
-    members[0], member_rows[0], member_cols[0] = sy * width + sx, sy, sx
+    member_rows[0], member_cols[0] = sy, sx
     count, head = 1, 0
     while head < count:
         y, x = np.int64(member_rows[head]), np.int64(member_cols[head])
@@ -603,7 +602,6 @@ def _take_component(unvisited: np.ndarray, width: int, sy: int, sx: int, members
                 q = centre + dy * wp + dx
                 new = np.int64(unvisited[q])
                 unvisited[q] = 0
-                members[count] = (y + dy) * width + x + dx
                 member_rows[count] = y + dy
                 member_cols[count] = x + dx
                 count += new
@@ -629,14 +627,13 @@ def _long_enough(candidate: np.ndarray, extent: int, out: np.ndarray, edge_exten
     marked = out.reshape(height * width)
     copy_array(flat, marked)  # True: a candidate not yet visited, or one of a long-enough component
     unvisited = _padded_unvisited(candidate, work)
-    members = take_i32(work, height * width + 8)
-    member_rows, member_cols = take_i32(work, height * width + 8), take_i32(work, height * width + 8)
+    member_rows, member_cols = take_i32(work, height * width + 9), take_i32(work, height * width + 9)
     starts_y, starts_x = set_coords(candidate, work)  # the candidates, in raster order, found 8 at a time
     for s in range(starts_y.size):
         sy, sx = np.int64(starts_y[s]), np.int64(starts_x[s])
         if not unvisited[(sy + 1) * (width + 2) + sx + 1]:
             continue
-        count = _take_component(unvisited, width, sy, sx, members, member_rows, member_cols)
+        count = _take_component(unvisited, width, sy, sx, member_rows, member_cols)
         y0, y1, x0, x1 = sy, sy, sx, sx
         for i in range(count):
             y, x = member_rows[i], member_cols[i]
@@ -645,18 +642,18 @@ def _long_enough(candidate: np.ndarray, extent: int, out: np.ndarray, edge_exten
         stub = -1
         if stub_length > 0 and side >= edge_extent and count <= limit and (
                 y0 == 0 or x0 == 0 or y1 == height - 1 or x1 == width - 1):
-            stub = _stub_orientation(members[:count], width, (y0, y1, x0, x1), (height, width), stub_length,
-                                     max_width, ndir)
-            if stub >= 0 and not _darkens_as_hair(members[:count], width, closed, minpooled, least):
+            rows, cols = member_rows[:count], member_cols[:count]
+            stub = _stub_orientation(rows, cols, (y0, y1, x0, x1), (height, width), stub_length, max_width, ndir)
+            if stub >= 0 and not _darkens_as_hair(rows, cols, closed, minpooled, least):
                 stub = -1
         if stub >= 0:
             for i in range(count):
-                marked[members[i]] = False
+                out[member_rows[i], member_cols[i]] = False
                 keep[member_rows[i], member_cols[i]] = True
                 along_kept[member_rows[i], member_cols[i]] = stub
         elif side < extent:
             for i in range(count):
-                marked[members[i]] = False
+                out[member_rows[i], member_cols[i]] = False
 
 
 @jit()
@@ -814,15 +811,14 @@ def _filter_components(
     """
     height, width = keep.shape
     unvisited = _padded_unvisited(keep, work)  # the kept pixels as they were (a dropped one was visited)
-    members = take_i32(work, height * width + 8)
-    member_rows, member_cols = take_i32(work, height * width + 8), take_i32(work, height * width + 8)
+    member_rows, member_cols = take_i32(work, height * width + 9), take_i32(work, height * width + 9)
     lt = np.uint8(light_threshold)
     starts_y, starts_x = set_coords(keep, work)  # the kept pixels, in raster order
     for s in range(starts_y.size):
         sy, sx = np.int64(starts_y[s]), np.int64(starts_x[s])
         if not unvisited[(sy + 1) * (width + 2) + sx + 1]:
             continue
-        count = _take_component(unvisited, width, sy, sx, members, member_rows, member_cols)
+        count = _take_component(unvisited, width, sy, sx, member_rows, member_cols)
         inside, light, depth = 0, 0, 0
         y0, y1, x0, x1 = sy, sy, sx, sx
         oy0, oy1, ox0, ox1 = height, -1, width, -1  # the part outside the lesion
