@@ -68,8 +68,8 @@ def set_coords(mask: np.ndarray, work: np.ndarray) -> tuple[np.ndarray, np.ndarr
     width = mask.shape[1]
     flat = mask.reshape(mask.size)
     words = flat[: (flat.size // 8) * 8].view(np.uint64)
-    rows = take_i32(work, flat.size + 8)  # a word's 8 are written before the count moves past its set ones
-    cols = take_i32(work, flat.size + 8)
+    rows = take_i32(work, flat.size)  # a word's 8 writes end before its last byte's index, within the size
+    cols = take_i32(work, flat.size)
     count, row, row_start = 0, 0, 0
     for w in range(words.size + 1):
         if w < words.size:

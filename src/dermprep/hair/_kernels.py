@@ -585,7 +585,8 @@ def _take_component(unvisited: np.ndarray, width: int, sy: int, sx: int, member_
                     member_cols: np.ndarray) -> int:
     """The 8-connected component of unvisited pixel (``sy``, ``sx``) of a `_padded_unvisited()` mask (of an
     image ``width`` wide), breadth-first, neighbours in raster order: its rows and columns into ``member_rows``
-    and ``member_cols`` (int32, 9 more than the pixels); returns its size, and marks it visited.
+    and ``member_cols`` (int32, one more than the pixels: the last neighbour written may follow the last
+    member); returns its size, and marks it visited.
 
     Each neighbour is written there and counted only if it is unvisited: no branch per neighbour (a hair's
     edges are what no branch predictor guesses), no bounds (the padding), no division per member."""
@@ -623,11 +624,9 @@ def _long_enough(candidate: np.ndarray, extent: int, out: np.ndarray, edge_exten
     ``minpooled`` values against it, by ``least`` grey levels on average (`_darkens_as_hair()`): its pixels are then set in ``keep``, with that
     orientation in ``along_kept``, and not tried."""
     height, width = candidate.shape
-    flat = candidate.reshape(height * width)
-    marked = out.reshape(height * width)
-    copy_array(flat, marked)  # True: a candidate not yet visited, or one of a long-enough component
+    copy_array(candidate, out)  # True: a candidate not yet visited, or one of a long-enough component
     unvisited = _padded_unvisited(candidate, work)
-    member_rows, member_cols = take_i32(work, height * width + 9), take_i32(work, height * width + 9)
+    member_rows, member_cols = take_i32(work, height * width + 1), take_i32(work, height * width + 1)
     starts_y, starts_x = set_coords(candidate, work)  # the candidates, in raster order, found 8 at a time
     for s in range(starts_y.size):
         sy, sx = np.int64(starts_y[s]), np.int64(starts_x[s])
@@ -811,7 +810,7 @@ def _filter_components(
     """
     height, width = keep.shape
     unvisited = _padded_unvisited(keep, work)  # the kept pixels as they were (a dropped one was visited)
-    member_rows, member_cols = take_i32(work, height * width + 9), take_i32(work, height * width + 9)
+    member_rows, member_cols = take_i32(work, height * width + 1), take_i32(work, height * width + 1)
     lt = np.uint8(light_threshold)
     starts_y, starts_x = set_coords(keep, work)  # the kept pixels, in raster order
     for s in range(starts_y.size):
@@ -1005,7 +1004,7 @@ def _thickets(candidate: np.ndarray, lesion: np.ndarray, radius: int, density: f
         # The cells whose window lies inside the row (radius .. width - radius - 1) have one area, so one least
         # whole count reaching each density (count >= density * area, a float, exactly when count >= its
         # ceiling). Read through slices, so that no index is a sum numba must check for wrapping around: a loop
-        # without branches, which LLVM vectorises (the loop below, per cell, took 2 ns a cell).
+        # without branches, which LLVM vectorises (`_thicket_cell()` for every cell took 2 ns a cell).
         span = 2 * radius + 1
         inner = max(width - span + 1, 0)
         whole = rows * span

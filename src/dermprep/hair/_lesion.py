@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from .._jit import jit
+from ._kernels import _padded_unvisited, _take_component
 from ..validation import check_image, check_number
 
 __all__ = ["LESION_MARGIN", "estimate_lesion", "lesion_grid"]
@@ -322,43 +323,25 @@ def _blur_rows_columns(image: np.ndarray, rows: np.ndarray, out: np.ndarray) -> 
 def _label_components(dark: np.ndarray, height: int, width: int, labels: np.ndarray) -> np.ndarray:
     """The 8-connected components of the flat 0/1 image ``dark`` (``height`` x ``width``), labelled 1, 2, ... in
     the raster order of their first pixels into ``labels`` (0: the background); returns each label's area, the
-    background's first. The labels and areas of ``cv2.connectedComponentsWithStats(dark, connectivity=8)``:
-    OpenCV labels in parallel wherever it may use more than one thread, and so woke its thread pool for every
-    image, whose waiting took CPU from the batch's own workers (docs/hair-removal.md)."""
+    background's first. The components and areas of ``cv2.connectedComponentsWithStats(dark, connectivity=8)``
+    (which may number them otherwise; `_kept_components()` does not depend on the numbers): OpenCV labels in
+    parallel wherever it may use more than one thread, and so woke its thread pool for every image, whose
+    waiting took CPU from the batch's own workers (docs/hair-removal.md)."""
     n = height * width
+    unvisited = _padded_unvisited(dark.reshape(height, width).view(np.bool_), np.zeros(0, np.uint8))
+    rows, cols = np.empty(n + 1, np.int32), np.empty(n + 1, np.int32)
     areas = np.zeros(n + 1, np.int32)
-    stack = np.empty(n, np.int64)
     count = 1
     for start in range(n):
         labels[start] = 0
     for start in range(n):
         if dark[start] == 0:
             areas[0] += 1
-            continue
-        if labels[start] != 0:
-            continue
-        labels[start] = count
-        stack[0] = start
-        top = 1
-        while top:
-            top -= 1
-            i = stack[top]
-            areas[count] += 1
-            y, x = i // width, i % width
-            for dy in range(-1, 2):
-                yy = y + dy
-                if yy < 0 or yy >= height:
-                    continue
-                for dx in range(-1, 2):
-                    xx = x + dx
-                    if xx < 0 or xx >= width:
-                        continue
-                    j = yy * width + xx
-                    if dark[j] != 0 and labels[j] == 0:
-                        labels[j] = count
-                        stack[top] = j
-                        top += 1
-        count += 1
+        elif labels[start] == 0:
+            areas[count] = _take_component(unvisited, width, start // width, start % width, rows, cols)
+            for i in range(areas[count]):
+                labels[rows[i] * width + cols[i]] = count
+            count += 1
     return areas[:count]
 
 
