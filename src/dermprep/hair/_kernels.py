@@ -40,7 +40,7 @@ import numpy as np
 from .._jit import jit
 from ._bits import copy_array, dilate_once, fill_array, set_coords, tail_word, trailing_zeros
 from ._pushpull import push_pull_fill, smooth_region
-from ._workspace import mark, release, start_image, take_bool, take_i8, take_i32, take_i64, take_u8
+from ._workspace import mark, release, start_image, take_bool, take_i8, take_i32, take_u8
 
 # ----------------------------------------------------------------------------
 # Morphology on padded, flattened uint8 planes. A plane of an (h, w) image is

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 
 from .._jit import jit
-from ._kernels import _padded_unvisited, _take_component
 from ..validation import check_image, check_number
+from ._kernels import _padded_unvisited, _take_component
 
 __all__ = ["LESION_MARGIN", "estimate_lesion", "lesion_grid"]
 
